@@ -1,0 +1,48 @@
+"""rnn-zoo: pretrained recurrent sequence models that serve unchanged from TF Serving.
+
+Example:
+
+>>> import zoo
+>>> model = zoo.load("sensor_basic_motions")
+>>> model.card["task"]
+'sensor-classification'
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+__version__ = "0.1.0"
+
+import keras  # noqa: E402
+
+from zoo import artifacts, registry  # noqa: E402
+from zoo.artifacts import CorruptModelError  # noqa: E402
+from zoo.registry import info, list_models  # noqa: E402
+from zoo.sensor import SensorClassifier  # noqa: E402,F401  (registers the class with Keras)
+
+
+def load(name_or_path, version=None):
+    """Loads a model version as a fine-tunable Keras model, after verifying its files.
+
+    Args:
+        name_or_path: a name from `list_models()`, a model base directory, or
+            a version directory.
+        version: version number; the newest when `None`.
+
+    Returns:
+        The task's `ZooModel` subclass, with its model card as `.card`.
+
+    Raises:
+        ValueError: unknown name or version (with close matches).
+        CorruptModelError: a file does not match the version's manifest.
+    """
+    version_dir = registry.resolve(name_or_path, version)
+    artifacts.verify(version_dir)
+    model = keras.saving.load_model(version_dir / artifacts.KERAS_MODEL)
+    model.card = artifacts.read_card(version_dir)
+    model._loaded_weights_digest = model.weights_digest()
+    return model
+
+
+__all__ = ["CorruptModelError", "__version__", "info", "list_models", "load"]

@@ -1,0 +1,133 @@
+"""One model version on disk: TF Serving's layout plus the zoo's metadata, written atomically.
+
+```
+<base>/<version>/saved_model.pb, variables/, assets/     the SavedModel
+<base>/<version>/assets.extra/model_card.json             what it is, how it was made, how good it is
+<base>/<version>/assets.extra/keras/model.keras           the fine-tunable Keras model
+<base>/<version>/assets.extra/tf_serving_warmup_requests TF Serving warm-up records
+<base>/<version>/assets.extra/manifest.json              sha256 of every other file
+```
+
+A version is written into a hidden temporary sibling and renamed into place, so
+TF Serving (which polls `<base>` for numeric directories) and `zoo.load` never
+see half a version, and a killed export leaves nothing loadable behind.
+"""
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+MANIFEST = "assets.extra/manifest.json"
+CARD = "assets.extra/model_card.json"
+KERAS_MODEL = "assets.extra/keras/model.keras"
+WARMUP = "assets.extra/tf_serving_warmup_requests"
+_PARTIAL = ".partial-"
+
+
+class CorruptModelError(ValueError):
+    """A model version whose files do not match its manifest."""
+
+
+def version_dirs(base):
+    """Maps each complete version number under `base` to its directory."""
+    base = Path(base)
+    if not base.is_dir():
+        return {}
+    return {int(p.name): p for p in base.iterdir() if p.is_dir() and p.name.isdigit() and int(p.name) > 0}
+
+
+def next_version(base):
+    return max(version_dirs(base), default=0) + 1
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _files(root):
+    return sorted(
+        p.relative_to(root).as_posix() for p in Path(root).rglob("*") if p.is_file()
+    )
+
+
+def write_manifest(version_dir):
+    version_dir = Path(version_dir)
+    files = {rel: _sha256(version_dir / rel) for rel in _files(version_dir) if rel != MANIFEST}
+    (version_dir / MANIFEST).parent.mkdir(parents=True, exist_ok=True)
+    (version_dir / MANIFEST).write_text(json.dumps({"sha256": files}, indent=1, sort_keys=True))
+
+
+def verify(version_dir):
+    """Checks every file of a version against its manifest.
+
+    Raises:
+        CorruptModelError: naming the first file that is missing, altered or
+            not listed, or the manifest itself when it is absent or unreadable.
+    """
+    version_dir = Path(version_dir)
+    try:
+        expected = json.loads((version_dir / MANIFEST).read_text())["sha256"]
+    except (OSError, ValueError, KeyError) as err:
+        raise CorruptModelError(
+            f"{version_dir / MANIFEST}: missing or unreadable manifest ({err}); "
+            "expected a JSON object {'sha256': {file: digest}} written by export"
+        ) from None
+    present = set(_files(version_dir)) - {MANIFEST}
+    unlisted = sorted(present - set(expected))
+    if unlisted:
+        raise CorruptModelError(f"{version_dir / unlisted[0]}: file not listed in the manifest")
+    for rel, digest in sorted(expected.items()):
+        path = version_dir / rel
+        if not path.is_file():
+            raise CorruptModelError(f"{path}: file listed in the manifest is missing")
+        if _sha256(path) != digest:
+            raise CorruptModelError(f"{path}: sha256 does not match the manifest (file altered or corrupt)")
+
+
+def read_card(version_dir):
+    path = Path(version_dir) / CARD
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise CorruptModelError(f"{path}: missing or unreadable model card ({err})") from None
+
+
+@contextlib.contextmanager
+def atomic_version(base, version):
+    """Yields a scratch directory that becomes `<base>/<version>` on success.
+
+    The manifest is written last, the files are flushed to disk, and the
+    directory is renamed into place in one step. On any error the scratch
+    directory is removed and no version appears.
+    """
+    base = Path(base)
+    base.mkdir(parents=True, exist_ok=True)
+    final = base / str(version)
+    if final.exists():
+        raise FileExistsError(f"{final} already exists: versions are immutable, pick a new version")
+    scratch = base / f".{version}{_PARTIAL}{uuid.uuid4().hex[:8]}"
+    try:
+        scratch.mkdir()
+        yield scratch
+        write_manifest(scratch)
+        for path in scratch.rglob("*"):
+            if path.is_file():
+                with open(path, "rb") as f:
+                    os.fsync(f.fileno())
+        os.rename(scratch, final)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def remove_partials(base):
+    """Deletes scratch directories left by exports that were killed."""
+    for path in Path(base).glob(f".*{_PARTIAL}*"):
+        shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,150 @@
+"""`ZooModel`: the Keras model every zoo task subclasses, with its serving and export."""
+
+import datetime
+import functools
+import hashlib
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo import artifacts
+from zoo.serving.warmup import write_warmup_requests
+
+
+class ZooModel(keras.Model):
+    """A `keras.Model` that carries its pre- and post-processing and exports itself.
+
+    Subclasses define `TASK`, `serving_signatures()` (the `tf.function`s that
+    become SavedModel signatures, with named `input_signature`s and dict
+    outputs), `example_requests()` (one real request per signature, for the
+    model card and TF Serving warm-up), `evaluate_split()` and `demo()`.
+    Their Python API calls the same signature functions, so a prediction
+    through `zoo.load(...)` is computed by the graph TF Serving runs.
+    """
+
+    TASK = None
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.card = None
+        self._loaded_weights_digest = None
+
+    def serving_signatures(self):
+        raise NotImplementedError
+
+    def example_requests(self):
+        raise NotImplementedError
+
+    def evaluate_split(self, split="test"):
+        """Recomputes the model card's metrics on a split of the card's dataset."""
+        raise NotImplementedError
+
+    def demo(self):
+        """Readable predictions on a few real samples."""
+        raise NotImplementedError
+
+    def build_for_inference(self):
+        """Creates all weights by running the network once on a placeholder input."""
+        raise NotImplementedError
+
+    def get_build_config(self):
+        return {"built": True}
+
+    def build_from_config(self, config):
+        self.build_for_inference()
+
+    @functools.cached_property
+    def signatures(self):
+        """The serving functions, traced once per model instance."""
+        return self.serving_signatures()
+
+    def weights_digest(self):
+        digest = hashlib.sha256()
+        for weight in self.weights:
+            digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(weight)).tobytes())
+        return digest.hexdigest()
+
+    def export(self, base_dir, version=None, card=None):
+        """Writes a TF Serving model version `<base_dir>/<version>/`, atomically.
+
+        Args:
+            base_dir: the model's base path; its last component is the model
+                name TF Serving will serve it under.
+            version: a positive integer; the next free one when `None`.
+            card: the model card (dataset, metrics, hyperparameters, recipe
+                command). When `None`, the card this model was loaded with is
+                carried over; if the weights changed since (fine-tuning), its
+                metrics and recipe command are dropped as no longer true.
+
+        Returns:
+            The path of the new version directory.
+        """
+        base_dir = Path(base_dir)
+        version = int(version or artifacts.next_version(base_dir))
+        if version < 1:
+            raise ValueError(f"version must be a positive integer, got {version}")
+        card = self._complete_card(card, name=base_dir.name, version=version)
+        with artifacts.atomic_version(base_dir, version) as scratch:
+            archive = keras.export.ExportArchive()
+            archive.track(self)
+            for name, function in self.signatures.items():
+                archive.add_endpoint(name, function)
+            archive.write_out(str(scratch), verbose=False)
+            (scratch / artifacts.KERAS_MODEL).parent.mkdir(parents=True)
+            self.save(scratch / artifacts.KERAS_MODEL)
+            write_warmup_requests(scratch / artifacts.WARMUP, card["name"], self.example_requests())
+            (scratch / artifacts.CARD).write_text(json.dumps(card, indent=2, ensure_ascii=False))
+        return base_dir / str(version)
+
+    def _complete_card(self, card, name, version):
+        from zoo import __version__
+
+        if card is None:
+            card = dict(self.card or {})
+            if self.card and self.weights_digest() != self._loaded_weights_digest:
+                card["fine_tuned_from"] = f"{self.card['name']}/{self.card['version']}"
+                card["test_metrics"] = None
+                card["recipe_command"] = None
+        return {
+            **card,
+            "name": name,
+            "version": version,
+            "task": self.TASK,
+            "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "parameters": int(self.count_params()),
+            "versions": {"zoo": __version__, "tensorflow": tf.__version__, "keras": keras.__version__},
+            "signatures": self._describe_signatures(),
+        }
+
+    def _describe_signatures(self):
+        described = {}
+        examples = self.example_requests()
+        for name, function in self.signatures.items():
+            concrete = function.get_concrete_function()
+            inputs = concrete.structured_input_signature[1] or {
+                spec.name: spec for spec in concrete.structured_input_signature[0]
+            }
+            described[name] = {
+                "inputs": {k: _spec(s) for k, s in inputs.items()},
+                "outputs": {k: _spec(s) for k, s in concrete.structured_outputs.items()},
+                "example_request": {
+                    "signature_name": name,
+                    "inputs": {k: _jsonable(v) for k, v in examples[name].items()},
+                },
+            }
+        return described
+
+
+def _spec(spec):
+    shape = None if spec.shape.rank is None else [d if d is not None else -1 for d in spec.shape]
+    return {"dtype": spec.dtype.name, "shape": shape}
+
+
+def _jsonable(value):
+    value = np.asarray(value)
+    if value.dtype.kind in "SO":
+        return np.vectorize(lambda b: b.decode("utf-8") if isinstance(b, bytes) else b)(value).tolist()
+    return value.tolist()

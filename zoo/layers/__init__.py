@@ -1,0 +1,6 @@
+"""Layers shared by the zoo's models."""
+
+from zoo.layers.pooling import MaskedMeanMaxPooling
+from zoo.layers.recurrent import CELLS, ElmanCell, make_rnn
+
+__all__ = ["CELLS", "ElmanCell", "MaskedMeanMaxPooling", "make_rnn"]

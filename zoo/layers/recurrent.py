@@ -1,0 +1,125 @@
+"""Recurrent building blocks: the Elman cell of the seed note and a factory over cell types."""
+
+import keras
+from keras import ops
+
+CELLS = ("elman", "gru", "lstm")
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class ElmanCell(keras.layers.Layer):
+    """The Elman recurrence, written out: `h_t = tanh(x_t W_xh + h_{t-1} W_hh + b)`.
+
+    The same three weights are applied at every time step; the hidden state
+    `h_t` is the sequence representation so far. A task head (`W_hy`) reads
+    the last state (many-to-one) or every state (many-to-many). Wrap the cell
+    in `keras.layers.RNN` to run it over a sequence, or use `make_rnn`.
+
+    Args:
+        units: size of the hidden state `h_t`.
+        activation: the squashing function, `"tanh"` in Elman's network.
+        kernel_initializer: initialiser of `W_xh`.
+        recurrent_initializer: initialiser of `W_hh`. Orthogonal keeps the
+            gradient norm of the linear part constant through time, which
+            delays (but cannot prevent) vanishing gradients over long spans.
+        bias_initializer: initialiser of `b`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> rnn = keras.layers.RNN(ElmanCell(4))
+    >>> rnn(np.zeros((2, 7, 3), "float32")).shape
+    (2, 4)
+    """
+
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.units = units
+        self.activation = keras.activations.get(activation)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.state_size = units
+        self.output_size = units
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(
+            shape=(input_shape[-1], self.units), initializer=self.kernel_initializer, name="W_xh"
+        )
+        self.recurrent_kernel = self.add_weight(
+            shape=(self.units, self.units), initializer=self.recurrent_initializer, name="W_hh"
+        )
+        self.bias = self.add_weight(shape=(self.units,), initializer=self.bias_initializer, name="b")
+
+    def call(self, inputs, states, training=False):
+        h_prev = states[0] if isinstance(states, (list, tuple)) else states
+        h = self.activation(
+            ops.matmul(inputs, self.kernel) + ops.matmul(h_prev, self.recurrent_kernel) + self.bias
+        )
+        return h, [h]
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": keras.activations.serialize(self.activation),
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": keras.initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+        }
+
+
+def make_rnn(
+    cell,
+    units,
+    *,
+    bidirectional=False,
+    return_sequences=False,
+    recurrent_initializer="orthogonal",
+    name=None,
+):
+    """Builds a recurrent layer over `[batch, time, features]` that honours masks.
+
+    GRU and LSTM are built with `use_cudnn=False` so that a model trained on a
+    GPU still exports a graph of portable ops (no `CudnnRNN*`), which the stock
+    TF Serving image can run on CPU.
+
+    Args:
+        cell: `"elman"`, `"gru"` or `"lstm"`.
+        units: hidden size (per direction).
+        bidirectional: read the sequence both ways and concatenate.
+        return_sequences: `True` for one output per step (many-to-many),
+            `False` for the state after the last unmasked step (many-to-one).
+        recurrent_initializer: initialiser of the recurrent weights `W_hh`.
+        name: layer name.
+
+    Example:
+
+    >>> import numpy as np
+    >>> layer = make_rnn("gru", 8, bidirectional=True)
+    >>> layer(np.zeros((2, 5, 3), "float32")).shape
+    (2, 16)
+    """
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+    common = dict(return_sequences=return_sequences, recurrent_initializer=recurrent_initializer)
+    if cell == "elman":
+        layer = keras.layers.RNN(ElmanCell(units, recurrent_initializer=recurrent_initializer),
+                                 return_sequences=return_sequences)
+    elif cell == "gru":
+        layer = keras.layers.GRU(units, use_cudnn=False, **common)
+    else:
+        layer = keras.layers.LSTM(units, use_cudnn=False, **common)
+    if bidirectional:
+        return keras.layers.Bidirectional(layer, name=name)
+    if name:
+        layer.name = name
+    return layer

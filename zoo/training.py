@@ -1,0 +1,61 @@
+"""What every recipe shares: flags for the seed's hyperparameters, seeding, callbacks, provenance."""
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from zoo.layers import CELLS
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def recipe_parser(description, cells=CELLS):
+    """An argparse parser with the flags every recipe has."""
+    parser = argparse.ArgumentParser(description=description,
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--cell", choices=cells, default="gru", help="recurrent cell")
+    parser.add_argument("--hidden", type=int, default=64, help="hidden state size (per direction)")
+    parser.add_argument("--bidirectional", action="store_true", help="read sequences both ways")
+    parser.add_argument("--layers", type=int, default=1, help="stacked recurrent layers")
+    parser.add_argument("--initializer", default="orthogonal", help="initialiser of the recurrent weights W_hh")
+    parser.add_argument("--learning-rate", type=float, default=3e-3, help="Adam learning rate")
+    parser.add_argument("--epochs", type=int, default=100, help="maximum epochs")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--patience", type=int, default=30, help="early-stopping patience (epochs)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of weights, shuffling and noise")
+    parser.add_argument("--workdir", type=Path, help="checkpoints, TensorBoard logs and plots (default runs/NAME)")
+    parser.add_argument("--out", type=Path, default=REPO / "saved_models", help="where model versions are exported")
+    parser.add_argument("--version", type=int, help="version to export (default: next free)")
+    parser.add_argument("--smoke", action="store_true", help="a seconds-long end-to-end run on a slice of the data")
+    return parser
+
+
+def recipe_command():
+    """The exact command that ran this recipe, for the model card."""
+    script = Path(sys.argv[0]).resolve()
+    shown = script.relative_to(REPO) if script.is_relative_to(REPO) else script.name
+    return shlex.join(["python", str(shown), *sys.argv[1:]])
+
+
+def seed_everything(seed):
+    """Same seed, same weights and the same result on the same machine."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def standard_callbacks(workdir, patience, monitor="val_loss"):
+    """Resume after a kill, stop early on validation, log to TensorBoard and CSV."""
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    if not (workdir / "backup").exists():  # a fresh run, not a resumed one: start a new log
+        (workdir / "history.csv").unlink(missing_ok=True)
+    return [
+        keras.callbacks.BackupAndRestore(str(workdir / "backup")),
+        keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True),
+        keras.callbacks.TensorBoard(str(workdir / "logs")),
+        keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True),
+    ]
