@@ -38,6 +38,10 @@ class ZooModel(keras.Model):
     def example_requests(self):
         raise NotImplementedError
 
+    def predict_file(self, path):
+        """Readable predictions for the raw input stored in a file (`zoo predict --input`)."""
+        raise NotImplementedError
+
     def evaluate_split(self, split="test"):
         """Recomputes the model card's metrics on a split of the card's dataset."""
         raise NotImplementedError

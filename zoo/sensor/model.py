@@ -172,6 +172,19 @@ class SensorClassifier(ZooModel):
 
         return classify(self, series)
 
+    def predict_file(self, path):
+        """Readable predictions for the series in a `.npy`, `.csv` or `.json` file."""
+        from zoo.sensor.io import read_series
+
+        result = self.classify(read_series(path))
+        top = min(3, len(self.class_names))
+        lines = []
+        for i, (label, scores) in enumerate(zip(result.labels, result.scores)):
+            best = np.argsort(scores)[::-1][:top]
+            alternatives = ", ".join(f"{self.class_names[k]} {scores[k]:.3f}" for k in best)
+            lines.append(f"series {i}: {label}   ({alternatives})")
+        return "\n".join(lines)
+
     def evaluate_split(self, split="test"):
         from zoo.datasets import uea
         from zoo.sensor.metrics import classification_metrics

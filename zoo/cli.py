@@ -1,0 +1,112 @@
+"""`zoo`: list, inspect, run, evaluate and export the zoo's pretrained models."""
+
+import argparse
+import json
+import sys
+
+import zoo
+
+
+def _primary_metric(card):
+    metrics = card.get("test_metrics") or {}
+    return f"{metrics['accuracy'] * 100:.1f}% acc" if "accuracy" in metrics else "-"
+
+
+def cmd_list(args):
+    names = zoo.list_models(task=args.task)
+    rows = [(n, zoo.info(n)) for n in names]
+    print(f"{'name':<28} {'task':<24} {'version':>7}  {'TEST':<10} dataset")
+    for name, card in rows:
+        print(f"{name:<28} {card['task']:<24} {card['version']:>7}  {_primary_metric(card):<10} "
+              f"{card.get('dataset', {}).get('name', '-')}")
+
+
+def cmd_info(args):
+    card = zoo.info(args.name, args.version)
+    if args.json:
+        print(json.dumps(card, indent=2, ensure_ascii=False))
+        return
+    dataset = card.get("dataset", {})
+    print(f"{card['name']} v{card['version']} — {card.get('description', card['task'])}")
+    print(f"  dataset     {dataset.get('name')}: {dataset.get('source')}")
+    print(f"  split       {dataset.get('split')}")
+    print(f"  TEST        {json.dumps({k: v for k, v in (card.get('test_metrics') or {}).items() if k != 'confusion_matrix'})}")
+    print(f"  parameters  {card['parameters']:,}")
+    print(f"  trained by  {card.get('recipe_command')}")
+    print(f"  license     {card.get('license')}")
+    print(f"  signatures  {', '.join(card['signatures'])}")
+    print(f"  exported    {card['exported_at']} with {card['versions']}")
+
+
+def cmd_predict(args):
+    print(zoo.load(args.name, args.version).predict_file(args.input))
+
+
+def cmd_evaluate(args):
+    model = zoo.load(args.name, args.version)
+    metrics = model.evaluate_split(args.split)
+    recorded = (model.card.get(f"{args.split}_metrics") or {}).get("accuracy")
+    print(f"{model.card['name']} v{model.card['version']} on {args.split}: "
+          f"accuracy {metrics['accuracy']:.4f} ({metrics['errors']} errors of {metrics['examples']})")
+    if recorded is None:
+        return 0
+    same = abs(recorded - metrics["accuracy"]) < 1e-9
+    print(f"model card says {recorded:.4f}: {'reproduced' if same else 'DIFFERENT'}")
+    return 0 if same else 1
+
+
+def cmd_export(args):
+    path = zoo.load(args.name, args.version).export(args.out, version=args.to_version)
+    print(f"exported {path}")
+
+
+def cmd_demo(args):
+    names = zoo.list_models()
+    if not names:
+        print("no pretrained models found (saved_models/ or $ZOO_MODELS)")
+        return 1
+    for name in names:
+        model = zoo.load(name)
+        print(f"\n{name} v{model.card['version']} — {model.card.get('description')}, "
+              f"TEST {_primary_metric(model.card)}")
+        print(model.demo())
+    return 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="zoo", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"rnn-zoo {zoo.__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(name, function, help_text, model=True):
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(function=function)
+        if model:
+            sub.add_argument("name", help="model name (zoo list) or model directory")
+            sub.add_argument("-v", "--model-version", dest="version", type=int, help="version (default newest)")
+        return sub
+
+    command("list", cmd_list, "list the pretrained models", model=False).add_argument("--task")
+    command("info", cmd_info, "show a model card").add_argument("--json", action="store_true")
+    command("predict", cmd_predict, "run a model on raw input").add_argument(
+        "--input", required=True, help="sensor series: .npy, .csv or .json")
+    command("evaluate", cmd_evaluate, "recompute the model card's metrics from the data").add_argument(
+        "--split", default="test")
+    export = command("export", cmd_export, "write a model version in TF Serving layout, atomically")
+    export.add_argument("out", help="base directory; its name is the served model name")
+    export.add_argument("--to-version", type=int, help="version number to write (default next free)")
+    command("demo", cmd_demo, "run every pretrained model on real samples", model=False)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.function(args) or 0
+    except ValueError as err:
+        print(f"zoo {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
