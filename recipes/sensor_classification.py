@@ -18,7 +18,7 @@ from zoo import plots, training
 from zoo.datasets import uea
 from zoo.sensor import SensorClassifier
 from zoo.sensor.metrics import classification_metrics
-from zoo.sensor.model import ENCODERS
+from zoo.sensor.model import ENCODERS, READOUTS
 
 
 def model_name(dataset):
@@ -36,6 +36,8 @@ def parse_args(argv=None):
     parser.add_argument("--dataset", default="JapaneseVowels", help="UEA multivariate dataset name")
     parser.add_argument("--dropout", type=float, default=0.2, help="dropout before the output layer W_hy")
     parser.add_argument("--noise", type=float, default=0.1, help="Gaussian input noise while training (std)")
+    parser.add_argument("--readout", choices=READOUTS, default="last",
+                        help="classify from the last hidden state or from mean+max over all states")
     parser.add_argument("--max-length", type=int, default=1000, help="longest series the model accepts")
     return parser.parse_args(argv)
 
@@ -49,7 +51,6 @@ def main(argv=None):
     train, validation, test = (uea.load(args.dataset, s) for s in ("train", "validation", "test"))
     if args.smoke:
         train.series, train.labels = train.series[:24], train.labels[:24]
-        test.series, test.labels = test.series[:16], test.labels[:16]
         args.epochs, args.hidden, args.patience = 2, 8, 2
     mean, std = channel_statistics(train.series)
     print(f"{args.dataset}: {len(train)} train / {len(validation)} validation / {len(test)} test series, "
@@ -67,6 +68,7 @@ def main(argv=None):
         dropout=args.dropout,
         noise=args.noise,
         recurrent_initializer=args.initializer,
+        readout=args.readout,
         max_length=args.max_length,
     )
     model.compile(

@@ -87,7 +87,7 @@ class ZooModel(keras.Model):
             The path of the new version directory.
         """
         base_dir = Path(base_dir)
-        version = int(version or artifacts.next_version(base_dir))
+        version = int(version) if version is not None else artifacts.next_version(base_dir)
         if version < 1:
             raise ValueError(f"version must be a positive integer, got {version}")
         card = self._complete_card(card, name=base_dir.name, version=version)

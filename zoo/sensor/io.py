@@ -22,8 +22,7 @@ def read_series(path):
         if suffix == ".csv":
             with open(path) as f:
                 first = f.readline()
-            has_header = any(c.isalpha() for c in first.replace("e", "").replace("E", ""))
-            return np.loadtxt(path, delimiter=",", skiprows=int(has_header), ndmin=2, dtype=np.float32)
+            return np.loadtxt(path, delimiter=",", skiprows=int(_is_header(first)), ndmin=2, dtype=np.float32)
         if suffix == ".json":
             content = json.loads(path.read_text())
             if isinstance(content, dict):
@@ -34,3 +33,11 @@ def read_series(path):
     except (OSError, ValueError, UnicodeDecodeError) as err:
         raise ValueError(f"{path}: cannot read series ({err})") from None
     raise ValueError(f"{path}: expected a .npy, .csv or .json file of shape (time, channels)")
+
+
+def _is_header(line):
+    try:
+        [float(cell) for cell in line.split(",")]
+    except ValueError:
+        return True
+    return False

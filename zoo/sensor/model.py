@@ -8,6 +8,7 @@ from zoo.base import ZooModel
 from zoo.layers import CELLS, MaskedMeanMaxPooling, make_rnn
 
 ENCODERS = (*CELLS, "dense")
+READOUTS = ("last", "pool")
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -34,6 +35,9 @@ class SensorClassifier(ZooModel):
         noise: standard deviation of Gaussian noise added to the normalised
             inputs while training (augmentation).
         recurrent_initializer: initialiser of `W_hh`.
+        readout: `"last"` reads the class from the final state `h_T`;
+            `"pool"` from the mean and max of all states `h_1 … h_T`, which
+            lets every step vote (useful when each step carries evidence).
         max_length: longest series accepted; longer input is refused.
 
     Example:
@@ -60,12 +64,15 @@ class SensorClassifier(ZooModel):
         dropout=0.0,
         noise=0.0,
         recurrent_initializer="orthogonal",
+        readout="last",
         max_length=1000,
         **kwargs,
     ):
         super().__init__(**kwargs)
         if cell not in ENCODERS:
             raise ValueError(f"cell must be one of {ENCODERS}, got {cell!r}")
+        if readout not in READOUTS:
+            raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
         self.num_channels = int(num_channels)
         self.class_names = [str(c) for c in class_names]
         self.channel_mean = [float(v) for v in (channel_mean if channel_mean is not None else np.zeros(num_channels))]
@@ -77,6 +84,7 @@ class SensorClassifier(ZooModel):
         self.dropout_rate = float(dropout)
         self.noise_stddev = float(noise)
         self.recurrent_initializer = recurrent_initializer
+        self.readout = "pool" if cell == "dense" else readout
         self.max_length = int(max_length)
 
         self.noise = keras.layers.GaussianNoise(self.noise_stddev)
@@ -92,12 +100,14 @@ class SensorClassifier(ZooModel):
                     cell,
                     self.hidden,
                     bidirectional=self.bidirectional,
-                    return_sequences=i < self.num_layers - 1,
+                    return_sequences=i < self.num_layers - 1 or self.readout == "pool",
                     recurrent_initializer=recurrent_initializer,
                     name=f"rnn_{i + 1}",
                 )
                 for i in range(self.num_layers)
             ]
+            if self.readout == "pool":
+                self.encoder.append(MaskedMeanMaxPooling())
         self.dropout = keras.layers.Dropout(self.dropout_rate)
         self.head = keras.layers.Dense(len(self.class_names), activation="softmax", name="W_hy")
         self.build_for_inference()
@@ -141,6 +151,7 @@ class SensorClassifier(ZooModel):
             "dropout": self.dropout_rate,
             "noise": self.noise_stddev,
             "recurrent_initializer": self.recurrent_initializer,
+            "readout": self.readout,
             "max_length": self.max_length,
         }
 

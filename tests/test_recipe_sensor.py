@@ -1,0 +1,169 @@
+"""recipes/sensor_classification.py: the smoke run end to end, flags, and resuming after a kill."""
+
+import csv
+import hashlib
+import importlib.util
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import zoo
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def recipe_module(recipe):
+    spec = importlib.util.spec_from_file_location("sensor_classification_recipe", recipe.path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _epochs(history_csv):
+    with open(history_csv, newline="") as f:
+        return [int(row["epoch"]) for row in csv.DictReader(f)]
+
+
+# --- flags ----------------------------------------------------------------------------------------
+
+
+def test_model_names(recipe_module):
+    assert recipe_module.model_name("BasicMotions") == "sensor_basic_motions"
+    assert recipe_module.model_name("JapaneseVowels") == "sensor_japanese_vowels"
+
+
+def test_flags_for_every_hyperparameter(recipe_module, tmp_path):
+    args = recipe_module.parse_args([
+        "--dataset", "BasicMotions", "--cell", "lstm", "--hidden", "16", "--learning-rate", "0.01",
+        "--epochs", "3", "--initializer", "identity", "--seed", "5", "--bidirectional", "--layers", "2",
+        "--workdir", str(tmp_path), "--version", "4", "--max-length", "200",
+    ])
+    assert (args.dataset, args.cell, args.hidden, args.learning_rate, args.epochs) == ("BasicMotions", "lstm", 16, 0.01, 3)
+    assert (args.initializer, args.seed, args.bidirectional, args.layers) == ("identity", 5, True, 2)
+    assert (args.workdir, args.version, args.max_length, args.smoke) == (tmp_path, 4, 200, False)
+    defaults = recipe_module.parse_args([])
+    assert defaults.out == Path(recipe_module.training.REPO) / "saved_models"
+    assert defaults.cell in ("elman", "gru", "lstm", "dense")
+    with pytest.raises(SystemExit):
+        recipe_module.parse_args(["--cell", "transformer"])
+
+
+def test_channel_statistics(recipe_module):
+    import numpy as np
+
+    series = [np.array([[0.0, 1.0], [2.0, 1.0]]), np.array([[4.0, 1.0]])]
+    mean, std = recipe_module.channel_statistics(series)
+    np.testing.assert_allclose(mean, [2.0, 1.0])
+    np.testing.assert_allclose(std, [np.std([0.0, 2.0, 4.0]), 1e-6])  # a constant channel is not divided by 0
+
+
+# --- the smoke run ------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_smoke_run_exports_a_loadable_model(smoke, smoke_model):
+    assert f"exported {smoke.version_dir}" in smoke.proc.stdout
+    assert "Epoch 1/2" in smoke.proc.stdout  # Keras' progress output
+    assert smoke_model.card["name"] == "sensor_basic_motions"
+    assert smoke_model.classify(smoke_model.example_requests()["serving_default"]["series"]).scores.shape == (1, 4)
+
+
+def test_smoke_card(smoke):
+    import sktime.datasets
+
+    card = zoo.info(smoke.version_dir)
+    command = card["recipe_command"]
+    assert command.startswith("python recipes/sensor_classification.py ")
+    assert "--dataset BasicMotions" in command and "--smoke" in command
+
+    folder = Path(sktime.datasets.__file__).parent / "data" / "BasicMotions"
+    assert card["dataset"]["name"] == "BasicMotions"
+    assert card["dataset"]["files_sha256"] == {
+        name: hashlib.sha256((folder / name).read_bytes()).hexdigest()
+        for name in ("BasicMotions_TRAIN.ts", "BasicMotions_TEST.ts")
+    }
+    assert card["dataset"]["split"] and card["dataset"]["license"]
+
+    metrics = card["test_metrics"]
+    assert 0.0 <= metrics["accuracy"] <= 1.0
+    assert metrics["errors"] == round((1 - metrics["accuracy"]) * metrics["examples"])
+    assert sum(map(sum, metrics["confusion_matrix"])) == metrics["examples"]
+
+    for name in ("serving_default", "classify_padded"):
+        example = card["signatures"][name]["example_request"]
+        assert example["signature_name"] == name
+        assert len(example["inputs"]["series"][0][0]) == 6
+    assert card["classes"] == ["badminton", "running", "standing", "walking"]
+    assert card["hyperparameters"]["smoke"] is True
+    assert card["license"].startswith("Apache-2.0")
+    assert card["task"] == "sensor-classification"
+
+
+def test_smoke_workdir(smoke):
+    work = smoke.workdir
+    for png in ("curves.png", "confusion_matrix.png"):
+        assert (work / png).read_bytes()[:8] == PNG_MAGIC, png
+    assert _epochs(work / "history.csv") == [0, 1]
+    for side in ("train", "validation"):
+        events = list((work / "logs" / side).glob("events.out.tfevents.*"))
+        assert events and events[0].stat().st_size > 0, side
+    assert not (work / "backup").exists()  # removed once training finished
+
+
+# --- resuming after a kill ------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_resume_after_kill(recipe, tmp_path):
+    work, out = tmp_path / "work", tmp_path / "models"
+    args = ["--dataset", "BasicMotions", "--cell", "elman", "--hidden", "4", "--epochs", "40",
+            "--patience", "100", "--workdir", work, "--out", out]
+    history = work / "history.csv"
+
+    def epochs_so_far():
+        try:
+            return _epochs(history)
+        except (OSError, KeyError, ValueError):
+            return []
+
+    proc = subprocess.Popen(recipe.argv(args), cwd=recipe.repo, env=recipe.env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while not ((work / "backup").exists() and len(epochs_so_far()) >= 2):
+            assert proc.poll() is None, f"the first run ended (rc={proc.returncode}) before it could be killed"
+            assert time.monotonic() < deadline, "the first run never reached epoch 2"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    before = epochs_so_far()
+    assert 2 <= len(before) < 40 and before == list(range(len(before)))
+    assert not (out / "sensor_basic_motions" / "1").exists()
+
+    rerun = recipe.run(args, timeout=480)
+    assert rerun.returncode == 0, recipe.explain(rerun)
+    assert "Epoch 1/40" not in rerun.stdout  # resumed, not restarted
+
+    epochs = _epochs(history)
+    assert epochs[: len(before)] == before
+    assert epochs.count(0) == 1  # no second epoch-0 row: the rerun did not start over
+    assert epochs == sorted(set(epochs))
+    assert epochs[-1] == 39
+    # a kill between the backup and the CSV row may lose that one row, nothing more
+    assert set(range(40)) - set(epochs) <= {before[-1] + 1}
+
+    model = zoo.load(out / "sensor_basic_motions")
+    assert model.card["version"] == 1
+    assert model.card["hyperparameters"]["epochs"] == 40
+    assert (model.cell, model.hidden) == ("elman", 4)
+    assert not (work / "backup").exists()

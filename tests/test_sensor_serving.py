@@ -1,0 +1,284 @@
+"""zoo.sensor.serving at the SavedModel level: what plain TensorFlow, saved_model_cli and TF Serving see."""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
+
+import zoo
+from zoo import artifacts
+from zoo.serving import read_warmup_requests
+
+TIGHT = dict(rtol=1e-6, atol=1e-7)
+
+
+def _varied(test):
+    """Three real BasicMotions series cut to different lengths, as a list and as a padded batch."""
+    series = [test.series[0][:100], test.series[15][:60], test.series[30][:37]]
+    lengths = np.array([len(s) for s in series], np.int32)
+    padded = np.zeros((3, 100, 6), np.float32)
+    for i, s in enumerate(series):
+        padded[i, : len(s)] = s
+    return series, padded, lengths
+
+
+# --- plain TensorFlow in a fresh process ---------------------------------------------------------
+
+_PLAIN_TF = textwrap.dedent(
+    """
+    import json, sys
+
+    attempts = []
+
+    class NoZoo:
+        # Fails any import of the zoo package, and records that one was tried.
+        def find_spec(self, name, path=None, target=None):
+            if name == "zoo" or name.startswith("zoo."):
+                attempts.append(name)
+                raise ImportError("this process must not import " + name)
+
+    sys.meta_path.insert(0, NoZoo())
+
+    import numpy as np
+    import tensorflow as tf
+
+    # TensorFlow 2.21's own `import tensorflow` imports the `keras` package (its
+    # compat.v1 API wiring looks keras up), so 'keras' is already in sys.modules
+    # here and cannot be asserted absent. What is checked instead: loading and
+    # calling the SavedModel imports no further keras module, and no zoo module.
+    def keras_modules():
+        return {m for m in sys.modules if m == "keras" or m.startswith("keras.")}
+
+    keras_before = keras_modules()
+    version_dir, inputs_path, out_path = sys.argv[1:4]
+    inputs = np.load(inputs_path)
+    loaded = tf.saved_model.load(version_dir)
+    default = loaded.signatures["serving_default"](series=tf.constant(inputs["equal"]))
+    padded = loaded.signatures["classify_padded"](
+        series=tf.constant(inputs["padded"]), lengths=tf.constant(inputs["lengths"]))
+    result = {
+        "default_labels": [b.decode() for b in default["label"].numpy()],
+        "default_scores": default["scores"].numpy().tolist(),
+        "padded_labels": [b.decode() for b in padded["label"].numpy()],
+        "padded_scores": padded["scores"].numpy().tolist(),
+        "zoo_in_sys_modules": "zoo" in sys.modules or any(m.startswith("zoo.") for m in sys.modules),
+        "zoo_import_attempts": attempts,
+        "keras_in_sys_modules_after_import_tensorflow": "keras" in keras_before,
+        "keras_modules_imported_by_load_and_call": sorted(keras_modules() - keras_before),
+    }
+    with open(out_path, "w") as f:
+        json.dump(result, f)
+    """
+)
+
+
+@pytest.mark.slow
+def test_plain_tensorflow_in_a_fresh_process_matches_the_api(smoke, smoke_model, basic_motions_test, tmp_path, recipe):
+    """A process that cannot import zoo loads the export with tf.saved_model.load and gets the API's answer.
+
+    `'keras' not in sys.modules` cannot be asserted: in TF 2.21 `import tensorflow`
+    itself imports keras. The subprocess instead checks that load + call import no
+    further keras module, and blocks (and records) any import of zoo.
+    """
+    equal = np.stack(basic_motions_test.series[:3]).astype(np.float32)
+    series, padded, lengths = _varied(basic_motions_test)
+    np.savez(tmp_path / "inputs.npz", equal=equal, padded=padded, lengths=lengths)
+    (tmp_path / "plain_tf.py").write_text(_PLAIN_TF)
+    proc = subprocess.run(
+        [sys.executable, "plain_tf.py", str(smoke.version_dir), "inputs.npz", "out.json"],
+        cwd=tmp_path, env=recipe.env(), capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, recipe.explain(proc)
+    got = json.loads((tmp_path / "out.json").read_text())
+
+    assert got["zoo_in_sys_modules"] is False
+    assert got["zoo_import_attempts"] == []
+    assert got["keras_modules_imported_by_load_and_call"] == []
+
+    api_equal = smoke_model.classify(equal)
+    assert got["default_labels"] == api_equal.labels
+    np.testing.assert_allclose(np.array(got["default_scores"], np.float32), api_equal.scores, **TIGHT)
+
+    api_varied = smoke_model.classify(series)
+    assert got["padded_labels"] == api_varied.labels
+    np.testing.assert_allclose(np.array(got["padded_scores"], np.float32), api_varied.scores, **TIGHT)
+
+
+def test_in_process_savedmodel_matches_the_api(smoke_savedmodel, smoke_model, basic_motions_test):
+    series, padded, lengths = _varied(basic_motions_test)
+    out = smoke_savedmodel.signatures["classify_padded"](series=tf.constant(padded), lengths=tf.constant(lengths))
+    api = smoke_model.classify(series)
+    assert [b.decode() for b in out["label"].numpy()] == api.labels
+    np.testing.assert_allclose(out["scores"].numpy(), api.scores, **TIGHT)
+    # batch dimension first on every output (TF Serving's REST row format)
+    assert out["label"].shape == (3,) and out["scores"].shape == (3, 4)
+
+
+def test_serving_default_equals_classify_padded_at_full_length(smoke_savedmodel, basic_motions_test):
+    equal = np.stack(basic_motions_test.series[:4]).astype(np.float32)
+    default = smoke_savedmodel.signatures["serving_default"](series=tf.constant(equal))
+    padded = smoke_savedmodel.signatures["classify_padded"](
+        series=tf.constant(equal), lengths=tf.constant([100] * 4, dtype=tf.int32))
+    np.testing.assert_array_equal(default["scores"].numpy(), padded["scores"].numpy())
+    np.testing.assert_array_equal(default["label"].numpy(), padded["label"].numpy())
+
+
+# --- saved_model_cli ------------------------------------------------------------------------------
+
+
+def _saved_model_cli():
+    found = shutil.which("saved_model_cli") or Path(sys.executable).parent / "saved_model_cli"
+    assert Path(found).is_file(), "saved_model_cli not found next to the interpreter"
+    return str(found)
+
+
+def _ops_from_cli(text):
+    found = re.search(r"contains the following ops: (\{.*?\})", text)
+    assert found, text[-3000:]
+    return {op.strip().strip("'\"") for op in found.group(1).strip("{}").split(",")}
+
+
+def _ops_from_pb(version_dir):
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((Path(version_dir) / "saved_model.pb").read_bytes())
+    ops = set()
+    for meta_graph in proto.meta_graphs:
+        ops |= {node.op for node in meta_graph.graph_def.node}
+        for function in meta_graph.graph_def.library.function:
+            ops |= {node.op for node in function.node_def}
+    return ops
+
+
+@pytest.mark.slow
+def test_saved_model_cli_run_on_raw_input_matches_the_api(smoke, smoke_model, basic_motions_test, tmp_path, recipe):
+    raw = basic_motions_test.series[20][None].astype(np.float32)  # raw sensor values, [1, 100, 6]
+    np.save(tmp_path / "series.npy", raw)
+    proc = subprocess.run(
+        [_saved_model_cli(), "run", "--dir", str(smoke.version_dir), "--tag_set", "serve",
+         "--signature_def", "serving_default", "--inputs", "series=series.npy"],
+        cwd=tmp_path, env=recipe.env(), capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, recipe.explain(proc)
+    label = re.search(r"Result for output key label:\s*\[b'([^']*)'\]", proc.stdout)
+    assert label, proc.stdout[-3000:]
+    assert label.group(1) == smoke_model.classify(raw).labels[0]
+    assert label.group(1) in smoke_model.class_names
+
+
+@pytest.mark.slow
+def test_saved_model_cli_show_lists_no_cudnn_op(smoke, recipe):
+    proc = subprocess.run(
+        [_saved_model_cli(), "show", "--dir", str(smoke.version_dir), "--all"],
+        env=recipe.env(), capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, recipe.explain(proc)
+    ops = _ops_from_cli(proc.stdout)
+    assert {"While", "Assert", "MatMul"} <= ops  # the recurrence and the input checks are in the graph
+    assert [op for op in ops if "cudnn" in op.lower()] == []
+    # the in-process reader below sees at least these ops (it also walks every nested function)
+    pb_ops = _ops_from_pb(smoke.version_dir)
+    assert ops <= pb_ops
+    assert [op for op in pb_ops if "cudnn" in op.lower()] == []
+    assert "signature_def['serving_default']" in proc.stdout
+    assert "signature_def['classify_padded']" in proc.stdout
+
+
+@pytest.mark.parametrize("config", [dict(cell="lstm"), dict(cell="gru", bidirectional=True)], ids=["lstm", "bigru"])
+def test_exported_graph_has_no_cudnn_op(tiny_factory, tmp_path, config):
+    path = tiny_factory(**config).export(tmp_path / "sensor_ops")
+    ops = _ops_from_pb(path)
+    assert "While" in ops
+    assert [op for op in ops if "cudnn" in op.lower()] == []
+
+
+# --- bad input through the signatures -------------------------------------------------------------
+
+SERIES_ERRORS = {
+    "wrong channel count": (np.zeros((1, 10, 7), np.float32), r"series: wrong channel count.*6 channels"),
+    "empty batch": (np.zeros((0, 10, 6), np.float32), r"series: empty batch"),
+    "NaN": (np.where(np.arange(60).reshape(1, 10, 6) == 13, np.nan, 0).astype(np.float32), r"series: NaN"),
+    "inf": (np.full((2, 10, 6), np.inf, np.float32), r"series: .*infinite"),
+    "length 0": (np.zeros((1, 0, 6), np.float32), r"series: length 0"),
+    "length 10000": (np.zeros((1, 10_000, 6), np.float32), r"series: longer than the max_length 1000"),
+}
+
+
+def _good_request(loaded, test):
+    out = loaded.signatures["serving_default"](series=tf.constant(test.series[0][None]))
+    assert out["label"].shape == (1,)
+    return out
+
+
+@pytest.mark.parametrize("bad,pattern", list(SERIES_ERRORS.values()), ids=list(SERIES_ERRORS))
+def test_signature_rejects_bad_series(smoke_savedmodel, basic_motions_test, bad, pattern):
+    expected_good = _good_request(smoke_savedmodel, basic_motions_test)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=pattern) as err:
+        smoke_savedmodel.signatures["serving_default"](series=tf.constant(bad))
+    assert "expected" in err.value.message
+    # the server keeps working: a good request after the bad one gives the same answer
+    again = _good_request(smoke_savedmodel, basic_motions_test)
+    np.testing.assert_array_equal(again["scores"].numpy(), expected_good["scores"].numpy())
+
+
+LENGTHS_ERRORS = {
+    "one length too many": (np.zeros((2, 10, 6), np.float32), [10, 10, 10]),
+    "length 0": (np.zeros((2, 10, 6), np.float32), [10, 0]),
+    "negative length": (np.zeros((2, 10, 6), np.float32), [-1, 10]),
+    "longer than the series": (np.zeros((2, 10, 6), np.float32), [10, 11]),
+}
+
+
+@pytest.mark.parametrize("series,lengths", list(LENGTHS_ERRORS.values()), ids=list(LENGTHS_ERRORS))
+def test_signature_rejects_bad_lengths(smoke_savedmodel, basic_motions_test, series, lengths):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"lengths: expected"):
+        smoke_savedmodel.signatures["classify_padded"](
+            series=tf.constant(series), lengths=tf.constant(lengths, dtype=tf.int32))
+    _good_request(smoke_savedmodel, basic_motions_test)
+
+
+def test_classify_padded_rejects_bad_series_too(smoke_savedmodel, basic_motions_test):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"series: NaN"):
+        smoke_savedmodel.signatures["classify_padded"](
+            series=tf.constant(np.full((1, 5, 6), np.nan, np.float32)), lengths=tf.constant([5]))
+    _good_request(smoke_savedmodel, basic_motions_test)
+
+
+# --- TF Serving warm-up records -------------------------------------------------------------------
+
+
+def test_warmup_requests_feed_the_signatures(smoke, smoke_savedmodel, smoke_model):
+    requests = read_warmup_requests(smoke.version_dir / artifacts.WARMUP)
+    assert sorted(r.model_spec.signature_name for r in requests) == ["classify_padded", "serving_default"]
+    card = zoo.info(smoke.version_dir)
+    for request in requests:
+        assert request.model_spec.name == "sensor_basic_motions" == card["name"]
+        inputs = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
+        signature = request.model_spec.signature_name
+        assert set(inputs) == set(card["signatures"][signature]["inputs"])
+        # the warm-up request is the card's example request
+        example = card["signatures"][signature]["example_request"]
+        assert example["signature_name"] == signature
+        for key, value in inputs.items():
+            np.testing.assert_allclose(value, np.array(example["inputs"][key], dtype=value.dtype))
+        out = smoke_savedmodel.signatures[signature](**{k: tf.constant(v) for k, v in inputs.items()})
+        batch = inputs["series"].shape[0]
+        assert out["label"].shape == (batch,) and out["scores"].shape == (batch, 4)
+        assert set(l.decode() for l in out["label"].numpy()) <= set(smoke_model.class_names)
+
+
+def test_example_requests_carry_raw_scale_values(smoke_model):
+    """Examples are drawn around the training statistics, so they look like real sensor input."""
+    examples = smoke_model.example_requests()
+    series = examples["classify_padded"]["series"]
+    lengths = examples["classify_padded"]["lengths"]
+    assert series.dtype == np.float32 and series.shape[2] == smoke_model.num_channels
+    assert np.all(series[1, lengths[1]:] == 0)
+    np.testing.assert_array_equal(examples["serving_default"]["series"], series[:1])
