@@ -36,6 +36,8 @@ def parse_args(argv=None):
     parser.add_argument("--dataset", default="JapaneseVowels", help="UEA multivariate dataset name")
     parser.add_argument("--dropout", type=float, default=0.2, help="dropout before the output layer W_hy")
     parser.add_argument("--noise", type=float, default=0.1, help="Gaussian input noise while training (std)")
+    parser.add_argument("--input-dropout", type=float, default=0.0,
+                        help="fraction of input channels dropped per series while training")
     parser.add_argument("--readout", choices=READOUTS, default="last",
                         help="classify from the last hidden state or from mean+max over all states")
     parser.add_argument("--max-length", type=int, default=1000, help="longest series the model accepts")
@@ -51,7 +53,7 @@ def main(argv=None):
     train, validation, test = (uea.load(args.dataset, s) for s in ("train", "validation", "test"))
     if args.smoke:
         train.series, train.labels = train.series[:24], train.labels[:24]
-        args.epochs, args.hidden, args.patience = 2, 8, 2
+        args.epochs, args.hidden, args.patience, args.lr_patience = 2, 8, 2, 1
     mean, std = channel_statistics(train.series)
     print(f"{args.dataset}: {len(train)} train / {len(validation)} validation / {len(test)} test series, "
           f"input size {train.num_channels}, output size {len(train.class_names)}")
@@ -67,6 +69,7 @@ def main(argv=None):
         num_layers=args.layers,
         dropout=args.dropout,
         noise=args.noise,
+        input_dropout=args.input_dropout,
         recurrent_initializer=args.initializer,
         readout=args.readout,
         max_length=args.max_length,
@@ -82,7 +85,7 @@ def main(argv=None):
         validation_data=uea.as_dataset(validation, args.batch_size),
         epochs=args.epochs,
         shuffle=False,  # the dataset reshuffles itself each epoch
-        callbacks=training.standard_callbacks(workdir, args.patience),
+        callbacks=training.standard_callbacks(workdir, args.patience, args.lr_patience),
         verbose=2,
     )
     fit_seconds = time.perf_counter() - started

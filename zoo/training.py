@@ -26,6 +26,8 @@ def recipe_parser(description, cells=CELLS):
     parser.add_argument("--epochs", type=int, default=100, help="maximum epochs")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--patience", type=int, default=30, help="early-stopping patience (epochs)")
+    parser.add_argument("--lr-patience", type=int, default=20,
+                        help="halve the learning rate after this many epochs without validation progress")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights, shuffling and noise")
     parser.add_argument("--workdir", type=Path, help="checkpoints, TensorBoard logs and plots (default runs/NAME)")
     parser.add_argument("--out", type=Path, default=REPO / "saved_models", help="where model versions are exported")
@@ -47,14 +49,16 @@ def seed_everything(seed):
     tf.config.experimental.enable_op_determinism()
 
 
-def standard_callbacks(workdir, patience, monitor="val_loss"):
-    """Resume after a kill, stop early on validation, log to TensorBoard and CSV."""
+def standard_callbacks(workdir, patience, lr_patience, monitor="val_loss"):
+    """Resume after a kill, halve the learning rate on plateaus, stop early on
+    validation, log to TensorBoard and CSV."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     if not (workdir / "backup").exists():  # a fresh run, not a resumed one: start a new log
         (workdir / "history.csv").unlink(missing_ok=True)
     return [
         keras.callbacks.BackupAndRestore(str(workdir / "backup")),
+        keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=lr_patience, min_lr=1e-5),
         keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True),
         keras.callbacks.TensorBoard(str(workdir / "logs")),
         keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True),

@@ -34,6 +34,9 @@ class SensorClassifier(ZooModel):
         dropout: dropout on the final representation, while training.
         noise: standard deviation of Gaussian noise added to the normalised
             inputs while training (augmentation).
+        input_dropout: fraction of input channels dropped for a whole series
+            while training (the same channels at every step, as recurrent
+            dropout masks do).
         recurrent_initializer: initialiser of `W_hh`.
         readout: `"last"` reads the class from the final state `h_T`;
             `"pool"` from the mean and max of all states `h_1 … h_T`, which
@@ -63,6 +66,7 @@ class SensorClassifier(ZooModel):
         num_layers=1,
         dropout=0.0,
         noise=0.0,
+        input_dropout=0.0,
         recurrent_initializer="orthogonal",
         readout="last",
         max_length=1000,
@@ -83,11 +87,13 @@ class SensorClassifier(ZooModel):
         self.num_layers = int(num_layers)
         self.dropout_rate = float(dropout)
         self.noise_stddev = float(noise)
+        self.input_dropout_rate = float(input_dropout)
         self.recurrent_initializer = recurrent_initializer
         self.readout = "pool" if cell == "dense" else readout
         self.max_length = int(max_length)
 
         self.noise = keras.layers.GaussianNoise(self.noise_stddev)
+        self.input_dropout = keras.layers.SpatialDropout1D(self.input_dropout_rate)
         if cell == "dense":
             self.step_mlp = keras.Sequential(
                 [keras.layers.Dense(self.hidden, activation="relu") for _ in range(2)], name="step_mlp"
@@ -127,7 +133,8 @@ class SensorClassifier(ZooModel):
         series = ops.cast(series, "float32")
         mask = ops.arange(ops.shape(series)[1])[None, :] < ops.cast(lengths, "int32")[:, None]
         x = (series - ops.convert_to_tensor(self.channel_mean)) / ops.convert_to_tensor(self.channel_std)
-        x = ops.where(mask[..., None], self.noise(x, training=training), 0.0)
+        x = self.input_dropout(self.noise(x, training=training), training=training)
+        x = ops.where(mask[..., None], x, 0.0)
         if self.step_mlp is not None:
             x = self.step_mlp(x)
         for layer in self.encoder:
@@ -150,6 +157,7 @@ class SensorClassifier(ZooModel):
             "num_layers": self.num_layers,
             "dropout": self.dropout_rate,
             "noise": self.noise_stddev,
+            "input_dropout": self.input_dropout_rate,
             "recurrent_initializer": self.recurrent_initializer,
             "readout": self.readout,
             "max_length": self.max_length,
