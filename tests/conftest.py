@@ -7,9 +7,11 @@ before any test module imports `zoo`, so nothing lands in the user's home.
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -179,13 +181,15 @@ def tiny_factory():
 
 @pytest.fixture(scope="session")
 def recipe():
-    """Helpers to run the recipe in a subprocess: `.run(args)`, `.argv(args)`, `.env()`, `.explain(proc)`."""
+    """Helpers to run the recipe in a subprocess: `.run(args)`, `.argv(args)`, `.env()`, `.explain(proc)`,
+    `.kill_when(proc, ready, timeout, what)`."""
 
     class Recipe:
         path = RECIPE
         repo = REPO
         run = staticmethod(run_recipe)
         env = staticmethod(subprocess_env)
+        kill_when = staticmethod(kill_when)
         explain = staticmethod(failure_output)
 
         @staticmethod
@@ -193,3 +197,22 @@ def recipe():
             return [sys.executable, str(RECIPE.relative_to(REPO)), *map(str, args)]
 
     return Recipe
+
+
+def kill_when(proc, ready, timeout, what):
+    """SIGKILLs `proc` as soon as `ready()` holds; fails if it exits first or `timeout` passes.
+
+    Returns the process's exit code (the caller asserts it is -SIGKILL).
+    """
+    try:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            assert proc.poll() is None, f"{what}: the process exited (rc={proc.returncode}) before it was killed"
+            assert time.monotonic() < deadline, f"{what}: not reached within {timeout} s"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        return proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)

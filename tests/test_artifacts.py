@@ -2,12 +2,10 @@
 
 import hashlib
 import json
-import os
 import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
@@ -223,22 +221,13 @@ def test_killed_export_leaves_no_loadable_version(tmp_path, recipe):
         text=True,
     )
     try:
-        deadline = time.monotonic() + 180
-        while not marker.exists():
-            if proc.poll() is not None:
-                pytest.fail(f"export exited (rc={proc.returncode}) before it stalled:\n{proc.stdout.read()[-3000:]}")
-            assert time.monotonic() < deadline, "export never reached the write phase"
-            time.sleep(0.1)
-        partial = [p for p in base.iterdir() if ".partial-" in p.name]
-        assert len(partial) == 1 and (partial[0] / "saved_model.pb").is_file()  # killed mid-write
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
+        returncode = recipe.kill_when(proc, marker.exists, 180, "export reaching the write phase")
+        output = proc.stdout.read()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
         proc.stdout.close()
-    assert proc.returncode == -signal.SIGKILL
+    assert returncode == -signal.SIGKILL, output[-3000:]
+    partial = [p for p in base.iterdir() if ".partial-" in p.name]
+    assert len(partial) == 1 and (partial[0] / "saved_model.pb").is_file()  # killed mid-write
 
     assert artifacts.version_dirs(base) == {}
     assert not (base / "1").exists()

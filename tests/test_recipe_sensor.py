@@ -3,10 +3,8 @@
 import csv
 import hashlib
 import importlib.util
-import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -133,19 +131,9 @@ def test_resume_after_kill(recipe, tmp_path):
 
     proc = subprocess.Popen(recipe.argv(args), cwd=recipe.repo, env=recipe.env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 240
-        while not ((work / "backup").exists() and len(epochs_so_far()) >= 2):
-            assert proc.poll() is None, f"the first run ended (rc={proc.returncode}) before it could be killed"
-            assert time.monotonic() < deadline, "the first run never reached epoch 2"
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    returncode = recipe.kill_when(proc, lambda: (work / "backup").exists() and len(epochs_so_far()) >= 2,
+                                  240, "the first run reaching epoch 2")
+    assert returncode == -signal.SIGKILL
     before = epochs_so_far()
     assert 2 <= len(before) < 40 and before == list(range(len(before)))
     assert not (out / "sensor_basic_motions" / "1").exists()
