@@ -48,7 +48,6 @@ REPO = Path(__file__).resolve().parent.parent
 DATASETS = ("BasicMotions", "JapaneseVowels")
 ZOO_METHODS = ("elman", "gru", "lstm", "dense")
 SKTIME_METHODS = ("minirocket", "dtw")
-RUN_FLAGS = ("workdir", "out", "version", "smoke")  # set per run by the bench, never taken from a card
 QUICK_EPOCHS = 3
 DEFAULT_SEEDS = 3
 LATENCY_CALLS = 50
@@ -96,7 +95,7 @@ def load_recipe():
 
 def recipe_hyperparameters(recipe, dataset):
     """`(hyperparameters, source)`: the catalogue model's for `dataset`, or the recipe's defaults."""
-    defaults = {k: v for k, v in vars(recipe.parse_args([])).items() if k not in RUN_FLAGS}
+    defaults = {k: v for k, v in vars(recipe.parse_args([])).items() if k not in recipe.RUN_LOCATION_FLAGS}
     try:
         card = zoo.info(recipe.model_name(dataset))
     except ValueError:

@@ -21,6 +21,9 @@ from zoo.sensor.metrics import classification_metrics
 from zoo.sensor.model import ENCODERS, READOUTS
 
 
+RUN_LOCATION_FLAGS = ("workdir", "out", "version", "smoke")  # where a run writes, not how it trains
+
+
 def model_name(dataset):
     return "sensor_" + re.sub(r"(?<!^)(?=[A-Z])", "_", dataset).lower()
 
@@ -108,7 +111,7 @@ def main(argv=None):
         "classes": train.class_names,
         "test_metrics": results["test"],
         "validation_metrics": results["validation"],
-        "hyperparameters": {k: str(v) if k in ("workdir", "out") else v for k, v in vars(args).items()},
+        "hyperparameters": {k: v for k, v in vars(args).items() if k not in RUN_LOCATION_FLAGS},
         "training_seconds": round(fit_seconds, 1),
         "recipe_command": training.recipe_command(),
         "license": "Apache-2.0 (weights); data: " + uea.LICENSE,
