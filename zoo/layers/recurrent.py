@@ -28,7 +28,7 @@ class ElmanCell(keras.layers.Layer):
 
     >>> import numpy as np
     >>> rnn = keras.layers.RNN(ElmanCell(4))
-    >>> rnn(np.zeros((2, 7, 3), "float32")).shape
+    >>> tuple(rnn(np.zeros((2, 7, 3), "float32")).shape)
     (2, 4)
     """
 
@@ -105,7 +105,7 @@ def make_rnn(
 
     >>> import numpy as np
     >>> layer = make_rnn("gru", 8, bidirectional=True)
-    >>> layer(np.zeros((2, 5, 3), "float32")).shape
+    >>> tuple(layer(np.zeros((2, 5, 3), "float32")).shape)
     (2, 16)
     """
     if cell not in CELLS:
