@@ -40,8 +40,7 @@ def load(name_or_path, version=None):
     version_dir = registry.resolve(name_or_path, version)
     artifacts.verify(version_dir)
     model = keras.saving.load_model(version_dir / artifacts.KERAS_MODEL)
-    model.card = artifacts.read_card(version_dir)
-    model._loaded_weights_digest = model.weights_digest()
+    model.attach_card(artifacts.read_card(version_dir))
     return model
 
 

@@ -60,6 +60,11 @@ class ZooModel(keras.Model):
     def build_from_config(self, config):
         self.build_for_inference()
 
+    def attach_card(self, card):
+        """Records the model card of the version these weights were loaded from."""
+        self.card = card
+        self._loaded_weights_digest = self.weights_digest()
+
     @functools.cached_property
     def signatures(self):
         """The serving functions, traced once per model instance."""
