@@ -126,12 +126,6 @@ def test_as_dataset_shuffles_reproducibly(vowels):
     assert not np.array_equal(first, data.labels)
 
 
-def test_padded_and_pad():
-    batch, lengths = uea.pad([np.ones((2, 3), np.float32), np.full((4, 3), 2.0, np.float32)])
-    assert batch.shape == (2, 4, 3) and lengths.tolist() == [2, 4]
-    np.testing.assert_array_equal(batch[0], [[1, 1, 1], [1, 1, 1], [0, 0, 0], [0, 0, 0]])
-
-
 @pytest.mark.parametrize("split", ["TRAIN", "val", "dev", ""])
 def test_bad_split(split):
     with pytest.raises(ValueError, match="split must be one of"):

@@ -282,3 +282,11 @@ def test_example_requests_carry_raw_scale_values(smoke_model):
     assert series.dtype == np.float32 and series.shape[2] == smoke_model.num_channels
     assert np.all(series[1, lengths[1]:] == 0)
     np.testing.assert_array_equal(examples["serving_default"]["series"], series[:1])
+
+
+def test_pad():
+    from zoo.sensor.serving import pad
+
+    batch, lengths = pad([np.ones((2, 3), np.float32), np.full((4, 3), 2.0, np.float32)])
+    assert batch.shape == (2, 4, 3) and lengths.tolist() == [2, 4]
+    np.testing.assert_array_equal(batch[0], [[1, 1, 1], [1, 1, 1], [0, 0, 0], [0, 0, 0]])

@@ -12,6 +12,7 @@ Splits: the archive's official TRAIN and TEST. `validation` is a stratified
 """
 
 import dataclasses
+import functools
 import hashlib
 from pathlib import Path
 
@@ -55,18 +56,6 @@ class SensorSplit:
     def num_channels(self):
         return self.series[0].shape[1]
 
-    def padded(self):
-        """`(series [N, T_max, C] zero-padded, lengths [N])`."""
-        return pad(self.series)
-
-
-def pad(series):
-    """Stacks `[T_i, C]` arrays into a zero-padded `[N, T_max, C]` batch plus lengths."""
-    lengths = np.array([len(s) for s in series], dtype=np.int32)
-    batch = np.zeros((len(series), lengths.max(initial=0), series[0].shape[1]), dtype=np.float32)
-    for i, s in enumerate(series):
-        batch[i, : len(s)] = s
-    return batch, lengths
 
 
 def _ts_file(name, split):
@@ -94,15 +83,19 @@ def file_checksums(name):
     return checksums
 
 
+@functools.lru_cache(maxsize=None)
 def _read(name, official_split):
     from sktime.datasets import load_from_tsfile
 
     frame, labels = load_from_tsfile(str(_ts_file(name, official_split)), return_data_type="nested_univ")
-    series = [
-        np.stack([frame.iat[i, c].to_numpy(dtype=np.float32) for c in range(frame.shape[1])], axis=1)
-        for i in range(len(frame))
-    ]
-    return series, np.asarray(labels).astype(str)
+    series = []
+    for i in range(len(frame)):
+        item = np.stack([frame.iat[i, c].to_numpy(dtype=np.float32) for c in range(frame.shape[1])], axis=1)
+        item.setflags(write=False)  # shared by every load() through the cache
+        series.append(item)
+    labels = np.asarray(labels).astype(str)
+    labels.setflags(write=False)
+    return tuple(series), labels
 
 
 def load(name, split="train"):
@@ -139,7 +132,7 @@ def load(name, split="train"):
         idx = train_idx if split == "train" else val_idx
         series, labels = [train_series[i] for i in idx], train_labels[idx]
     index = {c: i for i, c in enumerate(class_names)}
-    return SensorSplit(name, split, series, np.array([index[c] for c in labels], np.int32), class_names)
+    return SensorSplit(name, split, list(series), np.array([index[c] for c in labels], np.int32), class_names)
 
 
 def as_dataset(data, batch_size=32, shuffle=False, seed=0):

@@ -106,10 +106,15 @@ def _as_batch(model, series):
                 f"with {model.num_channels} channels"
             )
         converted.append(item.astype(np.float32))
-    lengths = np.array([len(s) for s in converted], np.int32)
-    batch = np.zeros((len(converted), lengths.max(), model.num_channels), np.float32)
-    for i, item in enumerate(converted):
-        batch[i, : len(item)] = item
+    return pad(converted)
+
+
+def pad(series):
+    """Stacks `[T_i, C]` arrays into a zero-padded `[N, T_max, C]` float32 batch plus lengths `[N]`."""
+    lengths = np.array([len(s) for s in series], np.int32)
+    batch = np.zeros((len(series), lengths.max(initial=0), series[0].shape[1]), np.float32)
+    for i, s in enumerate(series):
+        batch[i, : len(s)] = s
     return batch, lengths
 
 
