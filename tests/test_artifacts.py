@@ -192,13 +192,11 @@ _SLOW_EXPORT = textwrap.dedent(
     base, marker = Path(sys.argv[1]), Path(sys.argv[2])
 
     class SlowExport(SensorClassifier):
-        def example_requests(self):
-            # export() also calls this before the scratch directory exists (for the card);
-            # stall only once the version is being written.
-            if any(base.glob(".*.partial-*")):
-                marker.write_text("writing")
-                time.sleep(600)
-            return super().example_requests()
+        def save(self, *args, **kwargs):
+            # export() saves the Keras model after the SavedModel, inside the scratch directory.
+            assert any(base.glob(".*.partial-*"))
+            marker.write_text("writing")
+            time.sleep(600)
 
     model = SlowExport(num_channels=3, class_names=["a", "b"], cell="elman", hidden=4)
     model.export(base, version=1, card={"dataset": {"name": "synthetic"}})

@@ -95,7 +95,8 @@ class ZooModel(keras.Model):
         version = int(version) if version is not None else artifacts.next_version(base_dir)
         if version < 1:
             raise ValueError(f"version must be a positive integer, got {version}")
-        card = self._complete_card(card, name=base_dir.name, version=version)
+        examples = self.example_requests()
+        card = self._complete_card(card, name=base_dir.name, version=version, examples=examples)
         with artifacts.atomic_version(base_dir, version) as scratch:
             archive = keras.export.ExportArchive()
             archive.track(self)
@@ -104,11 +105,11 @@ class ZooModel(keras.Model):
             archive.write_out(str(scratch), verbose=False)
             (scratch / artifacts.KERAS_MODEL).parent.mkdir(parents=True)
             self.save(scratch / artifacts.KERAS_MODEL)
-            write_warmup_requests(scratch / artifacts.WARMUP, card["name"], self.example_requests())
+            write_warmup_requests(scratch / artifacts.WARMUP, card["name"], examples)
             (scratch / artifacts.CARD).write_text(json.dumps(card, indent=2, ensure_ascii=False))
         return base_dir / str(version)
 
-    def _complete_card(self, card, name, version):
+    def _complete_card(self, card, name, version, examples):
         from zoo import __version__
 
         if card is None:
@@ -125,12 +126,11 @@ class ZooModel(keras.Model):
             "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "parameters": int(self.count_params()),
             "versions": {"zoo": __version__, "tensorflow": tf.__version__, "keras": keras.__version__},
-            "signatures": self._describe_signatures(),
+            "signatures": self._describe_signatures(examples),
         }
 
-    def _describe_signatures(self):
+    def _describe_signatures(self, examples):
         described = {}
-        examples = self.example_requests()
         for name, function in self.signatures.items():
             concrete = function.get_concrete_function()
             inputs = concrete.structured_input_signature[1] or {
