@@ -17,11 +17,9 @@ from zoo.datasets import uea
 
 
 class UeaSensorConfig(tfds.core.BuilderConfig):
-    def __init__(self, *, dataset, num_channels, class_names, **kwargs):
+    def __init__(self, *, dataset, **kwargs):
         super().__init__(**kwargs)
         self.dataset = dataset
-        self.num_channels = num_channels
-        self.class_names = class_names
 
 
 class UeaSensor(tfds.core.GeneratorBasedBuilder):
@@ -30,21 +28,19 @@ class UeaSensor(tfds.core.GeneratorBasedBuilder):
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "UEA files from the sktime wheel; validation = stratified 20% of TRAIN."}
     BUILDER_CONFIGS = [
-        UeaSensorConfig(name="basic_motions", dataset="BasicMotions", num_channels=6,
-                        class_names=["badminton", "running", "standing", "walking"],
+        UeaSensorConfig(name="basic_motions", dataset="BasicMotions",
                         description="4 activities, 3-axis accelerometer + gyroscope, 100 steps"),
-        UeaSensorConfig(name="japanese_vowels", dataset="JapaneseVowels", num_channels=12,
-                        class_names=[str(i) for i in range(1, 10)],
+        UeaSensorConfig(name="japanese_vowels", dataset="JapaneseVowels",
                         description="9 speakers, 12 LPC cepstrum coefficients, 7-29 steps"),
     ]
 
     def _info(self):
+        train = uea.load(self.builder_config.dataset, "train")  # channels and classes come from the data
         return self.dataset_info_from_configs(
             description=uea.__doc__,
             features=tfds.features.FeaturesDict({
-                "series": tfds.features.Tensor(shape=(None, self.builder_config.num_channels),
-                                               dtype=np.float32),
-                "label": tfds.features.ClassLabel(names=self.builder_config.class_names),
+                "series": tfds.features.Tensor(shape=(None, train.num_channels), dtype=np.float32),
+                "label": tfds.features.ClassLabel(names=train.class_names),
             }),
             supervised_keys=("series", "label"),
             homepage="https://www.timeseriesclassification.com",

@@ -20,9 +20,9 @@ def read_series(path):
         if suffix == ".npy":
             return np.load(path, allow_pickle=False)
         if suffix == ".csv":
-            with open(path) as f:
-                first = f.readline()
-            return np.loadtxt(path, delimiter=",", skiprows=int(_is_header(first)), ndmin=2, dtype=np.float32)
+            lines = path.read_text().splitlines()
+            rows = lines[1:] if lines and _is_header(lines[0]) else lines
+            return np.loadtxt(rows, delimiter=",", ndmin=2, dtype=np.float32)
         if suffix == ".json":
             content = json.loads(path.read_text())
             if isinstance(content, dict):
