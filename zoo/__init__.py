@@ -19,7 +19,8 @@ import keras  # noqa: E402
 from zoo import artifacts, registry  # noqa: E402
 from zoo.artifacts import CorruptModelError  # noqa: E402
 from zoo.registry import info, list_models  # noqa: E402
-from zoo.sensor import SensorClassifier  # noqa: E402,F401  (registers the class with Keras)
+from zoo.sensor import SensorClassifier  # noqa: E402,F401  (registers the classes with Keras)
+from zoo.tagging import SequenceTagger  # noqa: E402,F401
 
 
 def load(name_or_path, version=None):

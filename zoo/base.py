@@ -42,6 +42,10 @@ class ZooModel(keras.Model):
         """Readable predictions for the raw input stored in a file (`zoo predict --input`)."""
         raise NotImplementedError
 
+    def predict_text(self, text):
+        """Readable predictions for raw text (`zoo predict --text`); for text models."""
+        raise ValueError(f"{self.TASK} models take no text; use --input FILE")
+
     def evaluate_split(self, split="test"):
         """Recomputes the model card's metrics on a split of the card's dataset."""
         raise NotImplementedError
@@ -100,6 +104,9 @@ class ZooModel(keras.Model):
         with artifacts.atomic_version(base_dir, version) as scratch:
             archive = keras.export.ExportArchive()
             archive.track(self)
+            for layer in self._flatten_layers(include_self=False):
+                if hasattr(layer, "lookup_table"):  # the archive misses tables nested in a subclassed model
+                    archive.track(layer)
             for name, function in self.signatures.items():
                 archive.add_endpoint(name, function)
             archive.write_out(str(scratch), verbose=False)

@@ -39,7 +39,8 @@ def cmd_info(args):
 
 
 def cmd_predict(args):
-    print(zoo.load(args.name, args.version).predict_file(args.input))
+    model = zoo.load(args.name, args.version)
+    print(model.predict_text(args.text) if args.text is not None else model.predict_file(args.input))
 
 
 def cmd_evaluate(args):
@@ -88,8 +89,9 @@ def build_parser():
 
     command("list", cmd_list, "list the pretrained models", model=False).add_argument("--task")
     command("info", cmd_info, "show a model card").add_argument("--json", action="store_true")
-    command("predict", cmd_predict, "run a model on raw input").add_argument(
-        "--input", required=True, help="sensor series: .npy, .csv or .json")
+    predict = command("predict", cmd_predict, "run a model on raw input").add_mutually_exclusive_group(required=True)
+    predict.add_argument("--input", help="a file: sensor series (.npy, .csv, .json) or text, one sentence per line")
+    predict.add_argument("--text", help="text for a text model, one sentence per line")
     command("evaluate", cmd_evaluate, "recompute the model card's metrics from the data").add_argument(
         "--split", default="test")
     export = command("export", cmd_export, "write a model version in TF Serving layout, atomically")

@@ -19,7 +19,8 @@ def recipe_parser(description, cells=CELLS):
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--cell", choices=cells, default="gru", help="recurrent cell")
     parser.add_argument("--hidden", type=int, default=64, help="hidden state size (per direction)")
-    parser.add_argument("--bidirectional", action="store_true", help="read sequences both ways")
+    parser.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=False,
+                        help="read sequences both ways")
     parser.add_argument("--layers", type=int, default=1, help="stacked recurrent layers")
     parser.add_argument("--initializer", default="orthogonal", help="initialiser of the recurrent weights W_hh")
     parser.add_argument("--learning-rate", type=float, default=3e-3, help="Adam learning rate")

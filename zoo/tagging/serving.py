@@ -1,0 +1,146 @@
+"""The tagger's serving signatures and the Python API built on them.
+
+| signature | inputs | outputs |
+|---|---|---|
+| `serving_default` | `sentences` string `[B]`, raw UTF-8 text | `tokens` string `[B, N]`, `tags` string `[B, N]`, `scores` float32 `[B, N]` |
+| `tag_tokens` | `tokens` string `[B, N]`, pre-tokenised, `""` padded | same |
+
+Outputs are padded to the longest sentence of the batch: `""` tokens and
+tags, score 0. A batch of empty sentences gives N = 1, all padding. Scores
+are the probability of the chosen tag.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.tagging.tokenizer import tokenize
+from zoo.validation import as_value_error, check
+
+_SENTENCES = tf.TensorSpec(None, tf.string, name="sentences")
+_TOKENS = tf.TensorSpec(None, tf.string, name="tokens")
+BATCH_SIZE = 128  # sentences per signature call in the Python API
+
+
+def _is_utf8(strings):
+    return tf.reduce_all(tf.strings.unicode_transcode(strings, "UTF-8", "UTF-8", errors="replace") == strings)
+
+
+def _check_tokens(model, tokens):
+    return [
+        check(tf.rank(tokens) == 2, "tokens: expected string (batch, tokens), one row of tokens per sentence"),
+        check(_is_utf8(tokens), "tokens: not valid UTF-8; expected UTF-8 strings"),
+        check(tf.shape(tokens)[-1] <= model.max_tokens,
+              f"tokens: more than max_tokens {model.max_tokens} per sentence; split the text into sentences"),
+    ]
+
+
+def _check_sentences(model, sentences):
+    return [
+        check(tf.rank(sentences) == 1, "sentences: expected string (batch,), one raw sentence per element"),
+        check(_is_utf8(sentences), "sentences: not valid UTF-8; expected UTF-8 text"),
+    ]
+
+
+def signatures(model):
+    tag_names = tf.constant(model.tag_names)
+
+    @tf.function(input_signature=[_TOKENS])
+    def tag_tokens(tokens):
+        with tf.control_dependencies(_check_tokens(model, tokens)):
+            tokens = tf.reshape(tokens, [tf.shape(tokens)[0], -1])
+            width = tf.maximum(tf.shape(tokens)[1], 1)  # an all-empty batch still has one padding column
+            tokens = tf.pad(tokens, [[0, 0], [0, width - tf.shape(tokens)[1]]])
+            probabilities = model({"tokens": tokens}, training=False)
+        present = tokens != ""
+        return {
+            "tokens": tokens,
+            "tags": tf.where(present, tf.gather(tag_names, tf.argmax(probabilities, axis=-1)), ""),
+            "scores": tf.where(present, tf.reduce_max(probabilities, axis=-1), 0.0),
+        }
+
+    @tf.function(input_signature=[_SENTENCES])
+    def serving_default(sentences):
+        with tf.control_dependencies(_check_sentences(model, sentences)):
+            tokens = tokenize(tf.reshape(sentences, [-1]))
+        with tf.control_dependencies([check(
+                tf.reduce_all(tokens.row_lengths() <= model.max_tokens),
+                f"sentences: more than max_tokens {model.max_tokens} tokens in one sentence; "
+                "split the text into sentences")]):
+            return tag_tokens(tokens.to_tensor(""))
+
+    return {"serving_default": serving_default, "tag_tokens": tag_tokens}
+
+
+def example_requests(model):
+    return {
+        "serving_default": {"sentences": np.array([b"The book that I got yesterday is on the table."])},
+        "tag_tokens": {"tokens": np.array([[b"The", b"books", b"are", b"here", b"."],
+                                           [b"Don't", b"stop", b".", b"", b""]])},
+    }
+
+
+def _as_text(sentences):
+    """Raw input → a list of UTF-8 `bytes`, or a ValueError naming the bad sentence."""
+    if isinstance(sentences, (str, bytes)):
+        sentences = [sentences]
+    encoded = []
+    for i, sentence in enumerate(sentences):
+        if isinstance(sentence, str):
+            encoded.append(sentence.encode("utf-8", errors="strict"))
+        elif isinstance(sentence, bytes):
+            try:
+                sentence.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise ValueError(f"sentences[{i}]: not valid UTF-8 ({err.reason} at byte {err.start}); "
+                                 "expected UTF-8 text") from None
+            encoded.append(sentence)
+        else:
+            raise ValueError(f"sentences[{i}]: got {type(sentence).__name__}; expected a string, one raw sentence")
+    return encoded
+
+
+def _batches(items, key):
+    """Indices of `items` in batches of similar `key` length (less padding), each at most BATCH_SIZE."""
+    order = sorted(range(len(items)), key=lambda i: key(items[i]))
+    return [order[start:start + BATCH_SIZE] for start in range(0, len(order), BATCH_SIZE)]
+
+
+def _decode(outputs, with_scores):
+    results = []
+    for tokens, tags, scores in zip(outputs["tokens"].numpy(), outputs["tags"].numpy(), outputs["scores"].numpy()):
+        row = []
+        for token, tag, score in zip(tokens, tags, scores):
+            if not token:
+                continue
+            pair = (token.decode("utf-8"), tag.decode("utf-8"))
+            row.append((*pair, float(score)) if with_scores else pair)
+        results.append(row)
+    return results
+
+
+def tag_sentences(model, sentences, with_scores=False):
+    text = _as_text(sentences)
+    results = [None] * len(text)
+    for batch in _batches(text, len):
+        with as_value_error():
+            outputs = model.signatures["serving_default"](tf.constant([text[i] for i in batch], tf.string))
+        for i, row in zip(batch, _decode(outputs, with_scores)):
+            results[i] = row
+    return results
+
+
+def tag_token_lists(model, sentences, with_scores=False):
+    rows = []
+    for i, tokens in enumerate(sentences):
+        if isinstance(tokens, (str, bytes)) or not all(isinstance(t, str) and t for t in tokens):
+            raise ValueError(f"sentences[{i}]: expected a list of non-empty token strings")
+        rows.append(list(tokens))
+    results = [None] * len(rows)
+    for batch in _batches(rows, len):
+        width = max(1, *(len(rows[i]) for i in batch))
+        padded = [rows[i] + [""] * (width - len(rows[i])) for i in batch]
+        with as_value_error():
+            outputs = model.signatures["tag_tokens"](tf.constant(padded, tf.string))
+        for i, row in zip(batch, _decode(outputs, with_scores)):
+            results[i] = row
+    return results
