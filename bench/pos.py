@@ -1,0 +1,362 @@
+"""POS tagging bench: the zoo's Brown taggers vs NLTK's averaged perceptron, trained on the same split.
+
+    python bench/pos.py                                        # both tag sets, the catalogue's pretrained models
+    python bench/pos.py --tagsets universal                    # one tag set
+    python bench/pos.py --models /tmp/posbench_models          # models exported elsewhere (e.g. a --smoke recipe run)
+
+One run per tag set (`universal`, `fine`) on the fixed Brown split of
+`zoo.datasets.brown`: token accuracy on `test` and on the test tokens unseen
+in `train`, training seconds, tagging throughput over the whole test split and
+the latency of one 25-token sentence, for NLTK's `PerceptronTagger` (trained
+here on `train`) and the zoo's pretrained tagger (through its SavedModel
+signatures and its Python API), plus the zoo's accuracy on raw text through
+its in-graph tokeniser. Prints a Markdown report and writes it to
+`bench/results/pos.md` and `bench/results/pos.json`.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import random
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import keras
+import nltk
+import numpy as np
+import tensorflow as tf
+from nltk.tag.perceptron import PerceptronTagger
+
+import zoo
+from zoo import registry
+from zoo.datasets import brown
+from zoo.tagging.serving import BATCH_SIZE as API_BATCH
+
+REPO = Path(__file__).resolve().parent.parent
+TAGSETS = ("universal", "fine")
+MODELS = {"universal": "pos_brown", "fine": "pos_brown_fine"}
+DEFAULT_ITERATIONS = 5
+PERCEPTRON_SEED = 0  # `PerceptronTagger.train` shuffles the sentences with `random` between iterations
+SIGNATURE_BATCH = 256
+LATENCY_TOKENS = 25
+LATENCY_CALLS = 200
+WARMUP_CALLS = 5
+PROTOCOL = (
+    "Both taggers are trained on the Brown `train` split (sentences i % 10 not in {8, 9}) and scored on "
+    "`test` (i % 10 == 9) with gold tokenisation; the zoo model early-stops on `validation`. An unseen "
+    "token is a test token whose exact surface form never occurs among the train tokens. Training seconds: "
+    "NLTK's `.train` timed here; the zoo's from the model card (`training_seconds`, measured where the "
+    "model was trained). Throughput = test tokens / wall clock of a pass over the whole test split "
+    "(signatures: input tensors built beforehand, outputs left as tensors; Python APIs: lists in, lists "
+    "out), the second of two identical passes (the first is a warm-up: tracing, per-shape kernel caches); "
+    "the perceptron is pure Python on one core, TensorFlow uses all cores. Latency: "
+    f"one {LATENCY_TOKENS}-token test sentence, median and p90 of {LATENCY_CALLS} calls after "
+    f"{WARMUP_CALLS} untimed ones, converting the input to a tensor inside the timing."
+)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--tagsets", type=tagset_list, default=",".join(TAGSETS),
+                        help="comma-separated tag sets, from " + ", ".join(TAGSETS))
+    parser.add_argument("--models", type=Path,
+                        help="directory holding pos_brown/<version>/ and pos_brown_fine/<version>/; "
+                             "None: the catalogue (zoo.registry)")
+    parser.add_argument("--perceptron-iterations", type=int, default=DEFAULT_ITERATIONS,
+                        help="nr_iter of PerceptronTagger.train")
+    parser.add_argument("--output", type=Path, default=REPO / "bench" / "results",
+                        help="directory for pos.md and pos.json")
+    return parser.parse_args(argv)
+
+
+def tagset_list(text):
+    """`"universal,fine"` -> `["universal", "fine"]`, refusing unknown tag sets."""
+    tagsets = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = sorted(set(tagsets) - set(TAGSETS))
+    if unknown or not tagsets:
+        raise argparse.ArgumentTypeError(f"expected tag sets from {', '.join(TAGSETS)}, got {text!r}")
+    return tagsets
+
+
+# --- measuring ---------------------------------------------------------------------------------------
+
+
+def timed(call):
+    """`(result, seconds)` of one call."""
+    started = time.perf_counter()
+    result = call()
+    return result, time.perf_counter() - started
+
+
+def latency(call):
+    """Median and p90 milliseconds of `LATENCY_CALLS` calls, after `WARMUP_CALLS` untimed ones."""
+    for _ in range(WARMUP_CALLS):
+        call()
+    times = [1000 * timed(call)[1] for _ in range(LATENCY_CALLS)]
+    return {"median_ms": float(np.median(times)), "p90_ms": float(np.percentile(times, 90))}
+
+
+def throughput(call, test):
+    """`(result, test tokens per second)` of the second of two calls over the whole test split."""
+    call()
+    result, seconds = timed(call)
+    return result, test.num_tokens / seconds
+
+
+def unseen_mask(train, test):
+    """For every test token, whether its surface form never occurs among the train tokens."""
+    vocabulary = {word for words in train.words for word in words}
+    return [[word not in vocabulary for word in words] for words in test.words]
+
+
+def score(predicted, gold, unseen):
+    """Token accuracy overall and on unseen tokens, from per-sentence tag lists."""
+    hits = np.array([p == g for ps, gs in zip(predicted, gold) for p, g in zip(ps, gs, strict=True)])
+    mask = np.array([u for us in unseen for u in us])
+    return {"tokens": int(hits.size), "accuracy": float(hits.mean()),
+            "unseen_tokens": int(mask.sum()), "unseen_accuracy": float(hits[mask].mean())}
+
+
+def latency_sentence(test):
+    """`(index, words)` of the first test sentence with exactly `LATENCY_TOKENS` tokens."""
+    return next((i, words) for i, words in enumerate(test.words) if len(words) == LATENCY_TOKENS)
+
+
+# --- NLTK's averaged perceptron ----------------------------------------------------------------------
+
+
+def bench_perceptron(train, test, unseen, sentence, iterations):
+    """Accuracy, training seconds, throughput and latency of a `PerceptronTagger` trained on `train`."""
+    random.seed(PERCEPTRON_SEED)
+    tagger = PerceptronTagger(load=False)
+    sentences = [list(zip(words, tags)) for words, tags in zip(train.words, train.tags)]
+    _, training_seconds = timed(lambda: tagger.train(sentences, nr_iter=iterations))
+    tagged, rate = throughput(lambda: [tagger.tag(words) for words in test.words], test)
+    predicted = [[tag for _, tag in pairs] for pairs in tagged]
+    return {
+        "tagger": "perceptron",
+        "implementation": f"nltk PerceptronTagger(load=False).train(nr_iter={iterations}), "
+                          f"random.seed({PERCEPTRON_SEED})",
+        "trained_on": f"train ({len(train)} sentences)",
+        **score(predicted, test.tags, unseen),
+        "training_seconds": training_seconds,
+        "training_seconds_source": "measured",
+        "throughput": [{"path": "`tagger.tag(words)`", "batching": "one sentence per call",
+                        "tokens_per_second": rate}],
+        "latency": [{"path": "`tagger.tag(words)`", "input": f"{LATENCY_TOKENS} gold tokens",
+                     **latency(lambda: tagger.tag(sentence))}],
+    }
+
+
+# --- the zoo's tagger --------------------------------------------------------------------------------
+
+
+def version_dir(tagset, models):
+    """The SavedModel directory of the tag set's model: newest version in `models`, else the catalogue's."""
+    name = MODELS[tagset]
+    return registry.resolve(models / name if models else name)
+
+
+def padded(sentences):
+    """A `[B, N]` string tensor of token lists, padded with ""."""
+    longest = max(len(words) for words in sentences)
+    return tf.constant([list(words) + [""] * (longest - len(words)) for words in sentences], tf.string)
+
+
+def chunks(items, size):
+    return [items[start:start + size] for start in range(0, len(items), size)]
+
+
+def decoded(outputs):
+    """`(tokens, tags)` per sentence of a signature's outputs, "" padding dropped."""
+    rows = zip(outputs["tokens"].numpy().tolist(), outputs["tags"].numpy().tolist())
+    sentences = []
+    for tokens, tags in rows:
+        kept = [(token.decode(), tag.decode()) for token, tag in zip(tokens, tags) if token]
+        sentences.append(([token for token, _ in kept], [tag for _, tag in kept]))
+    return sentences
+
+
+def raw_text_score(tagged, test):
+    """The zoo's tags on raw text, scored on the sentences its tokeniser splits as the gold tokens."""
+    same = [(tags, gold) for (tokens, tags), words, gold in zip(tagged, test.words, test.tags) if tokens == words]
+    hits = [p == g for tags, gold in same for p, g in zip(tags, gold)]
+    return {"sentences": len(test), "tokenised_as_gold": len(same) / len(test),
+            "tokens_scored": len(hits), "accuracy_on_those": float(np.mean(hits))}
+
+
+def zoo_throughput(model, signatures, test):
+    """`(tags per sentence, raw-text (tokens, tags) per sentence, API pairs per sentence, throughput rows)`."""
+    token_batches = [padded(words) for words in chunks(test.words, SIGNATURE_BATCH)]
+    raw_batches = [tf.constant([" ".join(words) for words in batch]) for batch in chunks(test.words, SIGNATURE_BATCH)]
+    token_outputs, token_rate = throughput(lambda: [signatures["tag_tokens"](tokens=b) for b in token_batches], test)
+    raw_outputs, raw_rate = throughput(lambda: [signatures["serving_default"](sentences=b) for b in raw_batches], test)
+    api_tagged, api_rate = throughput(lambda: model.tag_tokens(test.words), test)
+    rows = [
+        {"path": "SavedModel `tag_tokens`", "batching": f"{SIGNATURE_BATCH} test sentences per call in test order, "
+         "[B, N] padded with \"\" to the batch's longest", "tokens_per_second": token_rate},
+        {"path": "SavedModel `serving_default` (raw text)", "batching": f"{SIGNATURE_BATCH} sentences per call "
+         "in test order, each the gold tokens joined with spaces", "tokens_per_second": raw_rate},
+        {"path": "`model.tag_tokens(token_lists)`", "batching": f"one call with all {len(test)} test sentences "
+         f"(the API calls `tag_tokens` on {API_BATCH} sentences of similar length at a time)",
+         "tokens_per_second": api_rate},
+    ]
+    predicted = [tags for outputs in token_outputs for _, tags in decoded(outputs)]
+    raw_tagged = [row for outputs in raw_outputs for row in decoded(outputs)]
+    return predicted, raw_tagged, api_tagged, rows
+
+
+def zoo_latency(model, signatures, sentence):
+    """Latency rows of the two signatures and `model.tag` on one sentence."""
+    text = " ".join(sentence)
+    return [
+        {"path": "SavedModel `tag_tokens`", "input": f"[1, {LATENCY_TOKENS}] gold tokens",
+         **latency(lambda: signatures["tag_tokens"](tokens=tf.constant([sentence])))},
+        {"path": "SavedModel `serving_default`", "input": "[1] sentence string",
+         **latency(lambda: signatures["serving_default"](sentences=tf.constant([text])))},
+        {"path": "`model.tag([sentence])`", "input": "one sentence string", **latency(lambda: model.tag([text]))},
+    ]
+
+
+def bench_zoo(path, test, unseen, sentence):
+    """Accuracy, card training seconds, throughput, latency and raw-text accuracy of one zoo tagger."""
+    model = zoo.load(path)
+    signatures = tf.saved_model.load(str(path)).signatures
+    predicted, raw_tagged, api_tagged, throughput_rows = zoo_throughput(model, signatures, test)
+    api_differing = sum(p != a for ps, pairs in zip(predicted, api_tagged) for p, (_, a) in zip(ps, pairs))
+    card = model.card
+    examples = {split: counts["sentences"] for split, counts in card["dataset"]["examples"].items()}
+    return {
+        "tagger": "zoo",
+        "implementation": f"{card['name']} v{card['version']}",
+        "trained_on": f"train ({examples['train']} sentences), early stop on validation ({examples['validation']})",
+        **score(predicted, test.tags, unseen),
+        "training_seconds": card["training_seconds"],
+        "training_seconds_source": "model card",
+        "card_test_metrics": {k: card["test_metrics"][k] for k in ("examples", "accuracy", "unseen_accuracy")},
+        "api_tokens_differing_from_signature": api_differing,
+        "throughput": throughput_rows,
+        "latency": zoo_latency(model, signatures, sentence),
+        "raw_text": raw_text_score(raw_tagged, test),
+    }
+
+
+# --- one tag set, both taggers -----------------------------------------------------------------------
+
+
+def bench_tagset(tagset, args):
+    """The perceptron's and the zoo's rows for one tag set, and the latency sentence."""
+    train, test = brown.load("train", tagset), brown.load("test", tagset)
+    unseen = unseen_mask(train, test)
+    index, sentence = latency_sentence(test)
+    rows = [bench_perceptron(train, test, unseen, sentence, args.perceptron_iterations),
+            bench_zoo(version_dir(tagset, args.models), test, unseen, sentence)]
+    return {"tagset": tagset, "tags": len(train.tag_names()), "test_sentences": len(test),
+            "latency_sentence": {"test_index": index, "text": " ".join(sentence)}, "rows": rows}
+
+
+# --- report ------------------------------------------------------------------------------------------
+
+
+def environment(command):
+    """Date, machine and library versions of this run."""
+    return {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": command,
+        "nproc": len(os.sched_getaffinity(0)),
+        "machine": f"{platform.machine()}, {platform.system()} {platform.release()}",
+        "gpus": len(tf.config.list_physical_devices("GPU")),
+        "threads": {"tf_intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+                    "tf_inter_op": tf.config.threading.get_inter_op_parallelism_threads()},
+        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
+                     "keras": keras.__version__, "nltk": nltk.__version__, "zoo": zoo.__version__},
+    }
+
+
+def _training_cell(row):
+    suffix = " (model card)" if row["training_seconds_source"] == "model card" else ""
+    return f"{row['training_seconds']:.1f}{suffix}"
+
+
+def _tables(results):
+    """The accuracy, throughput, latency and raw-text tables."""
+    lines = ["| tag set | tagger | implementation | trained on | test accuracy | unseen-token accuracy | training s |",
+             "|---|---|---|---|---:|---:|---:|"]
+    for result in results:
+        for row in result["rows"]:
+            lines.append(f"| {result['tagset']} | {row['tagger']} | {row['implementation']} | {row['trained_on']} | "
+                         f"{row['accuracy']:.4f} ({row['tokens']} tokens) | "
+                         f"{row['unseen_accuracy']:.4f} ({row['unseen_tokens']} tokens) | {_training_cell(row)} |")
+    lines += ["", "Throughput over the whole test split (gold tokens counted):", "",
+              "| tag set | tagger | path | batching | tokens/s |", "|---|---|---|---|---:|"]
+    for result in results:
+        for row in result["rows"]:
+            lines += [f"| {result['tagset']} | {row['tagger']} | {t['path']} | {t['batching']} | "
+                      f"{t['tokens_per_second']:,.0f} |" for t in row["throughput"]]
+    lines += ["", f"One {LATENCY_TOKENS}-token test sentence, {LATENCY_CALLS} calls:", "",
+              "| tag set | tagger | path | input | median ms | p90 ms |", "|---|---|---|---|---:|---:|"]
+    for result in results:
+        for row in result["rows"]:
+            lines += [f"| {result['tagset']} | {row['tagger']} | {lat['path']} | {lat['input']} | "
+                      f"{lat['median_ms']:.2f} | {lat['p90_ms']:.2f} |" for lat in row["latency"]]
+    lines += ["", "The zoo on raw text (SavedModel `serving_default` on each test sentence's gold tokens joined "
+                  "with spaces, tokenised in-graph); accuracy counted only on the sentences tokenised exactly as "
+                  "the gold tokens:", "",
+              "| tag set | sentences tokenised as gold | token accuracy on those sentences |", "|---|---:|---:|"]
+    for result in results:
+        raw = next(row["raw_text"] for row in result["rows"] if row["tagger"] == "zoo")
+        lines.append(f"| {result['tagset']} | {raw['tokenised_as_gold']:.4f} of {raw['sentences']} | "
+                     f"{raw['accuracy_on_those']:.4f} ({raw['tokens_scored']} tokens) |")
+    return lines
+
+
+def markdown(report):
+    """The report as Markdown."""
+    env = report["environment"]
+    versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
+    lines = [
+        "# POS tagging bench",
+        "",
+        f"Run {env['date']} on {env['nproc']} CPUs ({env['machine']}; {env['gpus']} GPUs; threads "
+        f"{json.dumps(env['threads'])}; 0 = TensorFlow's default, all cores). {versions}.",
+        "",
+        f"Command: `{env['command']}`",
+        "",
+        report["protocol"],
+        "",
+    ]
+    for result in report["results"]:
+        zoo_row = next(row for row in result["rows"] if row["tagger"] == "zoo")
+        card = zoo_row["card_test_metrics"]
+        lines += [f"- {result['tagset']} ({result['tags']} tags in train): latency sentence = test sentence "
+                  f"#{result['latency_sentence']['test_index']}, \"{result['latency_sentence']['text']}\"; "
+                  f"{zoo_row['implementation']}'s card: test accuracy {card['accuracy']:.4f}, unseen "
+                  f"{card['unseen_accuracy']:.4f} ({card['examples']} tokens); `model.tag_tokens` tags differing "
+                  f"from the `tag_tokens` signature's: {zoo_row['api_tokens_differing_from_signature']} tokens"]
+    return "\n".join(lines + [""] + _tables(report["results"])) + "\n"
+
+
+def write(report, output):
+    """Writes `pos.md` and `pos.json` into `output`."""
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "pos.md").write_text(markdown(report))
+    (output / "pos.json").write_text(json.dumps(report, indent=2, default=str))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    command = shlex.join(["python", "bench/pos.py", *(sys.argv[1:] if argv is None else argv)])
+    results = [bench_tagset(tagset, args) for tagset in args.tagsets]
+    report = {"environment": environment(command), "protocol": PROTOCOL, "results": results}
+    write(report, args.output)
+    print(markdown(report))
+    return report
+
+
+if __name__ == "__main__":
+    main()
