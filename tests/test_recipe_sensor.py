@@ -1,10 +1,7 @@
 """recipes/sensor_classification.py: the smoke run end to end, flags, and resuming after a kill."""
 
-import csv
 import hashlib
 import importlib.util
-import signal
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,11 +17,6 @@ def recipe_module(recipe):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _epochs(history_csv):
-    with open(history_csv, newline="") as f:
-        return [int(row["epoch"]) for row in csv.DictReader(f)]
 
 
 # --- flags ----------------------------------------------------------------------------------------
@@ -102,11 +94,11 @@ def test_smoke_card(smoke):
     assert card["task"] == "sensor-classification"
 
 
-def test_smoke_workdir(smoke):
+def test_smoke_workdir(smoke, recipe):
     work = smoke.workdir
     for png in ("curves.png", "confusion_matrix.png"):
         assert (work / png).read_bytes()[:8] == PNG_MAGIC, png
-    assert _epochs(work / "history.csv") == [0, 1]
+    assert recipe.logged_epochs(work) == [0, 1]
     for side in ("train", "validation"):
         events = list((work / "logs" / side).glob("events.out.tfevents.*"))
         assert events and events[0].stat().st_size > 0, side
@@ -121,37 +113,12 @@ def test_resume_after_kill(recipe, tmp_path):
     work, out = tmp_path / "work", tmp_path / "models"
     args = ["--dataset", "BasicMotions", "--cell", "elman", "--hidden", "4", "--epochs", "40",
             "--patience", "100", "--workdir", work, "--out", out]
-    history = work / "history.csv"
-
-    def epochs_so_far():
-        try:
-            return _epochs(history)
-        except (OSError, KeyError, ValueError):
-            return []
-
-    proc = subprocess.Popen(recipe.argv(args), cwd=recipe.repo, env=recipe.env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    returncode = recipe.kill_when(proc, lambda: (work / "backup").exists() and len(epochs_so_far()) >= 2,
-                                  240, "the first run reaching epoch 2")
-    assert returncode == -signal.SIGKILL
-    before = epochs_so_far()
+    before = recipe.kill_after_epochs(args, work, 2, timeout=240)
     assert 2 <= len(before) < 40 and before == list(range(len(before)))
     assert not (out / "sensor_basic_motions" / "1").exists()
-
-    rerun = recipe.run(args, timeout=480)
-    assert rerun.returncode == 0, recipe.explain(rerun)
-    assert "Epoch 1/40" not in rerun.stdout  # resumed, not restarted
-
-    epochs = _epochs(history)
-    assert epochs[: len(before)] == before
-    assert epochs.count(0) == 1  # no second epoch-0 row: the rerun did not start over
-    assert epochs == sorted(set(epochs))
-    assert epochs[-1] == 39
-    # a kill between the backup and the CSV row may lose that one row, nothing more
-    assert set(range(40)) - set(epochs) <= {before[-1] + 1}
+    recipe.assert_resumed(recipe.run(args, timeout=480), work, before, 40)
 
     model = zoo.load(out / "sensor_basic_motions")
     assert model.card["version"] == 1
     assert model.card["hyperparameters"]["epochs"] == 40
     assert (model.cell, model.hidden) == ("elman", 4)
-    assert not (work / "backup").exists()

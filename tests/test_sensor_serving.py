@@ -1,11 +1,9 @@
 """zoo.sensor.serving at the SavedModel level: what plain TensorFlow, saved_model_cli and TF Serving see."""
 
-import json
 import re
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -32,52 +30,15 @@ def _varied(test):
 
 # --- plain TensorFlow in a fresh process ---------------------------------------------------------
 
-_PLAIN_TF = textwrap.dedent(
-    """
-    import json, sys
-
-    attempts = []
-
-    class NoZoo:
-        # Fails any import of the zoo package, and records that one was tried.
-        def find_spec(self, name, path=None, target=None):
-            if name == "zoo" or name.startswith("zoo."):
-                attempts.append(name)
-                raise ImportError("this process must not import " + name)
-
-    sys.meta_path.insert(0, NoZoo())
-
-    import numpy as np
-    import tensorflow as tf
-
-    # TensorFlow 2.21's own `import tensorflow` imports the `keras` package (its
-    # compat.v1 API wiring looks keras up), so 'keras' is already in sys.modules
-    # here and cannot be asserted absent. What is checked instead: loading and
-    # calling the SavedModel imports no further keras module, and no zoo module.
-    def keras_modules():
-        return {m for m in sys.modules if m == "keras" or m.startswith("keras.")}
-
-    keras_before = keras_modules()
-    version_dir, inputs_path, out_path = sys.argv[1:4]
-    inputs = np.load(inputs_path)
-    loaded = tf.saved_model.load(version_dir)
+_PLAIN_TF_CALLS = """
     default = loaded.signatures["serving_default"](series=tf.constant(inputs["equal"]))
     padded = loaded.signatures["classify_padded"](
         series=tf.constant(inputs["padded"]), lengths=tf.constant(inputs["lengths"]))
-    result = {
-        "default_labels": [b.decode() for b in default["label"].numpy()],
-        "default_scores": default["scores"].numpy().tolist(),
-        "padded_labels": [b.decode() for b in padded["label"].numpy()],
-        "padded_scores": padded["scores"].numpy().tolist(),
-        "zoo_in_sys_modules": "zoo" in sys.modules or any(m.startswith("zoo.") for m in sys.modules),
-        "zoo_import_attempts": attempts,
-        "keras_in_sys_modules_after_import_tensorflow": "keras" in keras_before,
-        "keras_modules_imported_by_load_and_call": sorted(keras_modules() - keras_before),
-    }
-    with open(out_path, "w") as f:
-        json.dump(result, f)
-    """
-)
+    result["default_labels"] = [b.decode() for b in default["label"].numpy()]
+    result["default_scores"] = default["scores"].numpy().tolist()
+    result["padded_labels"] = [b.decode() for b in padded["label"].numpy()]
+    result["padded_scores"] = padded["scores"].numpy().tolist()
+"""
 
 
 @pytest.mark.slow
@@ -90,18 +51,8 @@ def test_plain_tensorflow_in_a_fresh_process_matches_the_api(smoke, smoke_model,
     """
     equal = np.stack(basic_motions_test.series[:3]).astype(np.float32)
     series, padded, lengths = _varied(basic_motions_test)
-    np.savez(tmp_path / "inputs.npz", equal=equal, padded=padded, lengths=lengths)
-    (tmp_path / "plain_tf.py").write_text(_PLAIN_TF)
-    proc = subprocess.run(
-        [sys.executable, "plain_tf.py", str(smoke.version_dir), "inputs.npz", "out.json"],
-        cwd=tmp_path, env=recipe.env(), capture_output=True, text=True, timeout=300,
-    )
-    assert proc.returncode == 0, recipe.explain(proc)
-    got = json.loads((tmp_path / "out.json").read_text())
-
-    assert got["zoo_in_sys_modules"] is False
-    assert got["zoo_import_attempts"] == []
-    assert got["keras_modules_imported_by_load_and_call"] == []
+    got = recipe.run_plain_tensorflow(smoke.version_dir, _PLAIN_TF_CALLS,
+                                      {"equal": equal, "padded": padded, "lengths": lengths}, tmp_path)
 
     api_equal = smoke_model.classify(equal)
     assert got["default_labels"] == api_equal.labels

@@ -28,6 +28,8 @@ names leave open:
 - `ABN` (all, half), `ABL` (quite, rather), `EX` (existential there) → PRT;
   `ABX` (both), `DTX` (either) → DET;
 - `PN` (nobody, anyone, one) → NOUN;
+- `AP$` (other's) → PRT and `AP+AP` (many-much) → ADJ: these two lines of
+  `en-brown.map` are quoted in public write-ups, and followed here;
 - `UH` (interjections) → PRT;
 - `*` (not, n't) and the qualifiers `QL`, `QLP`, `WQL` → ADV;
 - `CS` (subordinating conjunctions: that, if, because) → ADP, as the
@@ -79,6 +81,9 @@ def fine(tag):
     return _POSITION_SUFFIX.sub("", tag.lower()).upper() or tag.upper()
 
 
+_UNIVERSAL_EXCEPTIONS = {"ap$": "PRT", "ap+ap": "ADJ"}  # as en-brown.map has them
+
+
 def universal(tag):
     """The universal tag (Petrov et al. 2012) of a Brown tag, decorated or not.
 
@@ -86,6 +91,8 @@ def universal(tag):
     ['NOUN', 'PRT', 'VERB', 'X', 'VERB', 'ADV', 'ADP', '.']
     """
     base = fine(tag).lower()
+    if base in _UNIVERSAL_EXCEPTIONS:
+        return _UNIVERSAL_EXCEPTIONS[base]
     if base.startswith("fw-"):
         return "X"
     if "+" in base:

@@ -38,6 +38,11 @@ class TaggedSentences:
     words: list
     tags: list
 
+    @classmethod
+    def from_pairs(cls, name, split, sentences):
+        """From `(words, tags)` pairs, as `read_tagged_file` returns them."""
+        return cls(name, split, [list(words) for words, _ in sentences], [list(tags) for _, tags in sentences])
+
     def __len__(self):
         return len(self.words)
 
@@ -57,7 +62,7 @@ def read_tagged_file(path):
     """All `(words, tags)` sentences of a CoNLL-U or `word/TAG` file, in file order."""
     path = Path(path)
     try:
-        text = path.read_text("utf-8")
+        text = path.read_text("utf-8-sig")  # tolerates a byte-order mark
     except UnicodeDecodeError as err:
         raise ValueError(f"{path}: not UTF-8 text ({err})") from None
     lines = text.splitlines()

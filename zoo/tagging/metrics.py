@@ -69,10 +69,12 @@ def load_split(dataset, split):
 
     if dataset["name"].startswith("brown/"):
         return brown.load(split, dataset["tagset"])
-    sentences = tagged.read_tagged_file(dataset["files"][split]) if split in dataset.get("files", {}) else \
-        tagged.split_sentences(tagged.read_tagged_file(dataset["files"]["all"]), split)
-    words, tags = zip(*sentences) if sentences else ((), ())
-    return tagged.TaggedSentences(dataset["name"], split, [list(w) for w in words], [list(t) for t in tags])
+    files = dataset["files"]
+    if split in files:
+        sentences = tagged.read_tagged_file(files[split])
+    else:
+        sentences = tagged.split_sentences(tagged.read_tagged_file(files["all"]), split)
+    return tagged.TaggedSentences.from_pairs(dataset["name"], split, sentences)
 
 
 def evaluate_on(model, dataset, split):
@@ -83,17 +85,15 @@ def evaluate_on(model, dataset, split):
     return tagging_metrics(data.words, data.tags, predicted, known, model.tag_names)
 
 
+DEMO_SENTENCES = (
+    "The book that I got yesterday is on the table.",
+    "The books read by the second-grade children are on the table.",
+    "Don't stop: the committee's report, due at 9:30 p.m., costs $1,000.",
+    "Colorless green ideas sleep furiously.",
+)
+
+
 def demo_lines(model):
-    """The seed's agreement examples and a few real test sentences, tagged."""
-    lines = []
-    examples = ["The book that I got yesterday is on the table.",
-                "The books read by the second-grade children are on the table."]
-    for sentence in model.tag(examples):
-        lines.append("  " + " ".join(f"{token}/{tag}" for token, tag in sentence))
-    data = load_split(model.card["dataset"], "test")
-    picks = np.random.default_rng(0).choice(len(data), size=min(3, len(data)), replace=False)
-    for i, row in zip(picks, model.tag_tokens([data.words[i] for i in picks])):
-        wrong = sum(tag != gold for (_, tag), gold in zip(row, data.tags[i]))
-        lines.append(f"  test #{i}: " + " ".join(f"{token}/{tag}" for token, tag in row)
-                     + f"   ({wrong} of {len(row)} tags differ from gold)")
-    return "\n".join(lines)
+    """Tags the seed's agreement examples and a few harder sentences (no data needed)."""
+    return "\n".join("  " + " ".join(f"{token}/{tag}" for token, tag in sentence)
+                     for sentence in model.tag(list(DEMO_SENTENCES)))

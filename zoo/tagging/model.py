@@ -7,6 +7,8 @@ from zoo.base import ZooModel
 from zoo.layers import CELLS, make_rnn
 from zoo.tagging.tokenizer import normalize
 
+WORD_START, WORD_END = "\x02", "\x03"  # boundary marks around a word's characters
+
 
 @keras.saving.register_keras_serializable(package="zoo")
 class SequenceTagger(ZooModel):
@@ -34,6 +36,8 @@ class SequenceTagger(ZooModel):
         char_filters, char_width: the character convolution.
         max_chars: characters read per token; a longer token is read as its
             first and last `max_chars // 2` characters, so suffixes survive.
+        char_boundaries: mark the start and end of every token for the
+            character encoder, so it can tell affixes from inner letters.
         dropout: dropout on token vectors and recurrent outputs while training.
         word_dropout: probability that a known word is replaced by the
             out-of-vocabulary entry while training, so the network learns to
@@ -65,6 +69,7 @@ class SequenceTagger(ZooModel):
         char_filters=64,
         char_width=3,
         max_chars=16,
+        char_boundaries=False,
         dropout=0.3,
         word_dropout=0.05,
         recurrent_initializer="orthogonal",
@@ -87,6 +92,9 @@ class SequenceTagger(ZooModel):
         self.char_filters = int(char_filters)
         self.char_width = int(char_width)
         self.max_chars = int(max_chars)
+        self.char_boundaries = bool(char_boundaries)
+        if self.char_boundaries:
+            self.char_vocabulary += [m for m in (WORD_START, WORD_END) if m not in self.char_vocabulary]
         self.dropout_rate = float(dropout)
         self.word_dropout_rate = float(word_dropout)
         self.recurrent_initializer = recurrent_initializer
@@ -101,13 +109,17 @@ class SequenceTagger(ZooModel):
                                                      name="char_embedding")
         self.char_conv = keras.layers.Conv1D(self.char_filters, self.char_width, padding="same",
                                              activation="relu", name="char_conv")
-        self.token_dropout = keras.layers.Dropout(self.dropout_rate)
+        self.token_dropout = keras.layers.Dropout(self.dropout_rate, name="token_dropout")
         self.rnns = [
             make_rnn(cell, self.hidden, bidirectional=self.bidirectional, return_sequences=True,
                      recurrent_initializer=recurrent_initializer, name=f"rnn_{i + 1}")
             for i in range(self.num_layers)
         ]
-        self.output_dropout = keras.layers.Dropout(self.dropout_rate)
+        width = self.word_dim + self.char_filters
+        for rnn in self.rnns:  # built here: `call` runs a bidirectional wrapper's two readers directly
+            rnn.build((None, None, width))
+            width = self.hidden * (2 if self.bidirectional else 1)
+        self.output_dropout = keras.layers.Dropout(self.dropout_rate, name="output_dropout")
         self.head = keras.layers.Dense(len(self.tag_names), activation="softmax", name="W_hy")
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.build_for_inference()
@@ -122,24 +134,55 @@ class SequenceTagger(ZooModel):
             word_ids = tf.where(dropped & (word_ids > 1), tf.ones_like(word_ids), word_ids)  # 1: out of vocabulary
         x = tf.concat([self.word_embedding(word_ids), self._encode_chars(tokens)], axis=-1)
         x = self.token_dropout(x, training=training)
-        for rnn in self.rnns:
-            x = rnn(x, mask=mask, training=training)
+        x = self._read_both_ways(x, tf.reduce_sum(tf.cast(mask, tf.int32), axis=1), training)
         return self.head(self.output_dropout(x, training=training))
 
+    def _read_both_ways(self, x, lengths, training):
+        """Runs the recurrent layers over the real tokens of each sentence, forwards and backwards.
+
+        Padding follows the real tokens in both reading orders (the backward
+        reader gets each sentence reversed in place by `reverse_sequence`), so
+        no padding step can reach a real token's state: the result of masking,
+        without a masking op at every step.
+        """
+        for rnn in self.rnns:
+            if not self.bidirectional:
+                x = rnn(x, training=training)
+                continue
+            forward = rnn.forward_layer(x, training=training)
+            # `backward_layer` reads its input from the end and returns its states in reading order.
+            reversed_in_place = tf.reverse_sequence(x, lengths, seq_axis=1, batch_axis=0)
+            backward = rnn.backward_layer(tf.reverse(reversed_in_place, axis=[1]), training=training)
+            x = tf.concat([forward, tf.reverse_sequence(backward, lengths, seq_axis=1, batch_axis=0)], axis=-1)
+        return x
+
     def _encode_chars(self, tokens):
-        """`[B, N, char_filters]`: max over a convolution of each token's characters."""
+        """`[B, N, char_filters]`: max over a convolution of each token's characters.
+
+        Each distinct token of the batch is encoded once (a batch of text
+        repeats its words), then copied to its positions.
+        """
+        distinct, position = tf.unique(tf.reshape(tokens, [-1]))
+        encoded = tf.gather(self._encode_words(distinct), position)
+        return tf.reshape(encoded, tf.concat([tf.shape(tokens), [self.char_filters]], axis=0))
+
+    def _encode_words(self, words):
+        """`[U, char_filters]` for a vector of U words."""
         half = self.max_chars // 2
-        length = tf.strings.length(tokens, unit="UTF8_CHAR")
-        ends = tf.strings.substr(tokens, 0, half, unit="UTF8_CHAR") + tf.strings.substr(
-            tokens, tf.maximum(length - half, 0), tf.fill(tf.shape(length), half), unit="UTF8_CHAR")
-        clipped = tf.where(length > self.max_chars, ends, tokens)
-        chars = tf.strings.unicode_split(clipped, "UTF-8")
-        shape = tf.shape(tokens)
-        chars = chars.to_tensor("", shape=tf.concat([shape, [self.max_chars]], axis=0))
-        char_ids = self.char_lookup(tf.reshape(chars, [-1, self.max_chars]))
+        length = tf.strings.length(words, unit="UTF8_CHAR")
+        ends = tf.strings.substr(words, 0, half, unit="UTF8_CHAR") + tf.strings.substr(
+            words, tf.maximum(length - half, 0), tf.fill(tf.shape(length), half), unit="UTF8_CHAR")
+        chars = tf.strings.unicode_split(tf.where(length > self.max_chars, ends, words), "UTF-8")
+        width = self.max_chars
+        if self.char_boundaries:  # lets the convolution tell a suffix ("ed" + end) from the same letters inside
+            count = tf.size(words)
+            chars = tf.concat([tf.fill([count, 1], WORD_START), chars, tf.fill([count, 1], WORD_END)], axis=1)
+            width += 2
+        chars = chars.to_tensor("", shape=tf.stack([tf.size(words), width]))
+        char_ids = self.char_lookup(chars)
         h = self.char_conv(self.char_embedding(char_ids))
         h = tf.where((char_ids > 0)[..., None], h, 0.0)  # ReLU outputs are >= 0: padding never wins the max
-        return tf.reshape(tf.reduce_max(h, axis=1), tf.concat([shape, [self.char_filters]], axis=0))
+        return tf.reduce_max(h, axis=1)
 
     def build_for_inference(self):
         self({"tokens": tf.constant([["a", ""]])})
@@ -159,6 +202,7 @@ class SequenceTagger(ZooModel):
             "char_filters": self.char_filters,
             "char_width": self.char_width,
             "max_chars": self.max_chars,
+            "char_boundaries": self.char_boundaries,
             "dropout": self.dropout_rate,
             "word_dropout": self.word_dropout_rate,
             "recurrent_initializer": self.recurrent_initializer,

@@ -22,13 +22,13 @@ import tensorflow as tf
 
 ABBREVIATIONS = (  # matched in any case: "Mr." and "mr."
     "mr", "mrs", "ms", "messrs", "dr", "st", "jr", "sr", "co", "corp", "inc", "ltd", "bros", "etc", "vs", "cf",
-    "no", "nos", "fig", "figs", "vol", "ch", "sec", "op", "pp", "gen", "gov", "sen", "rep", "rev", "lt", "col",
+    "fig", "figs", "vol", "ch", "sec", "op", "pp", "gen", "gov", "sen", "rep", "rev", "lt", "col",
     "capt", "sgt", "maj", "adm", "prof", "pres", "supt", "ave", "av", "blvd", "mt", "ft", "yd", "yds", "lb",
     "lbs", "oz", "cm", "mm", "km", "kg", "mg", "gm", "ml", "hr", "hrs", "approx", "dept", "univ", "assn",
 )
-CAPITALIZED_ABBREVIATIONS = (  # months, days and states: "Mass." but not "mass."
-    "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "Mon", "Tues", "Wed",
-    "Thurs", "Fri", "Sat", "Sun", "Ala", "Ariz", "Calif", "Colo", "Conn", "Del", "Fla", "Ga", "Ill", "Ind",
+CAPITALIZED_ABBREVIATIONS = (  # "No." (number), months, days, states: "Mass." but not "mass."
+    "No", "Nos", "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "Mon",
+    "Tues", "Wed", "Thurs", "Fri", "Sat", "Sun", "Ala", "Ariz", "Calif", "Colo", "Conn", "Del", "Fla", "Ga", "Ill", "Ind",
     "Kan", "Ky", "La", "Md", "Mass", "Mich", "Minn", "Miss", "Mo", "Neb", "Nev", "Okla", "Ore", "Pa", "Tenn",
     "Tex", "Va", "Wash", "Wis",
 )
