@@ -72,8 +72,7 @@ ACCURACY_FLOOR = {"pos_brown": 0.95, "pos_brown_fine": 0.92}
 
 
 def _committed(name):
-    if name not in zoo.list_models():
-        pytest.skip(f"{name} is not in saved_models/ (yet): it must be committed, this skip is temporary")
+    assert name in zoo.list_models(), f"{name} must be committed in saved_models/"
     return name
 
 

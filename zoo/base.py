@@ -102,19 +102,25 @@ class ZooModel(keras.Model):
         examples = self.example_requests()
         card = self._complete_card(card, name=base_dir.name, version=version, examples=examples)
         with artifacts.atomic_version(base_dir, version) as scratch:
-            archive = keras.export.ExportArchive()
-            archive.track(self)
+            archive = keras.export.ExportArchive()  # saves the variables its endpoints use, once each
             for layer in self._flatten_layers(include_self=False):
-                if hasattr(layer, "lookup_table"):  # the archive misses tables nested in a subclassed model
+                if hasattr(layer, "lookup_table"):  # lookup tables are not variables: tracked by hand
                     archive.track(layer)
             for name, function in self.signatures.items():
                 archive.add_endpoint(name, function)
             archive.write_out(str(scratch), verbose=False)
             (scratch / artifacts.KERAS_MODEL).parent.mkdir(parents=True)
-            self.save(scratch / artifacts.KERAS_MODEL)
+            self._without_optimizer_state().save(scratch / artifacts.KERAS_MODEL)
             write_warmup_requests(scratch / artifacts.WARMUP, card["name"], examples)
             (scratch / artifacts.CARD).write_text(json.dumps(card, indent=2, ensure_ascii=False))
         return base_dir / str(version)
+
+    def _without_optimizer_state(self):
+        """An uncompiled copy with the same config and weights: no optimizer slot variables
+        (twice the weights for Adam) in the file; fine-tuning compiles afresh."""
+        copy = self.__class__.from_config(self.get_config())
+        copy.set_weights(self.get_weights())
+        return copy
 
     def _complete_card(self, card, name, version, examples):
         from zoo import __version__
