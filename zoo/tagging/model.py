@@ -45,6 +45,7 @@ class SequenceTagger(ZooModel):
         recurrent_initializer: initialiser of `W_hh`.
         max_tokens: longest sentence accepted (in tokens); longer ones are
             refused with an error that says so, never truncated.
+        seed: seed of the word dropout.
 
     Example:
 
@@ -134,7 +135,9 @@ class SequenceTagger(ZooModel):
             word_ids = tf.where(dropped & (word_ids > 1), tf.ones_like(word_ids), word_ids)  # 1: out of vocabulary
         x = tf.concat([self.word_embedding(word_ids), self._encode_chars(tokens)], axis=-1)
         x = self.token_dropout(x, training=training)
-        x = self._read_both_ways(x, tf.reduce_sum(tf.cast(mask, tf.int32), axis=1), training)
+        positions = tf.range(1, tf.shape(tokens)[1] + 1)
+        lengths = tf.reduce_max(tf.where(mask, positions, 0), axis=1)  # up to the last real token
+        x = self._read_both_ways(x, lengths, training)
         return self.head(self.output_dropout(x, training=training))
 
     def _read_both_ways(self, x, lengths, training):
