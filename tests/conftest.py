@@ -159,6 +159,26 @@ def run_plain_tensorflow(version_dir, calls, inputs, workdir):
     return result
 
 
+def graph_ops(version_dir):
+    """Every op type in a SavedModel's graphs, functions included (what TF Serving must have kernels for)."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((Path(version_dir) / "saved_model.pb").read_bytes())
+    ops = set()
+    for meta_graph in proto.meta_graphs:
+        ops |= {node.op for node in meta_graph.graph_def.node}
+        for function in meta_graph.graph_def.library.function:
+            ops |= {node.op for node in function.node_def}
+    return ops
+
+
+@pytest.fixture(scope="session")
+def saved_model_ops():
+    """`saved_model_ops(version_dir)`: the op types of an exported SavedModel."""
+    return graph_ops
+
+
 def logged_epochs(workdir):
     """Epoch numbers in `workdir/history.csv`; `[]` while it is missing or half-written."""
     try:

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from tensorflow.core.protobuf import saved_model_pb2
 
 import zoo
 from zoo import artifacts
@@ -97,17 +96,6 @@ def _ops_from_cli(text):
     return {op.strip().strip("'\"") for op in found.group(1).strip("{}").split(",")}
 
 
-def _ops_from_pb(version_dir):
-    proto = saved_model_pb2.SavedModel()
-    proto.ParseFromString((Path(version_dir) / "saved_model.pb").read_bytes())
-    ops = set()
-    for meta_graph in proto.meta_graphs:
-        ops |= {node.op for node in meta_graph.graph_def.node}
-        for function in meta_graph.graph_def.library.function:
-            ops |= {node.op for node in function.node_def}
-    return ops
-
-
 @pytest.mark.slow
 def test_saved_model_cli_run_on_raw_input_matches_the_api(smoke, smoke_model, basic_motions_test, tmp_path, recipe):
     raw = basic_motions_test.series[20][None].astype(np.float32)  # raw sensor values, [1, 100, 6]
@@ -125,7 +113,7 @@ def test_saved_model_cli_run_on_raw_input_matches_the_api(smoke, smoke_model, ba
 
 
 @pytest.mark.slow
-def test_saved_model_cli_show_lists_no_cudnn_op(smoke, recipe):
+def test_saved_model_cli_show_lists_no_cudnn_op(smoke, recipe, saved_model_ops):
     proc = subprocess.run(
         [_saved_model_cli(), "show", "--dir", str(smoke.version_dir), "--all"],
         env=recipe.env(), capture_output=True, text=True, timeout=300,
@@ -135,7 +123,7 @@ def test_saved_model_cli_show_lists_no_cudnn_op(smoke, recipe):
     assert {"While", "Assert", "MatMul"} <= ops  # the recurrence and the input checks are in the graph
     assert [op for op in ops if "cudnn" in op.lower()] == []
     # the in-process reader below sees at least these ops (it also walks every nested function)
-    pb_ops = _ops_from_pb(smoke.version_dir)
+    pb_ops = saved_model_ops(smoke.version_dir)
     assert ops <= pb_ops
     assert [op for op in pb_ops if "cudnn" in op.lower()] == []
     assert "signature_def['serving_default']" in proc.stdout
@@ -143,9 +131,9 @@ def test_saved_model_cli_show_lists_no_cudnn_op(smoke, recipe):
 
 
 @pytest.mark.parametrize("config", [dict(cell="lstm"), dict(cell="gru", bidirectional=True)], ids=["lstm", "bigru"])
-def test_exported_graph_has_no_cudnn_op(tiny_factory, tmp_path, config):
+def test_exported_graph_has_no_cudnn_op(tiny_factory, tmp_path, config, saved_model_ops):
     path = tiny_factory(**config).export(tmp_path / "sensor_ops")
-    ops = _ops_from_pb(path)
+    ops = saved_model_ops(path)
     assert "While" in ops
     assert [op for op in ops if "cudnn" in op.lower()] == []
 

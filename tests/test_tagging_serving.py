@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow.python.framework import op_def_registry
 
 import zoo
@@ -134,19 +133,8 @@ def test_savedmodel_rejects_bad_input(loaded, signature, name, tensor, pattern):
 # --- the graph ------------------------------------------------------------------------------------------
 
 
-def _ops(version_dir):
-    proto = saved_model_pb2.SavedModel()
-    proto.ParseFromString((Path(version_dir) / "saved_model.pb").read_bytes())
-    ops = set()
-    for meta_graph in proto.meta_graphs:
-        ops |= {node.op for node in meta_graph.graph_def.node}
-        for function in meta_graph.graph_def.library.function:
-            ops |= {node.op for node in function.node_def}
-    return ops
-
-
-def test_graph_has_no_cudnn_op_and_only_core_ops(trained_tagger):
-    ops = _ops(trained_tagger.version_dir)
+def test_graph_has_no_cudnn_op_and_only_core_ops(trained_tagger, saved_model_ops):
+    ops = saved_model_ops(trained_tagger.version_dir)
     assert {"While", "Assert", "StringSplitV2", "LookupTableFindV2"} <= ops
     # the tokenizer and the character encoder are in the graph
     assert [op for op in ops if op.endswith("RegexReplace")] and [op for op in ops if op.startswith("Unicode")]
@@ -155,9 +143,9 @@ def test_graph_has_no_cudnn_op_and_only_core_ops(trained_tagger):
     assert [op for op in ops if op_def_registry.get(op) is None] == []
 
 
-def test_gru_export_has_no_cudnn_op(tiny_tagger_factory, tmp_path):
+def test_gru_export_has_no_cudnn_op(tiny_tagger_factory, tmp_path, saved_model_ops):
     path = tiny_tagger_factory(cell="gru").export(tmp_path / "pos_gru")
-    ops = _ops(path)
+    ops = saved_model_ops(path)
     assert "While" in ops and [op for op in ops if "cudnn" in op.lower()] == []
 
 
