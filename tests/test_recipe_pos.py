@@ -134,7 +134,7 @@ def test_smoke_card(pos_smoke):
     assert not RUN_LOCATION & set(hyper), RUN_LOCATION & set(hyper)
     # the card records what was trained: the smoke run's own sizes
     assert (hyper["epochs"], hyper["hidden"], hyper["word_dim"], hyper["char_filters"]) == (2, 8, 8, 8)
-    assert (hyper["tagset"], hyper["cell"], hyper["bidirectional"]) == ("universal", "lstm", True)
+    assert (hyper["tagset"], hyper["cell"], hyper["bidirectional"]) == ("universal", "gru", True)
     assert hyper["train_file"] is None and hyper["init_from"] is None
     assert set(card["signatures"]) == {"serving_default", "tag_tokens"}
     assert card["license"].startswith("Apache-2.0")
