@@ -2,7 +2,7 @@
 
     python bench/pos.py                                        # both tag sets, the catalogue's pretrained models
     python bench/pos.py --tagsets universal                    # one tag set
-    python bench/pos.py --models /tmp/posbench_models          # models exported elsewhere (e.g. a --smoke recipe run)
+    python bench/pos.py --models runs/models          # models exported elsewhere (e.g. a --smoke recipe run)
 
 One run per tag set (`universal`, `fine`) on the fixed Brown split of
 `zoo.datasets.brown`: token accuracy on `test` and on the test tokens unseen
@@ -15,23 +15,20 @@ its in-graph tokeniser. Prints a Markdown report and writes it to
 """
 
 import argparse
-import datetime
 import json
-import os
-import platform
 import random
 import shlex
 import sys
 import time
 from pathlib import Path
 
-import keras
 import nltk
 import numpy as np
 import tensorflow as tf
 from nltk.tag.perceptron import PerceptronTagger
 
 import zoo
+from run_info import environment, header
 from zoo import registry
 from zoo.datasets import brown
 from zoo.tagging.serving import BATCH_SIZE as API_BATCH
@@ -272,21 +269,6 @@ def bench_tagset(tagset, args):
 # --- report ------------------------------------------------------------------------------------------
 
 
-def environment(command):
-    """Date, machine and library versions of this run."""
-    return {
-        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": command,
-        "nproc": len(os.sched_getaffinity(0)),
-        "machine": f"{platform.machine()}, {platform.system()} {platform.release()}",
-        "gpus": len(tf.config.list_physical_devices("GPU")),
-        "threads": {"tf_intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
-                    "tf_inter_op": tf.config.threading.get_inter_op_parallelism_threads()},
-        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
-                     "keras": keras.__version__, "nltk": nltk.__version__, "zoo": zoo.__version__},
-    }
-
-
 def _training_cell(row):
     suffix = " (model card)" if row["training_seconds_source"] == "model card" else ""
     return f"{row['training_seconds']:.1f}{suffix}"
@@ -326,19 +308,7 @@ def _tables(results):
 
 def markdown(report):
     """The report as Markdown."""
-    env = report["environment"]
-    versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
-    lines = [
-        "# POS tagging bench",
-        "",
-        f"Run {env['date']} on {env['nproc']} CPUs ({env['machine']}; {env['gpus']} GPUs; threads "
-        f"{json.dumps(env['threads'])}; 0 = TensorFlow's default, all cores). {versions}.",
-        "",
-        f"Command: `{env['command']}`",
-        "",
-        report["protocol"],
-        "",
-    ]
+    lines = header("POS tagging bench", report["environment"], report["protocol"])
     for result in report["results"]:
         zoo_row = next(row for row in result["rows"] if row["tagger"] == "zoo")
         card = zoo_row["card_test_metrics"]
@@ -361,7 +331,8 @@ def main(argv=None):
     args = parse_args(argv)
     command = shlex.join(["python", "bench/pos.py", *(sys.argv[1:] if argv is None else argv)])
     results = [bench_tagset(tagset, args) for tagset in args.tagsets]
-    report = {"environment": environment(command), "protocol": PROTOCOL, "results": results}
+    env = environment(command, versions={"nltk": nltk.__version__})
+    report = {"environment": env, "protocol": PROTOCOL, "results": results}
     write(report, args.output)
     print(markdown(report))
     return report

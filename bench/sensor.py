@@ -15,11 +15,8 @@ and `bench/results/sensor.json`.
 """
 
 import argparse
-import datetime
 import importlib.util
 import json
-import os
-import platform
 import shlex
 import statistics
 import sys
@@ -27,7 +24,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import keras
 import numba
 import numpy as np
 import pandas as pd
@@ -42,6 +38,7 @@ from sktime.pipeline import make_pipeline
 from sktime.transformations.panel.rocket import MiniRocketMultivariateVariable
 
 import zoo
+from run_info import environment, header
 from zoo.datasets import uea
 
 REPO = Path(__file__).resolve().parent.parent
@@ -319,23 +316,6 @@ def check_goals(rows, latencies, setups):
     return goals
 
 
-def environment(command):
-    """Date, machine and library versions of this run."""
-    return {
-        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": command,
-        "nproc": len(os.sched_getaffinity(0)),
-        "machine": f"{platform.machine()}, {platform.system()} {platform.release()}",
-        "gpus": len(tf.config.list_physical_devices("GPU")),
-        "threads": {"numba": numba.get_num_threads(),
-                    "tf_intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
-                    "tf_inter_op": tf.config.threading.get_inter_op_parallelism_threads()},
-        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
-                     "keras": keras.__version__, "sktime": sktime.__version__, "numba": numba.__version__,
-                     "zoo": zoo.__version__},
-    }
-
-
 def _accuracy_cell(row):
     if row["runs"] == 1:
         return f"{row['accuracy_mean']:.4f}"
@@ -344,19 +324,7 @@ def _accuracy_cell(row):
 
 def markdown(report):
     """The report as Markdown."""
-    env = report["environment"]
-    versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
-    lines = [
-        "# Sensor classification bench",
-        "",
-        f"Run {env['date']} on {env['nproc']} CPUs ({env['machine']}; {env['gpus']} GPUs; threads "
-        f"{json.dumps(env['threads'])}; 0 = TensorFlow's default, all cores). {versions}.",
-        "",
-        f"Command: `{env['command']}`",
-        "",
-        PROTOCOL,
-        "",
-    ]
+    lines = header("Sensor classification bench", report["environment"], PROTOCOL)
     for setup in report["setups"]:
         shown = {k: v for k, v in setup["hyperparameters"].items() if k not in ("cell", "dataset")}
         lines.append(f"- {setup['dataset']} zoo hyperparameters ({setup['source']}; only `--cell` swapped; "
@@ -398,7 +366,9 @@ def main(argv=None):
             rows += dataset_rows
             latencies += [latency] if latency else []
             setups.append(setup)
-    report = {"environment": environment(command), "protocol": PROTOCOL, "setups": setups, "results": rows,
+    env = environment(command, threads={"numba": numba.get_num_threads()},
+                      versions={"sktime": sktime.__version__, "numba": numba.__version__})
+    report = {"environment": env, "protocol": PROTOCOL, "setups": setups, "results": rows,
               "latency": latencies, "goals": check_goals(rows, latencies, setups)}
     write(report, args.output)
     print(markdown(report))
