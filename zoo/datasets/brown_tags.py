@@ -46,6 +46,7 @@ Two choices the totals cannot decide (neither tag occurs in the news files):
 like their intended suffix.
 """
 
+import functools
 import re
 
 UNIVERSAL_TAGS = ("ADJ", "ADP", "ADV", "CONJ", "DET", "NOUN", "NUM", "PRON", "PRT", "VERB", "X", ".")
@@ -72,6 +73,7 @@ _UNIVERSAL = {
 }
 
 
+@functools.cache  # a few hundred distinct tags, a million tokens
 def fine(tag):
     """Brown's tag, upper-cased, without the `-TL`/`-HL`/`-NC` position suffixes.
 
@@ -84,6 +86,7 @@ def fine(tag):
 _UNIVERSAL_EXCEPTIONS = {"ap$": "PRT", "ap+ap": "ADJ"}  # as en-brown.map has them
 
 
+@functools.cache
 def universal(tag):
     """The universal tag (Petrov et al. 2012) of a Brown tag, decorated or not.
 

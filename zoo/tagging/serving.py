@@ -99,12 +99,6 @@ def _as_text(sentences):
     return encoded
 
 
-def _batches(items, key):
-    """Indices of `items` in batches of similar `key` length (less padding), each at most BATCH_SIZE."""
-    order = sorted(range(len(items)), key=lambda i: key(items[i]))
-    return [order[start:start + BATCH_SIZE] for start in range(0, len(order), BATCH_SIZE)]
-
-
 def _decode(outputs, with_scores):
     results = []
     for tokens, tags, scores in zip(outputs["tokens"].numpy(), outputs["tags"].numpy(), outputs["scores"].numpy()):
@@ -118,15 +112,27 @@ def _decode(outputs, with_scores):
     return results
 
 
-def tag_sentences(model, sentences, with_scores=False):
-    text = _as_text(sentences)
-    results = [None] * len(text)
-    for batch in _batches(text, len):
+def _tag_in_batches(model, signature, rows, as_tensor, with_scores):
+    """Runs `signature` over `rows` in batches of similar length (less padding), in input order."""
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
+    results = [None] * len(rows)
+    for start in range(0, len(order), BATCH_SIZE):
+        batch = order[start:start + BATCH_SIZE]
         with as_value_error():
-            outputs = model.signatures["serving_default"](tf.constant([text[i] for i in batch], tf.string))
+            outputs = model.signatures[signature](as_tensor([rows[i] for i in batch]))
         for i, row in zip(batch, _decode(outputs, with_scores)):
             results[i] = row
     return results
+
+
+def _padded(token_lists):
+    width = max(1, *(len(tokens) for tokens in token_lists))
+    return tf.constant([tokens + [""] * (width - len(tokens)) for tokens in token_lists], tf.string)
+
+
+def tag_sentences(model, sentences, with_scores=False):
+    return _tag_in_batches(model, "serving_default", _as_text(sentences),
+                           lambda text: tf.constant(text, tf.string), with_scores)
 
 
 def tag_token_lists(model, sentences, with_scores=False):
@@ -135,12 +141,4 @@ def tag_token_lists(model, sentences, with_scores=False):
         if isinstance(tokens, (str, bytes)) or not all(isinstance(t, str) and t for t in tokens):
             raise ValueError(f"sentences[{i}]: expected a list of non-empty token strings")
         rows.append(list(tokens))
-    results = [None] * len(rows)
-    for batch in _batches(rows, len):
-        width = max(1, *(len(rows[i]) for i in batch))
-        padded = [rows[i] + [""] * (width - len(rows[i])) for i in batch]
-        with as_value_error():
-            outputs = model.signatures["tag_tokens"](tf.constant(padded, tf.string))
-        for i, row in zip(batch, _decode(outputs, with_scores)):
-            results[i] = row
-    return results
+    return _tag_in_batches(model, "tag_tokens", rows, _padded, with_scores)
