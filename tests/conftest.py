@@ -470,3 +470,117 @@ def trained_tagger(tmp_path_factory):
         "description": "toy tagger", "dataset": {"name": "toy", "source": "tests/conftest.py"},
         "test_metrics": None, "recipe_command": "pytest tests", "license": "Apache-2.0"})
     return TrainedTagger(model, sentences, history.history, version_dir)
+
+
+TOY_LEXICON = {"el": "the", "perro": "dog", "gato": "cat", "come": "eats", "ve": "sees", "grande": "big",
+               "pequeño": "small", "pan": "bread", "agua": "water", "juan": "Juan", "pedro": "Pedro"}
+TOY_NAMES = ("Juan", "Pedro")  # out of the target vocabulary: written by copying the attended source word
+
+
+def toy_pairs():
+    """Hand-written Spanish-like → English-like pairs: adjectives move before the noun, names pass through."""
+    pairs = []
+    for noun in ("perro", "gato"):
+        for adjective in ("", "grande", "pequeño"):
+            for verb in ("come", "ve"):
+                for obj in ("pan", "agua"):
+                    source = ["el", noun, *([adjective] if adjective else []), verb, obj]
+                    target = ["the", *([TOY_LEXICON[adjective]] if adjective else []), TOY_LEXICON[noun],
+                              TOY_LEXICON[verb], TOY_LEXICON[obj]]
+                    pairs.append((" ".join(source).capitalize() + ".", " ".join(target).capitalize() + "."))
+    for name in TOY_NAMES:
+        for verb in ("come", "ve"):
+            for obj in ("pan", "agua"):
+                pairs.append((f"{name} {verb} {obj}.", f"{name} {TOY_LEXICON[verb]} {TOY_LEXICON[obj]}."))
+    return pairs
+
+
+def make_tiny_translator(attention="dot", **kwargs):
+    """A tiny untrained Translator with the toy pairs' vocabularies (names left out of the target side)."""
+    from zoo.translation import Translator
+
+    source = sorted({w.lower() for s, _ in toy_pairs() for w in s[:-1].split()} | {"."})
+    target = sorted({w.lower() for _, t in toy_pairs() for w in t[:-1].split()} - {n.lower() for n in TOY_NAMES}
+                    | {"."})
+    for key, value in dict(hidden=16, embedding_dim=16, dropout=0.0).items():
+        kwargs.setdefault(key, value)
+    return Translator(source, target, target, attention=attention, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def tiny_translator_factory():
+    """`make_tiny_translator(attention="dot", **kwargs)`: a fresh tiny untrained translator."""
+    return make_tiny_translator
+
+
+class TrainedTranslator:
+    def __init__(self, model, pairs, version_dir):
+        self.model = model
+        self.pairs = pairs
+        self.version_dir = version_dir
+
+
+@pytest.fixture(scope="session")
+def trained_translator(tmp_path_factory):
+    """A tiny dot-attention translator fitted on the toy pairs, exported once to `<tmp>/models/translate_toy/1`.
+
+    Read-only: tests that change weights build their own.
+    """
+    import keras
+
+    from zoo.datasets.parallel import ParallelText, as_dataset
+
+    pairs = toy_pairs()
+    data = ParallelText("toy", "train", [s for s, _ in pairs], [t for _, t in pairs], list(range(len(pairs))))
+    keras.utils.set_random_seed(0)
+    model = make_tiny_translator()
+    model.compile(optimizer=keras.optimizers.Adam(0.02), loss=keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True), weighted_metrics=["accuracy"])
+    model.fit(as_dataset(data, model, 8, shuffle=True, seed=0), epochs=80, shuffle=False, verbose=0)
+    base = tmp_path_factory.mktemp("trained_translator") / "models" / "translate_toy"
+    version_dir = model.export(base, card={
+        "description": "toy translator", "dataset": {"name": "toy", "source": "tests/conftest.py"},
+        "test_metrics": None, "recipe_command": "pytest tests", "license": "Apache-2.0"})
+    return TrainedTranslator(model, pairs, version_dir)
+
+
+TRANSLATION_RECIPE = REPO / "recipes" / "translation.py"
+
+
+@pytest.fixture(scope="session")
+def translation_recipe():
+    """The translation recipe, run in subprocesses (see `RecipeRunner`)."""
+    return RecipeRunner(TRANSLATION_RECIPE)
+
+
+class TranslationSmoke:
+    """The result of one `recipes/translation.py --smoke` run (Bible verses)."""
+
+    def __init__(self, root, proc):
+        self.root = root
+        self.version_dir = root / "models" / "translate_es_en" / "1"
+        self.workdir = root / "work"
+        self.proc = proc
+
+
+@pytest.fixture(scope="session")
+def translation_smoke(tmp_path_factory, bible_pairs):
+    """One smoke run of the translation recipe on the Bible pairs, shared read-only by many tests."""
+    root = tmp_path_factory.mktemp("translation_smoke")
+    proc = RecipeRunner(TRANSLATION_RECIPE).run(["--smoke", "--out", root / "models", "--workdir", root / "work"],
+                                                timeout=400)
+    assert proc.returncode == 0, failure_output(proc)
+    result = TranslationSmoke(root, proc)
+    assert (result.version_dir / "saved_model.pb").is_file(), failure_output(proc)
+    return result
+
+
+# --- Spanish–English Bible -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def bible_pairs(zoo_data_dir):
+    """`zoo.datasets.bible.pairs()`: fetched (`apt-get download`) and converted once per session into `$ZOO_DATA`."""
+    from zoo.datasets import bible
+
+    return bible.pairs()

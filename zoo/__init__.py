@@ -18,9 +18,11 @@ import keras  # noqa: E402
 
 from zoo import artifacts, registry  # noqa: E402
 from zoo.artifacts import CorruptModelError  # noqa: E402
+from zoo.plots import plot_attention  # noqa: E402
 from zoo.registry import info, list_models  # noqa: E402
 from zoo.sensor import SensorClassifier  # noqa: E402,F401  (registers the classes with Keras)
 from zoo.tagging import SequenceTagger  # noqa: E402,F401
+from zoo.translation import Translator  # noqa: E402,F401
 
 
 def load(name_or_path, version=None):
@@ -45,4 +47,4 @@ def load(name_or_path, version=None):
     return model
 
 
-__all__ = ["CorruptModelError", "__version__", "info", "list_models", "load"]
+__all__ = ["CorruptModelError", "__version__", "info", "list_models", "load", "plot_attention"]

@@ -39,8 +39,15 @@ class ZooModel(keras.Model):
         raise NotImplementedError
 
     def predict_file(self, path):
-        """Readable predictions for the raw input stored in a file (`zoo predict --input`)."""
-        raise NotImplementedError
+        """Readable predictions for the raw input stored in a file (`zoo predict --input`).
+
+        Text models read a UTF-8 file, one sentence per line; other models override this.
+        """
+        try:
+            text = Path(path).read_bytes().decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{path}: not UTF-8 text ({err}); expected one sentence per line") from None
+        return self.predict_text(text)
 
     def predict_text(self, text):
         """Readable predictions for raw text (`zoo predict --text`); for text models."""

@@ -7,9 +7,19 @@ import sys
 import zoo
 
 
+HEADLINE_METRICS = ("accuracy", "bleu")  # the one number `zoo list` shows and `zoo evaluate` checks
+
+
+def _headline(metrics):
+    return next((key for key in HEADLINE_METRICS if key in (metrics or {})), None)
+
+
 def _primary_metric(card):
     metrics = card.get("test_metrics") or {}
-    return f"{metrics['accuracy'] * 100:.1f}% acc" if "accuracy" in metrics else "-"
+    key = _headline(metrics)
+    if key == "accuracy":
+        return f"{metrics['accuracy'] * 100:.1f}% acc"
+    return f"BLEU {metrics['bleu']:.1f}" if key == "bleu" else "-"
 
 
 def cmd_list(args):
@@ -46,12 +56,14 @@ def cmd_predict(args):
 def cmd_evaluate(args):
     model = zoo.load(args.name, args.version)
     metrics = model.evaluate_split(args.split)
-    recorded = (model.card.get(f"{args.split}_metrics") or {}).get("accuracy")
-    print(f"{model.card['name']} v{model.card['version']} on {args.split}: "
-          f"accuracy {metrics['accuracy']:.4f} ({metrics['errors']} errors of {metrics['examples']})")
+    key = _headline(metrics)
+    recorded = (model.card.get(f"{args.split}_metrics") or {}).get(key)
+    detail = (f"({metrics['errors']} errors of {metrics['examples']})" if key == "accuracy" else
+              f"(chrF {metrics['chrf']:.2f}, {metrics['sentences']} sentences)")
+    print(f"{model.card['name']} v{model.card['version']} on {args.split}: {key} {metrics[key]:.4f} {detail}")
     if recorded is None:
         return 0
-    same = abs(recorded - metrics["accuracy"]) < 1e-9
+    same = abs(recorded - metrics[key]) < 1e-9
     print(f"model card says {recorded:.4f}: {'reproduced' if same else 'DIFFERENT'}")
     return 0 if same else 1
 

@@ -1,6 +1,7 @@
 """Figures the recipes write next to their logs."""
 
 import csv
+from pathlib import Path
 
 import matplotlib
 
@@ -45,3 +46,37 @@ def plot_confusion_matrix(matrix, class_names, path, title="confusion matrix"):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def plot_attention(translation, path):
+    """The attention matrix of one translation as a heatmap: source tokens across, target tokens down.
+
+    Args:
+        translation: one result of `Translator.translate(..., return_attention=True)`.
+        path: where to write the PNG.
+
+    Example:
+
+    >>> import tempfile, zoo
+    >>> out = {"source_tokens": ["Sea", "la", "luz"], "target_tokens": ["let", "there", "be", "light"],
+    ...        "attention": np.eye(4, 3), "translation": "Let there be light"}
+    >>> zoo.plot_attention(out, tempfile.mktemp(suffix=".png")).suffix
+    '.png'
+    """
+    weights = np.asarray(translation["attention"], dtype=float)
+    source, target = translation["source_tokens"], translation["target_tokens"]
+    if weights.shape != (len(target), len(source)):
+        raise ValueError(f"attention: expected shape (target tokens, source tokens) = ({len(target)}, "
+                         f"{len(source)}), got {weights.shape}")
+    fig, ax = plt.subplots(figsize=(1.5 + 0.4 * len(source), 1.5 + 0.35 * len(target)))
+    image = ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+    ax.set_xticks(range(len(source)), source, rotation=60, ha="right")
+    ax.set_yticks(range(len(target)), target)
+    ax.set_xlabel("source")
+    ax.set_ylabel("target")
+    ax.set_title(translation.get("translation", ""), fontsize=9, wrap=True)
+    fig.colorbar(image, fraction=0.04)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)

@@ -30,3 +30,28 @@ def as_value_error():
     except tf.errors.InvalidArgumentError as err:
         found = _ASSERT_MESSAGE.search(err.message)
         raise ValueError(found.group(1) if found else err.message.splitlines()[0]) from None
+
+
+def is_utf8(strings):
+    """Whether every string of a tensor is valid UTF-8 (a scalar bool, for `check`)."""
+    return tf.reduce_all(tf.strings.unicode_transcode(strings, "UTF-8", "UTF-8", errors="replace") == strings)
+
+
+def as_utf8_list(sentences):
+    """Raw input → a list of UTF-8 `bytes`, or a ValueError naming the bad sentence."""
+    if isinstance(sentences, (str, bytes)):
+        sentences = [sentences]
+    encoded = []
+    for i, sentence in enumerate(sentences):
+        if isinstance(sentence, str):
+            encoded.append(sentence.encode("utf-8", errors="strict"))
+        elif isinstance(sentence, bytes):
+            try:
+                sentence.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise ValueError(f"sentences[{i}]: not valid UTF-8 ({err.reason} at byte {err.start}); "
+                                 "expected UTF-8 text") from None
+            encoded.append(sentence)
+        else:
+            raise ValueError(f"sentences[{i}]: got {type(sentence).__name__}; expected a string, one raw sentence")
+    return encoded

@@ -6,6 +6,7 @@ Importing this module registers the builders (it needs the `tfds` extra):
 >>> import zoo.datasets.tfds
 >>> train = tfds.load("uea_sensor/basic_motions", split="train")  # doctest: +SKIP
 >>> brown = tfds.load("brown_pos/universal", split="test")  # doctest: +SKIP
+>>> verses = tfds.load("bible_es_en", split="test", as_supervised=True)  # doctest: +SKIP
 
 Splits are the zoo's own fixed splits (`train`, `validation`, `test`), built
 from the files the zoo fetched itself, so nothing is downloaded from TFDS.
@@ -14,7 +15,7 @@ from the files the zoo fetched itself, so nothing is downloaded from TFDS.
 import numpy as np
 import tensorflow_datasets as tfds
 
-from zoo.datasets import brown, uea
+from zoo.datasets import bible, brown, uea
 
 
 class UeaSensorConfig(tfds.core.BuilderConfig):
@@ -93,3 +94,29 @@ class BrownPos(tfds.core.GeneratorBasedBuilder):
         data = brown.load(split, self.builder_config.tagset)
         for i, (words, tags) in enumerate(zip(data.words, data.tags)):
             yield i, {"tokens": words, "tags": tags}
+
+
+class BibleEsEn(tfds.core.GeneratorBasedBuilder):
+    """Spanish (Reina-Valera 1909) → English (King James) Bible verses, split by chapter."""
+
+    VERSION = tfds.core.Version("1.0.0")
+    RELEASE_NOTES = {"1.0.0": "Debian sword-text-sparv 2.60-1 and sword-text-kjv 14.3-1; crc32 chapter split."}
+
+    def _info(self):
+        return self.dataset_info_from_configs(
+            description=bible.__doc__,
+            features=tfds.features.FeaturesDict({
+                "es": tfds.features.Text(), "en": tfds.features.Text(), "reference": tfds.features.Text(),
+            }),
+            supervised_keys=("es", "en"),
+            homepage="https://crosswire.org/sword/",
+            license=bible.LICENSE,
+        )
+
+    def _split_generators(self, dl_manager):
+        return {split: self._generate_examples(split) for split in ("train", "validation", "test")}
+
+    def _generate_examples(self, split):
+        data = bible.load(split)
+        for reference, es, en in zip(data.references, data.sources, data.targets):
+            yield reference, {"es": es, "en": en, "reference": reference}

@@ -1,6 +1,6 @@
 """Layers shared by the zoo's models."""
 
 from zoo.layers.pooling import MaskedMeanMaxPooling
-from zoo.layers.recurrent import CELLS, ElmanCell, make_rnn
+from zoo.layers.recurrent import CELLS, ElmanCell, make_rnn, read_both_ways
 
-__all__ = ["CELLS", "ElmanCell", "MaskedMeanMaxPooling", "make_rnn"]
+__all__ = ["CELLS", "ElmanCell", "MaskedMeanMaxPooling", "make_rnn", "read_both_ways"]

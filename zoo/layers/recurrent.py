@@ -1,6 +1,7 @@
 """Recurrent building blocks: the Elman cell of the seed note and a factory over cell types."""
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 CELLS = ("elman", "gru", "lstm")
@@ -123,3 +124,37 @@ def make_rnn(
     if name:
         layer.name = name
     return layer
+
+
+def read_both_ways(bidirectional, x, lengths, training=False):
+    """Runs a `Bidirectional` layer's two readers over the real steps of each sequence.
+
+    Padding follows the real steps in both reading orders (the backward
+    reader gets each sequence reversed in place by `reverse_sequence`), so no
+    padding step can reach a real step's state: the result of masking,
+    without a masking op at every step.
+
+    Args:
+        bidirectional: a built `keras.layers.Bidirectional` returning sequences.
+        x: `[B, T, C]`, each sequence's real steps first.
+        lengths: `[B]` int, the real steps of each sequence.
+
+    Returns:
+        `[B, T, 2 * units]`: forward and backward states, both in reading order
+        of the sentence (position t holds what each reader knows at t).
+
+    Example:
+
+    >>> import numpy as np
+    >>> layer = make_rnn("gru", 4, bidirectional=True, return_sequences=True)
+    >>> x = np.random.rand(2, 5, 3).astype("float32")
+    >>> both = read_both_ways(layer, x, np.array([5, 3]))
+    >>> alone = read_both_ways(layer, x[1:, :3], np.array([3]))
+    >>> bool(np.allclose(both[1, :3], alone[0], atol=1e-6))
+    True
+    """
+    forward = bidirectional.forward_layer(x, training=training)
+    # `backward_layer` reads its input from the end and returns its states in reading order.
+    reversed_in_place = tf.reverse_sequence(x, lengths, seq_axis=1, batch_axis=0)
+    backward = bidirectional.backward_layer(tf.reverse(reversed_in_place, axis=[1]), training=training)
+    return tf.concat([forward, tf.reverse_sequence(backward, lengths, seq_axis=1, batch_axis=0)], axis=-1)

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 
 from zoo.base import ZooModel
-from zoo.layers import CELLS, make_rnn
+from zoo.layers import CELLS, make_rnn, read_both_ways
 from zoo.tagging.tokenizer import normalize
 
 WORD_START, WORD_END = "\x02", "\x03"  # boundary marks around a word's characters
@@ -141,22 +141,8 @@ class SequenceTagger(ZooModel):
         return self.head(self.output_dropout(x, training=training))
 
     def _read_both_ways(self, x, lengths, training):
-        """Runs the recurrent layers over the real tokens of each sentence, forwards and backwards.
-
-        Padding follows the real tokens in both reading orders (the backward
-        reader gets each sentence reversed in place by `reverse_sequence`), so
-        no padding step can reach a real token's state: the result of masking,
-        without a masking op at every step.
-        """
         for rnn in self.rnns:
-            if not self.bidirectional:
-                x = rnn(x, training=training)
-                continue
-            forward = rnn.forward_layer(x, training=training)
-            # `backward_layer` reads its input from the end and returns its states in reading order.
-            reversed_in_place = tf.reverse_sequence(x, lengths, seq_axis=1, batch_axis=0)
-            backward = rnn.backward_layer(tf.reverse(reversed_in_place, axis=[1]), training=training)
-            x = tf.concat([forward, tf.reverse_sequence(backward, lengths, seq_axis=1, batch_axis=0)], axis=-1)
+            x = read_both_ways(rnn, x, lengths, training) if self.bidirectional else rnn(x, training=training)
         return x
 
     def _encode_chars(self, tokens):
@@ -252,16 +238,6 @@ class SequenceTagger(ZooModel):
     def predict_text(self, text):
         return "\n".join(" ".join(f"{token}/{tag}" for token, tag in sentence)
                          for sentence in self.tag(text.splitlines() or [""]))
-
-    def predict_file(self, path):
-        """Tags a UTF-8 text file, one sentence per line."""
-        from pathlib import Path
-
-        try:
-            text = Path(path).read_bytes().decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise ValueError(f"{path}: not UTF-8 text ({err}); expected one sentence per line") from None
-        return self.predict_text(text)
 
     def evaluate_split(self, split="test"):
         from zoo.tagging.metrics import evaluate_on

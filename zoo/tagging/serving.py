@@ -14,21 +14,17 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.tagging.tokenizer import tokenize
-from zoo.validation import as_value_error, check
+from zoo.validation import as_utf8_list, as_value_error, check, is_utf8
 
 _SENTENCES = tf.TensorSpec(None, tf.string, name="sentences")
 _TOKENS = tf.TensorSpec(None, tf.string, name="tokens")
 BATCH_SIZE = 128  # sentences per signature call in the Python API
 
 
-def _is_utf8(strings):
-    return tf.reduce_all(tf.strings.unicode_transcode(strings, "UTF-8", "UTF-8", errors="replace") == strings)
-
-
 def _check_tokens(model, tokens):
     return [
         check(tf.rank(tokens) == 2, "tokens: expected string (batch, tokens), one row of tokens per sentence"),
-        check(_is_utf8(tokens), "tokens: not valid UTF-8; expected UTF-8 strings"),
+        check(is_utf8(tokens), "tokens: not valid UTF-8; expected UTF-8 strings"),
         check(tf.shape(tokens)[-1] <= model.max_tokens,
               f"tokens: more than max_tokens {model.max_tokens} per sentence; split the text into sentences"),
     ]
@@ -37,7 +33,7 @@ def _check_tokens(model, tokens):
 def _check_sentences(model, sentences):
     return [
         check(tf.rank(sentences) == 1, "sentences: expected string (batch,), one raw sentence per element"),
-        check(_is_utf8(sentences), "sentences: not valid UTF-8; expected UTF-8 text"),
+        check(is_utf8(sentences), "sentences: not valid UTF-8; expected UTF-8 text"),
     ]
 
 
@@ -79,26 +75,6 @@ def example_requests(model):
     }
 
 
-def _as_text(sentences):
-    """Raw input → a list of UTF-8 `bytes`, or a ValueError naming the bad sentence."""
-    if isinstance(sentences, (str, bytes)):
-        sentences = [sentences]
-    encoded = []
-    for i, sentence in enumerate(sentences):
-        if isinstance(sentence, str):
-            encoded.append(sentence.encode("utf-8", errors="strict"))
-        elif isinstance(sentence, bytes):
-            try:
-                sentence.decode("utf-8")
-            except UnicodeDecodeError as err:
-                raise ValueError(f"sentences[{i}]: not valid UTF-8 ({err.reason} at byte {err.start}); "
-                                 "expected UTF-8 text") from None
-            encoded.append(sentence)
-        else:
-            raise ValueError(f"sentences[{i}]: got {type(sentence).__name__}; expected a string, one raw sentence")
-    return encoded
-
-
 def _decode(outputs, with_scores):
     results = []
     for tokens, tags, scores in zip(outputs["tokens"].numpy(), outputs["tags"].numpy(), outputs["scores"].numpy()):
@@ -131,7 +107,7 @@ def _padded(token_lists):
 
 
 def tag_sentences(model, sentences, with_scores=False):
-    return _tag_in_batches(model, "serving_default", _as_text(sentences),
+    return _tag_in_batches(model, "serving_default", as_utf8_list(sentences),
                            lambda text: tf.constant(text, tf.string), with_scores)
 
 

@@ -1,0 +1,216 @@
+"""Translation bench: attention `none` vs `dot` vs `additive`, trained the same way in one run.
+
+    python bench/translation.py                       # the three variants, the catalogue model's flags
+    python bench/translation.py --attentions none dot --epochs 2   # a shorter check
+
+Each variant is trained by `recipes/translation.py` itself with the
+hyperparameters of the catalogue model `translate_es_en` (the recipe's
+defaults while none is published), only `--attention` swapped, on the fixed
+chapter split of `zoo.datasets.bible`. Reported per variant: sacreBLEU BLEU
+and chrF on the whole test split and on test sources of at most 40 words
+(beam search and greedy, from the recipe's own evaluation), training
+minutes, and the latency of one 20-word test sentence through the exported
+SavedModel's `translate` signature, greedy and beam 4. The goals (attention
+BLEU >= 2x `none` and >= 30; greedy <= 50 ms, beam 4 <= 150 ms) are checked
+and said met or not. Writes `bench/results/translation.md` and `.json`.
+"""
+
+import argparse
+import importlib.util
+import json
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import tensorflow as tf
+from run_info import environment, header
+
+import zoo
+from zoo.datasets import bible
+
+REPO = Path(__file__).resolve().parent.parent
+ATTENTIONS = ("none", "dot", "additive")
+CATALOGUE_MODEL = "translate_es_en"
+LATENCY_WORDS = 20
+LATENCY_CALLS = 50
+WARMUP_CALLS = 3
+GOALS = {"bleu_ratio": 2.0, "bleu": 30.0, "greedy_ms": 50.0, "beam4_ms": 150.0}
+PROTOCOL = (
+    "Every variant is trained by `recipes/translation.py` with the same flags (those of the catalogue "
+    "model's card, only `--attention` swapped), seed and split: chapters with crc32(book chapter) % 20 == 0 "
+    "are test, == 1 validation, the rest train. BLEU and chrF: sacreBLEU (13a tokenisation, mixed case) "
+    "of the detokenised output against the raw KJV verses, as computed by the recipe after training. "
+    "Training minutes: the recipe's `fit` wall clock (model card `training_seconds`). Latency: the first "
+    f"{LATENCY_WORDS}-word test verse through the `translate` signature of the exported SavedModel "
+    "(`tf.saved_model.load`, no Keras), median and p90 of "
+    f"{LATENCY_CALLS} calls after {WARMUP_CALLS} untimed ones, input tensors built inside the timing."
+)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--attentions", nargs="+", choices=("none", "dot", "general", "additive"),
+                        default=list(ATTENTIONS))
+    parser.add_argument("--epochs", type=int, help="override the catalogue model's epochs (a shorter check)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="variants trained at once (each in its own process; they share the CPUs)")
+    parser.add_argument("--output", type=Path, default=REPO / "bench" / "results", help="where the report goes")
+    return parser.parse_args(argv)
+
+
+def load_recipe():
+    """`recipes/translation.py` as a module (recipes are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location("translation_recipe", REPO / "recipes" / "translation.py")
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    return recipe
+
+
+def catalogue_hyperparameters(recipe):
+    """The flags of the published model, or the recipe's defaults while none is published."""
+    defaults = {k: v for k, v in vars(recipe.parse_args([])).items() if k not in recipe.RUN_LOCATION_FLAGS}
+    try:
+        card = zoo.info(CATALOGUE_MODEL)
+    except ValueError:
+        return defaults, "recipe defaults (no pretrained model in the catalogue)"
+    published = {k: v for k, v in card["hyperparameters"].items() if k in defaults}
+    return {**defaults, **published}, f"model card of {card['name']} v{card['version']}"
+
+
+def recipe_argv(hyperparameters):
+    """Recipe flags for a hyperparameter dict: `--key value`, booleans as `--flag` / `--no-flag`."""
+    argv = []
+    for key, value in hyperparameters.items():
+        flag = key.replace("_", "-")
+        if isinstance(value, bool):
+            argv.append(f"--{flag}" if value else f"--no-{flag}")
+        elif value is not None:
+            argv += [f"--{flag}", str(value)]
+    return argv
+
+
+def latency_sentence():
+    return next(s for s in bible.load("test").sources if len(s.split()) == LATENCY_WORDS)
+
+
+def latency_ms(translate, sentence, beam_width):
+    def call():
+        return translate(sentences=tf.constant([sentence]), beam_width=tf.constant(beam_width),
+                         max_length=tf.constant(0))["translations"].numpy()
+
+    for _ in range(WARMUP_CALLS):
+        call()
+    times = []
+    for _ in range(LATENCY_CALLS):
+        started = time.perf_counter()
+        call()
+        times.append(1000 * (time.perf_counter() - started))
+    return {"median": statistics.median(times), "p90": statistics.quantiles(times, n=10)[-1]}
+
+
+def train_variant(hyperparameters, attention, scratch):
+    """Runs the recipe in its own process with `attention` swapped in; returns the exported version."""
+    run = scratch / attention
+    run.mkdir(parents=True)
+    argv = [sys.executable, "recipes/translation.py", *recipe_argv({**hyperparameters, "attention": attention}),
+            "--out", str(run / "models"), "--workdir", str(run / "work"), "--name", f"translate_{attention}"]
+    print("+", shlex.join(argv[1:]), flush=True)
+    with (run / "log.txt").open("w") as log:
+        done = subprocess.run(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    if done.returncode != 0:
+        raise RuntimeError(f"the {attention} run failed:\n" + (run / "log.txt").read_text()[-3000:])
+    return run / "models" / f"translate_{attention}" / "1"
+
+
+def score_variant(version_dir, sentence):
+    card = zoo.info(version_dir)
+    translate = tf.saved_model.load(str(version_dir)).signatures["translate"]
+    return {
+        "test": card["test_metrics"],
+        "test_greedy": card["test_metrics_greedy"],
+        "train_minutes": card["training_seconds"] / 60,
+        "epochs_run": _epochs_run(version_dir.parents[2] / "work"),
+        "latency_ms": {"greedy": latency_ms(translate, sentence, 1), "beam4": latency_ms(translate, sentence, 4)},
+    }
+
+
+def _epochs_run(workdir):
+    return max(0, len((workdir / "history.csv").read_text().splitlines()) - 1)
+
+
+def goals(results):
+    """Each goal with what was measured and whether it is met."""
+    checks = []
+    if "none" in results:
+        none = results["none"]["test"]["bleu"]
+        for attention, result in results.items():
+            if attention != "none":
+                bleu = result["test"]["bleu"]
+                checks.append((f"BLEU {attention} >= {GOALS['bleu_ratio']:g} x none", f"{bleu:.2f} vs {none:.2f}",
+                               bleu >= GOALS["bleu_ratio"] * none))
+    for attention, result in results.items():
+        if attention != "none":
+            bleu = result["test"]["bleu"]
+            checks.append((f"BLEU {attention} >= {GOALS['bleu']:g}", f"{bleu:.2f}", bleu >= GOALS["bleu"]))
+    for attention, result in results.items():
+        latency = result["latency_ms"]
+        checks.append((f"{attention}: greedy median <= {GOALS['greedy_ms']:g} ms",
+                       f"{latency['greedy']['median']:.1f} ms", latency["greedy"]["median"] <= GOALS["greedy_ms"]))
+        checks.append((f"{attention}: beam 4 median <= {GOALS['beam4_ms']:g} ms",
+                       f"{latency['beam4']['median']:.1f} ms", latency["beam4"]["median"] <= GOALS["beam4_ms"]))
+    return [{"goal": goal, "measured": measured, "met": met} for goal, measured, met in checks]
+
+
+def markdown(report):
+    lines = header("Translation bench: Spanish→English Bible verses", report["environment"], PROTOCOL)
+    lines += [f"Hyperparameters: {report['hyperparameters_from']}: `{shlex.join(report['recipe_flags'])}`", "",
+              f"Latency sentence ({LATENCY_WORDS} words): \"{report['latency_sentence']}\"", "",
+              "| attention | BLEU test | chrF test | BLEU test ≤ 40 words | BLEU greedy | epochs | train min "
+              "| greedy ms (p90) | beam 4 ms (p90) |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for attention, r in report["results"].items():
+        greedy, beam = r["latency_ms"]["greedy"], r["latency_ms"]["beam4"]
+        lines.append(f"| {attention} | {r['test']['bleu']:.2f} | {r['test']['chrf']:.2f} | "
+                     f"{r['test']['up_to_40_words']['bleu']:.2f} | {r['test_greedy']['bleu']:.2f} | "
+                     f"{r['epochs_run']} | {r['train_minutes']:.1f} | {greedy['median']:.1f} ({greedy['p90']:.1f}) | "
+                     f"{beam['median']:.1f} ({beam['p90']:.1f}) |")
+    lines += ["", f"BLEU signature: `{next(iter(report['results'].values()))['test']['bleu_signature']}`", "",
+              "| goal | measured | met |", "|---|---|---|"]
+    lines += [f"| {g['goal']} | {g['measured']} | {'yes' if g['met'] else 'no'} |" for g in report["goals"]]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    recipe = load_recipe()
+    hyperparameters, source = catalogue_hyperparameters(recipe)
+    if args.epochs:
+        hyperparameters["epochs"] = args.epochs
+    sentence = latency_sentence()
+    with tempfile.TemporaryDirectory() as scratch, ThreadPoolExecutor(args.jobs) as pool:
+        trained = pool.map(lambda attention: train_variant(hyperparameters, attention, Path(scratch)), args.attentions)
+        results = {a: score_variant(version_dir, sentence) for a, version_dir in zip(args.attentions, trained)}
+    report = {
+        "environment": environment(shlex.join(["python", "bench/translation.py", *sys.argv[1:]]),
+                                   threads={"recipe_processes_at_once": args.jobs}),
+        "hyperparameters_from": source,
+        "recipe_flags": recipe_argv({k: v for k, v in hyperparameters.items() if k != "attention"}),
+        "latency_sentence": sentence,
+        "results": results,
+        "goals": goals(results),
+    }
+    text = markdown(report)
+    print(text)
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / "translation.md").write_text(text)
+    (args.output / "translation.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

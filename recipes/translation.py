@@ -1,0 +1,198 @@
+"""Trains, evaluates and exports a Spanish→English translator (encoder-decoder with attention).
+
+    python recipes/translation.py --attention dot --cell gru --hidden 128 --epochs 10
+
+Data: Reina-Valera 1909 / King James Bible verse pairs (fetched with
+apt-get, split by chapter), or your own `source<TAB>target` file with
+`--train-file` (split by a hash of each source line unless
+`--validation-file` and `--test-file` are given), or a TFDS translation
+dataset with `--tfds` (downloaded by TFDS, online). `--init-from
+translate_es_en` fine-tunes a pretrained translator (its vocabularies and
+sizes are kept).
+
+Writes TensorBoard logs, `history.csv`, `curves.png` and an attention
+heatmap into the work directory, prints sacreBLEU BLEU and chrF on the
+validation and test splits (test also on sources of at most 40 words, and
+greedy next to beam search), and exports `saved_models/<name>/<version>/`
+with its model card. Killed and rerun with the same flags, it resumes from
+the last finished epoch.
+"""
+
+import collections
+import time
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+import zoo
+from zoo import plots, training
+from zoo.datasets import bible
+from zoo.datasets.parallel import (
+    FILE_SPLIT_RULE,
+    as_dataset,
+    from_tfds,
+    read_pairs_file,
+)
+from zoo.translation import Translator
+from zoo.translation.metrics import DEMO_SENTENCES, LONG_SOURCE_WORDS, evaluate
+from zoo.translation.model import ATTENTIONS
+from zoo.translation.text import tokenize
+
+RUN_LOCATION_FLAGS = ("workdir", "out", "version", "smoke", "name")
+TEST_SLICE = 200  # the model card also scores the first test pairs: a quick regression check
+
+
+def parse_args(argv=None):
+    parser = training.recipe_parser(__doc__.splitlines()[0])
+    # defaults: the published translate_es_en configuration
+    parser.set_defaults(cell="gru", hidden=128, bidirectional=True, learning_rate=2e-3, epochs=10,
+                        batch_size=64, patience=3, lr_patience=1)
+    parser.add_argument("--attention", choices=ATTENTIONS, default="dot",
+                        help="none: the encoder's last states only (the context vector); dot, general (Luong), "
+                             "additive (Bahdanau): a weighted sum of all encoder states at every step")
+    parser.add_argument("--embedding-dim", type=int, default=128, help="word embedding size (shared with the output)")
+    parser.add_argument("--source-vocabulary", type=int, default=8000, help="most frequent source words kept")
+    parser.add_argument("--target-vocabulary", type=int, default=6000, help="most frequent target words kept")
+    parser.add_argument("--min-count", type=int, default=2, help="train count a word needs for its own embedding")
+    parser.add_argument("--max-train-words", type=int, default=80,
+                        help="train on pairs whose sides have at most this many words (evaluation uses all)")
+    parser.add_argument("--dropout", type=float, default=0.3, help="dropout on embeddings and the combined state")
+    parser.add_argument("--beam-width", type=int, default=4, help="beam width of the exported model (1: greedy)")
+    parser.add_argument("--train-file", type=Path, help="your own `source<TAB>target` pairs instead of the Bible")
+    parser.add_argument("--tfds", help="a TFDS translation dataset instead, e.g. ted_hrlr_translate/pt_to_en (online)")
+    parser.add_argument("--validation-file", type=Path, help="with --train-file: separate validation pairs")
+    parser.add_argument("--test-file", type=Path, help="with --train-file: separate test pairs")
+    parser.add_argument("--name", help="exported model name (default translate_es_en, or translate_<file>)")
+    parser.add_argument("--init-from", help="fine-tune this pretrained translator (name or directory)")
+    return parser.parse_args(argv)
+
+
+def load_data(args):
+    """`(train, validation, test, dataset card section)` from the Bible or the user's files."""
+    if args.tfds:
+        return (*(from_tfds(args.tfds, s) for s in ("train", "validation", "test")),
+                {"name": args.tfds, "source": "TensorFlow Datasets", "tfds": args.tfds, "split": "the builder's"})
+    if args.train_file is None:
+        return (*(bible.load(s) for s in ("train", "validation", "test")), bible.describe())
+    if (args.validation_file is None) != (args.test_file is None):
+        raise SystemExit("--validation-file and --test-file go together (without them: a hash split of the file)")
+    if args.validation_file:
+        files = {"train": str(args.train_file), "validation": str(args.validation_file),
+                 "test": str(args.test_file)}
+        data = [read_pairs_file(files[s]) for s in ("train", "validation", "test")]
+    else:
+        files = {"all": str(args.train_file)}
+        data = [read_pairs_file(args.train_file, s) for s in ("train", "validation", "test")]
+    for split, part in zip(("train", "validation", "test"), data):
+        part.split = split
+    dataset = {"name": args.train_file.stem, "source": "user files", "files": files,
+               "split": FILE_SPLIT_RULE if "all" in files else "given files"}
+    return (*data, dataset)
+
+
+def vocabularies(train, args):
+    """Source and target words frequent enough in `train`, and how each target word is written.
+
+    A target word is written as it most often is inside a sentence (the first
+    word's capital says nothing about the word).
+    """
+    counts = {}
+    casing = collections.defaultdict(collections.Counter)
+    for side, texts in (("source", train.sources), ("target", train.targets)):
+        rows = [[t.decode("utf-8") for t in row] for row in tokenize(tf.constant(texts)).to_list()]
+        counts[side] = collections.Counter(t.lower() for row in rows for t in row)
+        if side == "target":
+            for row in rows:
+                for position, token in enumerate(row):
+                    casing[token.lower()][token] += 3 if position else 1
+    source = [w for w, n in counts["source"].most_common(args.source_vocabulary) if n >= args.min_count]
+    target = [w for w, n in counts["target"].most_common(args.target_vocabulary) if n >= args.min_count]
+    return source, target, [casing[w].most_common(1)[0][0] for w in target]
+
+
+def build_model(args, train):
+    if args.init_from:
+        pretrained = zoo.load(args.init_from)
+        config = {**pretrained.get_config(), "dropout": args.dropout, "beam_width": args.beam_width}
+        model = Translator.from_config(config)
+        model.set_weights(pretrained.get_weights())
+        return model
+    source, target, casing = vocabularies(train, args)
+    return Translator(source, target, casing, cell=args.cell, hidden=args.hidden, embedding_dim=args.embedding_dim,
+                      attention=args.attention, bidirectional=args.bidirectional, dropout=args.dropout,
+                      beam_width=args.beam_width, recurrent_initializer=args.initializer)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    train, validation, test, dataset = load_data(args)
+    name = args.name or ("translate_es_en" if dataset["name"] == bible.NAME else
+                         "translate_" + "".join(c if c.isalnum() else "_" for c in Path(dataset["name"]).stem))
+    workdir = args.workdir or training.REPO / "runs" / name
+    training.seed_everything(args.seed)
+    if args.smoke:
+        train, validation, test = train.take(400), validation.take(40), test.take(40)
+        args.epochs, args.hidden, args.embedding_dim, args.min_count = 2, 16, 16, 1
+        args.patience, args.lr_patience = 2, 1
+    fitted = train.shorter_than(args.max_train_words)
+    model = build_model(args, fitted)
+    print(f"{dataset['name']}: {len(fitted)} train pairs (of {len(train)}; sources up to {args.max_train_words} "
+          f"words), {len(validation)} validation, {len(test)} test; vocabularies "
+          f"{len(model.source_vocabulary)} source, {len(model.target_vocabulary)} target words; "
+          f"{model.count_params():,} parameters")
+
+    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=5.0),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  weighted_metrics=["accuracy"])
+    started = time.perf_counter()
+    model.fit(
+        as_dataset(fitted, model, args.batch_size, shuffle=True, seed=args.seed),
+        validation_data=as_dataset(validation, model, 128),
+        epochs=args.epochs,
+        shuffle=False,  # the dataset reshuffles itself each epoch
+        callbacks=training.standard_callbacks(workdir, args.patience, args.lr_patience),
+        verbose=2,
+    )
+    fit_seconds = time.perf_counter() - started
+
+    results = {"validation": evaluate(model, validation), "test": evaluate(model, test),
+               "test_greedy": evaluate(model, test, beam_width=1), "test_slice": evaluate(model, test.take(TEST_SLICE))}
+    for split, metrics in results.items():
+        short = metrics[f"up_to_{LONG_SOURCE_WORDS}_words"]
+        print(f"{split}: BLEU {metrics['bleu']:.2f}, chrF {metrics['chrf']:.2f} ({metrics['sentences']} sentences, "
+              f"beam {metrics['beam_width']}); sources up to {LONG_SOURCE_WORDS} words: BLEU {short['bleu']:.2f}, "
+              f"chrF {short['chrf']:.2f} ({short['sentences']})")
+    for source, target in zip(DEMO_SENTENCES, model.translate(DEMO_SENTENCES)):
+        print(f"  {source}\n  → {target}")
+    plots.plot_history(workdir / "history.csv", workdir / "curves.png")
+    if args.attention != "none":
+        plots.plot_attention(model.translate(DEMO_SENTENCES[1:2], return_attention=True)[0],
+                             workdir / "attention.png")
+
+    card = {
+        "description": f"{'bidirectional ' * args.bidirectional}{args.cell} encoder, {args.cell} decoder, "
+                       f"attention {args.attention}: "
+                       + ("Spanish→English" if dataset["name"] == bible.NAME else dataset["name"]) + " translation",
+        "dataset": {**dataset, "examples": {"train": len(train), "train_used": len(fitted),
+                                            "validation": len(validation), "test": len(test)}},
+        "input": f"raw UTF-8 sentences, tokenised in the graph; at most {model.max_source_tokens} tokens, longer "
+                 f"ones are refused with an error; output at most {model.max_length_ratio:g} x source tokens "
+                 f"+ {model.max_length_offset}",
+        "test_metrics": results["test"],
+        "test_metrics_greedy": results["test_greedy"],
+        "test_slice_metrics": {**results["test_slice"], "slice": f"the first {TEST_SLICE} test pairs"},
+        "validation_metrics": results["validation"],
+        "hyperparameters": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
+                            if k not in RUN_LOCATION_FLAGS},
+        "training_seconds": round(fit_seconds, 1),
+        "recipe_command": training.recipe_command(),
+        "license": "Apache-2.0 (weights); data: " + (bible.LICENSE if not args.train_file else "the user's own"),
+    }
+    path = model.export(args.out / name, version=args.version, card=card)
+    print(f"exported {path}")
+    return path
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""recipes/translation.py: the smoke run on the Bible, flags, users' own pairs, TFDS data, resuming after a kill."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+import zoo
+from zoo.datasets import bible
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+RUN_LOCATION = {"workdir", "out", "version", "smoke", "name"}
+
+
+@pytest.fixture(scope="module")
+def recipe_module(translation_recipe):
+    spec = importlib.util.spec_from_file_location("translation_recipe", translation_recipe.path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _write_pairs(path, pairs):
+    path.write_text("".join(f"{s}\t{t}\n" for s, t in pairs), encoding="utf-8")
+    return path
+
+
+def test_flags(recipe_module, tmp_path):
+    args = recipe_module.parse_args([
+        "--attention", "additive", "--cell", "lstm", "--no-bidirectional", "--hidden", "32", "--embedding-dim", "24",
+        "--source-vocabulary", "100", "--target-vocabulary", "90", "--min-count", "3", "--max-train-words", "30",
+        "--dropout", "0.1", "--beam-width", "6", "--epochs", "3", "--batch-size", "8", "--learning-rate", "0.01",
+        "--seed", "4", "--train-file", "a.tsv", "--validation-file", "b.tsv", "--test-file", "c.tsv",
+        "--name", "translate_mine", "--init-from", "translate_es_en", "--workdir", str(tmp_path),
+    ])
+    assert (args.attention, args.cell, args.bidirectional, args.hidden, args.embedding_dim) == (
+        "additive", "lstm", False, 32, 24)
+    assert (args.source_vocabulary, args.target_vocabulary, args.min_count, args.max_train_words) == (100, 90, 3, 30)
+    assert (args.dropout, args.beam_width, args.epochs, args.batch_size, args.learning_rate, args.seed) == (
+        0.1, 6, 3, 8, 0.01, 4)
+    assert (args.train_file, args.validation_file, args.test_file) == (Path("a.tsv"), Path("b.tsv"), Path("c.tsv"))
+    assert (args.name, args.init_from, args.workdir, args.tfds) == ("translate_mine", "translate_es_en", tmp_path,
+                                                                    None)
+    for bad in (["--attention", "cosine"], ["--cell", "transformer"], ["--beam-width", "wide"]):
+        with pytest.raises(SystemExit):
+            recipe_module.parse_args(bad)
+
+
+def test_default_flags_rebuild_the_published_model(recipe_module):
+    args = recipe_module.parse_args([])
+    published = zoo.info("translate_es_en")["hyperparameters"]
+    assert {k: v for k, v in vars(args).items() if k in published} == published
+    assert args.out == Path(recipe_module.training.REPO) / "saved_models"
+
+
+def test_vocabularies_and_casing(recipe_module):
+    from zoo.datasets.parallel import ParallelText
+
+    train = ParallelText("t", "train", ["Dios dijo.", "dijo Dios: luz", "Luz."],
+                         ["God said.", "And God said: light", "Light, the LORD."], [1, 2, 3])
+    args = recipe_module.parse_args(["--min-count", "2"])
+    source, target, casing = recipe_module.vocabularies(train, args)
+    assert set(source) == {"dios", "dijo", ".", "luz"}  # lower-cased, counted over both spellings
+    assert set(target) == {"god", "said", ".", "light"}
+    written = dict(zip(target, casing))
+    assert written["god"] == "God" and written["light"] == "light"  # inside a sentence "light" is lower case
+    args = recipe_module.parse_args(["--min-count", "1", "--target-vocabulary", "3"])
+    assert len(recipe_module.vocabularies(train, args)[1]) == 3
+
+
+# --- the smoke run (Bible verses) -------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_smoke_run_exports_a_loadable_translator(translation_smoke):
+    proc = translation_smoke.proc
+    assert f"exported {translation_smoke.version_dir}" in proc.stdout
+    assert "bible_es_en: 400 train pairs" in proc.stdout and "Epoch 2/2" in proc.stdout
+    assert "test: BLEU" in proc.stdout and "test_greedy: BLEU" in proc.stdout
+    model = zoo.load(translation_smoke.version_dir)
+    assert model.card["name"] == "translate_es_en" and model.card["task"] == "translation"
+    (translation,) = model.translate(["En el principio creó Dios los cielos y la tierra."])
+    assert isinstance(translation, str)
+
+
+def test_smoke_card(translation_smoke):
+    card = zoo.info(translation_smoke.version_dir)
+    dataset = card["dataset"]
+    assert dataset["name"] == "bible_es_en" and dataset["sha256"] == bible.describe()["sha256"]
+    assert "crc32" in dataset["split"] and dataset["examples"]["test"] == 40
+    for key in ("test_metrics", "test_metrics_greedy", "validation_metrics", "test_slice_metrics"):
+        metrics = card[key]
+        assert 0 <= metrics["bleu"] <= 100 and 0 <= metrics["chrf"] <= 100, key
+        assert metrics["bleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a")
+    assert card["test_metrics"]["sentences"] == 40 and card["test_metrics"]["beam_width"] == 4
+    assert card["test_metrics_greedy"]["beam_width"] == 1
+    assert card["test_metrics"]["up_to_40_words"]["sentences"] <= 40
+    command = card["recipe_command"]
+    assert command.startswith("python recipes/translation.py ") and "--smoke" in command
+    hyper = card["hyperparameters"]
+    assert not RUN_LOCATION & set(hyper)
+    assert (hyper["epochs"], hyper["hidden"], hyper["embedding_dim"], hyper["attention"]) == (2, 16, 16, "dot")
+    assert card["license"].startswith("Apache-2.0") and "public domain" in card["license"]
+
+
+def test_smoke_workdir(translation_smoke, translation_recipe):
+    work = translation_smoke.workdir
+    for png in ("curves.png", "attention.png"):
+        assert (work / png).read_bytes()[:8] == PNG_MAGIC, png
+    assert translation_recipe.logged_epochs(work) == [0, 1]
+    assert list((work / "logs" / "train").glob("events.out.tfevents.*"))
+    assert not (work / "backup").exists()
+
+
+@pytest.mark.slow
+def test_smoke_model_reproduces_its_card(translation_smoke):
+    from zoo.translation.metrics import evaluate
+
+    model = zoo.load(translation_smoke.version_dir)
+    got = evaluate(model, bible.load("test").take(40))
+    assert got["bleu"] == model.card["test_metrics"]["bleu"] and got["chrf"] == model.card["test_metrics"]["chrf"]
+
+
+# --- your own pairs -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_train_file_and_evaluate_split(translation_recipe, tmp_path, trained_translator):
+    path = _write_pairs(tmp_path / "toy pairs.tsv", trained_translator.pairs * 3)
+    out, work = tmp_path / "models", tmp_path / "work"
+    proc = translation_recipe.run(["--train-file", path, "--smoke", "--out", out, "--workdir", work], timeout=400)
+    assert proc.returncode == 0, translation_recipe.explain(proc)
+    model = zoo.load(out / "translate_toy_pairs")
+    card = model.card
+    assert card["dataset"]["files"] == {"all": str(path)} and "crc32" in card["dataset"]["split"]
+    assert "the user's own" in card["license"]
+    examples = card["dataset"]["examples"]
+    assert examples["train"] + examples["validation"] + examples["test"] == len(trained_translator.pairs) * 3
+    metrics = model.evaluate_split("test")  # rebuilt from the card's own dataset section
+    assert metrics["bleu"] == card["test_metrics"]["bleu"] and metrics["sentences"] == examples["test"]
+
+
+def test_validation_and_test_files_go_together(translation_recipe, tmp_path, trained_translator):
+    path = _write_pairs(tmp_path / "pairs.tsv", trained_translator.pairs)
+    proc = translation_recipe.run(["--train-file", path, "--validation-file", path, "--smoke",
+                                   "--out", tmp_path / "out", "--workdir", tmp_path / "work"], timeout=200)
+    assert proc.returncode != 0 and "--validation-file and --test-file go together" in proc.stderr
+
+
+def test_tfds_translation_sets_are_read_as_pairs():
+    import tensorflow_datasets as tfds
+
+    from zoo.datasets.parallel import from_tfds
+
+    with tfds.testing.mock_data(num_examples=6):
+        data = from_tfds("ted_hrlr_translate/pt_to_en", "train")
+    assert len(data) == 6 and data.name == "ted_hrlr_translate/pt_to_en"
+    assert all(isinstance(s, str) for s in data.sources + data.targets)
+    assert data.references[0] == "ted_hrlr_translate/pt_to_en/train:0"
+
+
+@pytest.mark.slow
+def test_resume_after_kill(translation_recipe, tmp_path, trained_translator):
+    data = _write_pairs(tmp_path / "toy.tsv", trained_translator.pairs * 4)
+    work, out = tmp_path / "work", tmp_path / "models"
+    epochs_total = 12
+    args = ["--train-file", data, "--hidden", "8", "--embedding-dim", "8", "--min-count", "1", "--epochs",
+            epochs_total, "--batch-size", "8", "--patience", "1000", "--lr-patience", "1000", "--workdir", work,
+            "--out", out]
+    before = translation_recipe.kill_after_epochs(args, work, 2, timeout=300)
+    assert 2 <= len(before) < epochs_total and before == list(range(len(before)))
+    assert not (out / "translate_toy" / "1").exists()
+    translation_recipe.assert_resumed(translation_recipe.run(args, timeout=400), work, before, epochs_total)
+    model = zoo.load(out / "translate_toy")
+    assert model.card["version"] == 1 and model.card["hyperparameters"]["epochs"] == epochs_total

@@ -1,0 +1,179 @@
+"""The translator: what it learns, how it decodes (greedy, beam, limits) and what it does with bad input."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo.translation import Translator
+from zoo.translation.decoding import beam_search, greedy_search
+from zoo.translation.model import EOS_ID, OOV_ID, PAD_ID
+
+TOY_NAMES = ("Juan", "Pedro")
+
+
+def test_learns_the_toy_translations_with_reordering(trained_translator):
+    sources = [s for s, _ in trained_translator.pairs]
+    targets = [t for _, t in trained_translator.pairs]
+    for beam_width in (1, 4):
+        out = trained_translator.model.translate(sources, beam_width=beam_width)
+        # names are out of the target vocabulary: the rest of those sentences must be right
+        correct = sum(o.split(" ", 1)[1] == t.split(" ", 1)[1] if t.startswith(TOY_NAMES) else o == t
+                      for o, t in zip(out, targets))
+        assert correct >= 0.9 * len(targets), [(o, t) for o, t in zip(out, targets) if o != t]
+
+
+def test_an_out_of_vocabulary_word_is_written_as_the_source_word_it_attends_to_most(tiny_translator_factory):
+    from zoo.translation.serving import _written
+
+    model = tiny_translator_factory("dot")
+    source = tf.constant([["Juan", "come", "pan", "."]])
+    ids = tf.constant([[OOV_ID, model.target_vocabulary.index("eats") + 4, EOS_ID]])
+    attention = tf.constant([[[0.1, 0.2, 0.3, 0.4], [0.7, 0.1, 0.1, 0.1], [0.0, 0.0, 0.0, 1.0]]])
+    assert _written(model, ids, attention, source).numpy().tolist() == [[b".", b"eats", b""]]
+    attention = tf.constant([[[0.9, 0.0, 0.0, 0.1], [0.7, 0.1, 0.1, 0.1], [0.0, 0.0, 0.0, 1.0]]])
+    assert _written(model, ids, attention, source).numpy().tolist() == [[b"Juan", b"eats", b""]]
+    without_attention = tiny_translator_factory("none")
+    assert _written(without_attention, ids, attention, source).numpy().tolist()[0][0] == b""
+
+
+def _encoded(model, sentences):
+    from zoo.translation.serving import _source_tokens
+
+    source, lengths = _source_tokens(model, tf.constant(sentences))
+    return model.encode(source), lengths
+
+
+@pytest.mark.parametrize("attention", ["none", "dot", "general", "additive"])
+def test_beam_width_one_equals_greedy(tiny_translator_factory, attention):
+    keras.utils.set_random_seed(1)
+    model = tiny_translator_factory(attention)
+    encoded, lengths = _encoded(model, ["El perro grande come pan.", "Juan ve agua.", "el gato"])
+    limits = 2 * tf.cast(lengths, tf.int32) + 10
+    greedy = greedy_search(model, encoded, limits)
+    beam = beam_search(model, encoded, limits, tf.constant(1), model.length_penalty)
+    np.testing.assert_array_equal(greedy[0], beam[0])
+    np.testing.assert_allclose(greedy[1], beam[1], atol=1e-6)
+    np.testing.assert_allclose(greedy[2], beam[2], atol=1e-5)
+
+
+def test_decoder_stops_at_end_of_sentence(trained_translator):
+    model = trained_translator.model
+    encoded, lengths = _encoded(model, ["El perro come pan.", "El gato pequeño ve agua."])
+    limits = 2 * tf.cast(lengths, tf.int32) + 10
+    for ids, *_ in (greedy_search(model, encoded, limits),
+                    beam_search(model, encoded, limits, tf.constant(3), 1.0)):
+        ids = ids.numpy()
+        for row, expected_words in zip(ids, (5, 6)):  # "the dog eats bread ." / "the small cat sees water ."
+            ends = np.flatnonzero(row == EOS_ID)
+            assert ends.size == 1 and ends[0] == expected_words, row
+            assert np.all(row[ends[0] + 1:] == PAD_ID)
+        assert ids.shape[1] < int(tf.reduce_max(limits)), "the loop ran on after every sentence ended"
+
+
+def test_decoder_stops_at_the_maximum_length(tiny_translator_factory, trained_translator):
+    keras.utils.set_random_seed(2)
+    untrained = tiny_translator_factory("dot")  # rarely emits the end token: runs to its limit
+    for model in (untrained, trained_translator.model):
+        for beam_width in (1, 3):
+            out = model.translate(["El perro grande come pan."], beam_width=beam_width, max_length=3,
+                                  return_attention=True)[0]
+            assert 1 <= len(out["target_tokens"]) <= 3
+    source_tokens = 6
+    out = untrained.translate(["El perro grande come pan."], beam_width=1, return_attention=True)[0]
+    limit = int(np.ceil(untrained.max_length_ratio * source_tokens)) + untrained.max_length_offset
+    assert len(out["target_tokens"]) <= limit
+
+
+def test_attention_of_each_output_word_is_a_distribution_over_the_source(trained_translator):
+    out = trained_translator.model.translate(["El perro grande come pan.", "Juan ve agua."], return_attention=True)
+    for result in out:
+        weights = result["attention"]
+        assert weights.shape == (len(result["target_tokens"]), len(result["source_tokens"]))
+        np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
+        assert np.all(weights >= 0)
+
+
+def test_attention_none_returns_zero_attention_and_still_translates(tiny_translator_factory):
+    model = tiny_translator_factory("none")
+    out = model.translate(["El perro come pan."], return_attention=True)[0]
+    assert isinstance(out["translation"], str)
+    assert not np.any(out["attention"])
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\t\n"])
+def test_empty_input_translates_to_empty_output(trained_translator, text):
+    out = trained_translator.model.translate([text, "El perro come pan."], return_attention=True)
+    assert out[0]["translation"] == "" and out[0]["target_tokens"] == [] and out[0]["score"] == 0.0
+    assert out[1]["translation"] == "The dog eats bread."
+
+
+def test_all_unknown_words_give_a_defined_translation(trained_translator):
+    out = trained_translator.model.translate(["Zzz qqq xxyy wwv."], beam_width=2)
+    assert isinstance(out[0], str) and out[0]
+
+
+def test_a_source_longer_than_max_source_tokens_is_refused(trained_translator):
+    model = trained_translator.model
+    with pytest.raises(ValueError, match=f"max_source_tokens {model.max_source_tokens}"):
+        model.translate([" ".join(["perro"] * 2000)])
+
+
+def test_non_utf8_and_non_text_inputs_are_refused(trained_translator):
+    model = trained_translator.model
+    with pytest.raises(ValueError, match=r"sentences\[1\]: not valid UTF-8"):
+        model.translate([b"el perro", b"\xff\xfe perro"])
+    with pytest.raises(ValueError, match="expected a string"):
+        model.translate([3])
+
+
+def test_bad_decoding_options_are_refused(trained_translator):
+    model = trained_translator.model
+    with pytest.raises(ValueError, match="beam_width: expected 1 to"):
+        model.translate(["El perro."], beam_width=0)
+    with pytest.raises(ValueError, match="max_length"):
+        model.translate(["El perro."], max_length=-1)
+
+
+def test_a_single_string_is_one_sentence(trained_translator):
+    assert trained_translator.model.translate("El perro come pan.") == ["The dog eats bread."]
+
+
+def test_translations_keep_the_input_order(trained_translator):
+    sources = ["El gato grande ve agua.", "Juan come pan.", "El perro come pan."]
+    together = trained_translator.model.translate(sources)
+    assert together == [trained_translator.model.translate([s])[0] for s in sources]
+
+
+def test_config_round_trip_and_keras_save_load(trained_translator, tmp_path):
+    model = trained_translator.model
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded, Translator)
+    assert loaded.get_config() == model.get_config()
+    sources = [s for s, _ in trained_translator.pairs[:6]]
+    assert loaded.translate(sources) == model.translate(sources)
+
+
+def test_unknown_options_are_refused():
+    with pytest.raises(ValueError, match="attention must be one of"):
+        Translator(["a"], ["b"], ["b"], attention="cosine")
+    with pytest.raises(ValueError, match="cell must be one of"):
+        Translator(["a"], ["b"], ["b"], cell="transformer")
+    with pytest.raises(ValueError, match="target_casing"):
+        Translator(["a"], ["b", "c"], ["B"])
+
+
+@pytest.mark.parametrize("cell", ["elman", "lstm"])
+def test_every_cell_translates_and_fits(tiny_translator_factory, trained_translator, cell):
+    from zoo.datasets.parallel import ParallelText, as_dataset
+
+    model = tiny_translator_factory("additive", cell=cell, bidirectional=cell == "lstm")
+    pairs = trained_translator.pairs[:8]
+    data = ParallelText("toy", "train", [s for s, _ in pairs], [t for _, t in pairs], list(range(8)))
+    model.compile(optimizer=keras.optimizers.Adam(0.01),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(as_dataset(data, model, 4), epochs=3, shuffle=False, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert len(model.translate(["El perro come pan."], beam_width=2)) == 1

@@ -1,0 +1,227 @@
+"""Spanish–English Bible verses: Reina-Valera 1909 and the King James Version.
+
+The zoo fetches Debian's packages `sword-text-sparv` (module `spaRV1909eb`)
+and `sword-text-kjv` (module `engKJV2006eb`) with apt's own client
+(`apt-get download`, no root needed once the package lists exist), checks
+their sha256, unpacks them with `dpkg-deb -x` into `$ZOO_DATA/bible` and
+reads the SWORD modules with `pysword`. Reading verse by verse takes half a
+minute, so the pairs are converted once into `es-en.tsv` (book, chapter,
+verse, Spanish, English), whose sha256 is checked on every load.
+
+Both modules use KJV versification, so verse keys align one to one. Markup
+(Strong's numbers, notes, milestones) is stripped by pysword's `clean=True`;
+whitespace is collapsed; the all-capitals first word of a chapter ("EN el
+principio") is written as a normal word; pairs with an empty side (verses
+one translation omits) are dropped: 31 084 pairs remain. Paragraph signs
+(¶) and USFM style markers (`\\nd`) are removed too.
+
+Split (fixed, by chapter, since neighbouring verses repeat each other):
+`zlib.crc32(f"{book} {chapter}".encode()) % 20` is 0 → `test`, 1 →
+`validation` (dev), otherwise `train`.
+"""
+
+import collections
+import csv
+import functools
+import hashlib
+import re
+import shutil
+import subprocess
+import tempfile
+import zlib
+from pathlib import Path
+
+from zoo.datasets import data_dir
+from zoo.datasets.parallel import ParallelText
+
+PACKAGES = {  # language: (Debian package, version, sha256 of the .deb, SWORD module)
+    "es": ("sword-text-sparv", "2.60-1", "5c87f9b2bc97457e8a872f5bae7ea7ce59cb3de1dcee73e4d4740451863694cf",
+           "spaRV1909eb"),
+    "en": ("sword-text-kjv", "14.3-1", "9f463f28ce665f6f528fc723179722bced880a4c5485f7a41bf742838315de57",
+           "engKJV2006eb"),
+}
+NAME = "bible_es_en"
+TSV = "es-en.tsv"
+TSV_SHA256 = "026364aa823fd856137b27e9f60fe854db31967e891cac378a212346cdf5fc23"
+PAIRS = 31_084
+SPLIT_RULE = ('by chapter: zlib.crc32(f"{book} {chapter}".encode()) % 20 == 0 -> test, == 1 -> validation (dev), '
+              "otherwise train; book is the English book name (e.g. Genesis)")
+LICENSE = "public domain (Reina-Valera 1909; King James Version); Debian packages sword-text-sparv, sword-text-kjv"
+_MARKUP = re.compile(r"¶|\\[a-z]+\*?")  # paragraph signs; USFM character styles such as \\nd (divine name)
+
+
+def split_of(book, chapter):
+    """The split of a chapter (see `SPLIT_RULE`).
+
+    >>> split_of("Genesis", 1), split_of("Genesis", 2)
+    ('validation', 'train')
+    """
+    bucket = zlib.crc32(f"{book} {chapter}".encode("utf-8")) % 20
+    return {0: "test", 1: "validation"}.get(bucket, "train")
+
+
+def _sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def fetch():
+    """The directory holding both SWORD modules, fetched with `apt-get download` if needed."""
+    root = data_dir() / "bible"
+    sword = root / "sword"
+    for package, version, digest, _ in PACKAGES.values():
+        deb = root / f"{package}_{version}_all.deb"
+        if not deb.exists():
+            _apt_download(package, version, deb)
+        if _sha256(deb) != digest:
+            raise RuntimeError(f"{deb}: sha256 differs from the expected {digest}; delete it to fetch it again")
+        marker = sword / f".{package}_{version}"
+        if not marker.exists():
+            subprocess.run(["dpkg-deb", "-x", str(deb), str(sword)], check=True, capture_output=True)
+            marker.touch()
+    return sword / "usr" / "share" / "sword"
+
+
+def _apt_download(package, version, target):
+    apt_get = shutil.which("apt-get")
+    if apt_get is None:
+        raise RuntimeError(f"the Bible texts come from Debian's package {package}={version} (`apt-get download`), "
+                           "but apt-get is not installed; download the .deb yourself and put it at " + str(target))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    print(f"fetching {package}={version} with apt-get download ...", flush=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+        done = subprocess.run([apt_get, "download", f"{package}={version}"], cwd=scratch,
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"apt-get download {package}={version} failed: {done.stderr.strip()} "
+                               "(run `apt-get update` once if the package lists are missing)")
+        Path(scratch, target.name).replace(target)
+
+
+def clean_verse(text):
+    r"""One verse as plain text: paragraph signs and USFM markers removed, whitespace collapsed.
+
+    >>> clean_verse("¶ And the \\nd LORD  said ")
+    'And the LORD said'
+    """
+    return " ".join(_MARKUP.sub(" ", text).split())
+
+
+def restore_small_caps(verses, openings=None):
+    """Rewrites the small-capitals words that open a chapter ("Y FUERON acabados") as the
+    language writes them elsewhere: each word in its most frequent casing in `verses`.
+
+    `openings`: the indices of the verses that open a chapter (default: every verse).
+
+    >>> restore_small_caps(["Y FUERON acabados", "y fueron", "Y JEHOVÁ dijo", "dijo Jehová"])
+    ['Y fueron acabados', 'y fueron', 'Y Jehová dijo', 'dijo Jehová']
+    """
+    openings = range(len(verses)) if openings is None else set(openings)
+    casings = collections.defaultdict(collections.Counter)
+    for index, verse in enumerate(verses):
+        words = verse.split(" ")
+        for word in words[_small_caps_opening(words) if index in openings else 0:]:
+            core = _WORD.fullmatch(word).group(2)
+            casings[core.lower()][core] += 1
+    restored = list(verses)
+    for index in openings:
+        words = verses[index].split(" ")
+        for i in range(_small_caps_opening(words)):
+            before, core, after = _WORD.fullmatch(words[i]).groups()
+            usual = casings[core.lower()].most_common(1)
+            if usual and not usual[0][0].isupper():
+                core = usual[0][0][:1].upper() + usual[0][0][1:] if i == 0 else usual[0][0]
+                words[i] = before + core + after
+        restored[index] = " ".join(words)
+    return restored
+
+
+_WORD = re.compile(r"(\W*)(.*?)(\W*)")  # leading punctuation, the word, trailing punctuation
+
+
+def _small_caps_opening(words):
+    """How many of the (at most three) first words are written in capitals, if one of them has two
+    letters or more ("¿Y", a capital letter, is no small capitals)."""
+    count = 0
+    while count < min(3, len(words)) and words[count].isupper():
+        count += 1
+    return count if any(sum(c.isalpha() for c in w) > 1 for w in words[:count]) else 0
+
+
+# RV1909 tags the words its translators supplied (<transChange type="added">) often without a space
+# between them and the next or previous word: "allí</w><transChange ...>también</transChange><w ...>bdelio".
+# Pronouns it adds to a verb ("dínos<transChange ...>lo</transChange>") are enclitics: they stay attached.
+_ADDED_WORDS = re.compile(r"(?<=\w)((?:</w>)?<transChange\b[^>]*>)(?!(?:me|te|se|nos|os|lo|la|los|las|le|les)+</)"
+                          r"|(</transChange>)(?=(?:<w\b[^>]*>)?\w)")
+
+
+def _spaced(match):
+    return " " + match.group(1) if match.group(1) else match.group(2) + " "
+
+
+def _convert(sword, target):
+    """Reads every verse of both modules and writes the aligned pairs as TSV, atomically."""
+    from pysword.canons import canons
+    from pysword.cleaner import OSISCleaner
+    from pysword.modules import SwordModules
+
+    cleaner = OSISCleaner()
+
+    modules = SwordModules(str(sword))
+    modules.parse_modules()
+    bibles = {lang: modules.get_bible_from_module(module) for lang, (*_, module) in PACKAGES.items()}
+    for bible in bibles.values():
+        # pysword inflates a whole compressed block for every verse it reads; verses are read in
+        # order, so remembering the last blocks cuts the conversion from minutes to seconds
+        bible._decompressed_text = functools.lru_cache(maxsize=4)(bible._decompressed_text)
+    print("converting the SWORD modules to TSV (once) ...", flush=True)
+    keys, verses = [], {"es": [], "en": []}
+    for testament in ("ot", "nt"):
+        for book, _, osis, verse_counts in canons["kjv"][testament]:
+            for chapter, count in enumerate(verse_counts, start=1):
+                for verse in range(1, count + 1):
+                    keys.append((book, chapter, verse))
+                    for lang, bible in bibles.items():
+                        raw = bible.get(books=[osis.lower()], chapters=[chapter], verses=[verse], clean=False)
+                        verses[lang].append(clean_verse(cleaner.clean(_ADDED_WORDS.sub(_spaced, raw))))
+    scratch = target.with_suffix(".partial")
+    with scratch.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_NONE)
+        openings = [i for i, (_, _, verse) in enumerate(keys) if verse == 1]
+        for key, es, en in zip(keys, restore_small_caps(verses["es"], openings),
+                               restore_small_caps(verses["en"], openings)):
+            if es and en:
+                writer.writerow([*key, es, en])
+    scratch.replace(target)
+
+
+@functools.lru_cache(maxsize=1)
+def pairs():
+    """Every aligned verse as `(book, chapter, verse, spanish, english)`, in canonical order."""
+    target = data_dir() / "bible" / TSV
+    if not target.exists():
+        _convert(fetch(), target)
+    if _sha256(target) != TSV_SHA256:
+        raise RuntimeError(f"{target}: sha256 differs from the expected {TSV_SHA256}; delete it to convert again")
+    with target.open(encoding="utf-8", newline="") as f:
+        rows = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        return tuple((book, int(chapter), int(verse), es, en) for book, chapter, verse, es, en in rows)
+
+
+def load(split):
+    """One split of the Spanish→English verse pairs: `"train"`, `"validation"`, `"test"` or `"all"`."""
+    if split not in ("train", "validation", "test", "all"):
+        raise ValueError(f"split must be train, validation, test or all, got {split!r}")
+    chosen = [p for p in pairs() if split == "all" or split_of(p[0], p[1]) == split]
+    return ParallelText(name=NAME, split=split, sources=[p[3] for p in chosen],
+                        targets=[p[4] for p in chosen], references=[f"{b} {c}:{v}" for b, c, v, *_ in chosen])
+
+
+def describe():
+    """The dataset section of a model card."""
+    return {
+        "name": NAME,
+        "source": "Debian packages " + ", ".join(f"{p}={v} (SWORD module {m})" for p, v, _, m in PACKAGES.values()),
+        "sha256": {f"{p}_{v}_all.deb": d for p, v, d, _ in PACKAGES.values()} | {TSV: TSV_SHA256},
+        "split": SPLIT_RULE,
+        "license": LICENSE,
+    }

@@ -1,0 +1,123 @@
+"""Sentence pairs, from any source: the user's TSV files and `tf.data` pipelines for translation."""
+
+import dataclasses
+import zlib
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+BUCKET_BOUNDARIES = (10, 15, 20, 25, 30, 35, 40, 50, 60, 80)
+FILE_SPLIT_RULE = "line i of the file: zlib.crc32(source line) % 20 == 0 -> test, == 1 -> validation, else train"
+
+
+@dataclasses.dataclass
+class ParallelText:
+    """Aligned sentence pairs, with where each came from ("Genesis 1:3", "pairs.tsv:12")."""
+
+    name: str
+    split: str
+    sources: list
+    targets: list
+    references: list
+
+    def __len__(self):
+        return len(self.sources)
+
+    def take(self, count):
+        return ParallelText(self.name, self.split, self.sources[:count], self.targets[:count],
+                            self.references[:count])
+
+    def shorter_than(self, max_words):
+        """The pairs whose source has at most `max_words` whitespace-separated words."""
+        keep = [i for i, s in enumerate(self.sources) if len(s.split()) <= max_words]
+        return ParallelText(self.name, self.split, *([column[i] for i in keep] for column in
+                                                     (self.sources, self.targets, self.references)))
+
+
+def read_pairs_file(path, split="all"):
+    """Sentence pairs from a UTF-8 TSV file: source TAB target on every line.
+
+    With `split` other than `"all"`, the pairs of that split by
+    `FILE_SPLIT_RULE` (a hash of the source, so a pair keeps its split when
+    lines are added or reordered).
+    """
+    path = Path(path)
+    try:
+        lines = path.read_text("utf-8-sig").splitlines()
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text ({err})") from None
+    sources, targets, references = [], [], []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():
+            raise ValueError(f"{path}:{n}: expected `source<TAB>target`, two non-empty columns")
+        source = " ".join(fields[0].split())
+        if split == "all" or _file_split(source) == split:
+            sources.append(source)
+            targets.append(" ".join(fields[1].split()))
+            references.append(f"{path.name}:{n}")
+    if not sources:
+        raise ValueError(f"{path}: no sentence pairs for split {split!r}; expected `source<TAB>target` lines")
+    return ParallelText(path.stem, split, sources, targets, references)
+
+
+def _file_split(source):
+    return {0: "test", 1: "validation"}.get(zlib.crc32(source.encode("utf-8")) % 20, "train")
+
+
+def as_dataset(data, model, batch_size, shuffle=False, seed=0):
+    """Teacher-forcing batches for a `Translator`, bucketed by length.
+
+    Yields `({"source": string [B, S], "target_in": int [B, T]}, target_out
+    int [B, T], weights [B, T])`: `target_in` is `<s>` + the reference ids,
+    `target_out` the reference ids + `</s>`, weight 0 on padding.
+    """
+    from zoo.translation.model import BOS_ID, EOS_ID
+    from zoo.translation.text import tokenize
+
+    source = tokenize(tf.constant(data.sources))
+    target = tf.cast(model.target_ids(tokenize(tf.constant(data.targets))), tf.int32)
+    lengths = np.maximum(source.row_lengths().numpy(), target.row_lengths().numpy() + 1)
+    dataset = tf.data.Dataset.from_tensor_slices((source, target)).cache()
+    if shuffle:
+        dataset = dataset.shuffle(len(data), seed=seed, reshuffle_each_iteration=True)
+
+    def teacher_forcing(source, target):
+        target_in = tf.concat([[BOS_ID], target], axis=0)
+        target_out = tf.concat([target, [EOS_ID]], axis=0)
+        return source, target_in, target_out, tf.ones_like(target_out, tf.float32)
+
+    dataset = dataset.map(teacher_forcing).bucket_by_sequence_length(
+        lambda source, target_in, *_: tf.maximum(tf.shape(source)[0], tf.shape(target_in)[0]),
+        bucket_boundaries=list(BUCKET_BOUNDARIES),
+        bucket_batch_sizes=[batch_size] * (len(BUCKET_BOUNDARIES) + 1),
+        padding_values=("", 0, 0, 0.0),
+    )
+    bucket_sizes = np.bincount(np.searchsorted(BUCKET_BOUNDARIES, lengths, side="right"))
+    batches = int(np.sum(-(-bucket_sizes // batch_size)))
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
+    return dataset.map(lambda source, target_in, target_out, weights: (
+        {"source": source, "target_in": target_in}, target_out, weights)).prefetch(tf.data.AUTOTUNE)
+
+
+def from_tfds(name, split, **load_kwargs):
+    """Sentence pairs of a TFDS translation dataset, e.g. `ted_hrlr_translate/pt_to_en`.
+
+    The source and target are the builder's `supervised_keys` (for
+    `ted_hrlr_translate/pt_to_en`: Portuguese, English). TFDS downloads and
+    prepares the data on first use (online); `load_kwargs` go to `tfds.load`
+    (e.g. `data_dir`).
+    """
+    import tensorflow_datasets as tfds
+
+    dataset, info = tfds.load(name, split=split, as_supervised=True, with_info=True, **load_kwargs)
+    if info.supervised_keys is None:
+        raise ValueError(f"{name}: has no supervised (source, target) keys; expected a translation dataset")
+    sources, targets = [], []
+    for source, target in tfds.as_numpy(dataset):
+        sources.append(" ".join(source.decode("utf-8").split()))
+        targets.append(" ".join(target.decode("utf-8").split()))
+    return ParallelText(name, split, sources, targets, [f"{name}/{split}:{i}" for i in range(len(sources))])

@@ -1,0 +1,103 @@
+"""Greedy and beam search as `tf.while_loop`s, so they run inside the SavedModel.
+
+Both take the encoder's output (`Translator.encode`) and per-sentence
+length limits, and return target ids `[B, T]` (0 after the end), the
+attention of every emitted token `[B, T, S]` and a score `[B]` (the
+translation's mean log-probability per token, end-of-sentence included).
+A sentence stops at its end-of-sentence token or at its limit, the loop
+when every sentence has stopped.
+"""
+
+import tensorflow as tf
+
+from zoo.translation.model import BOS_ID, EOS_ID, PAD_ID
+
+_IMPOSSIBLE = -1e9
+
+
+def greedy_search(model, encoded, max_lengths):
+    """Emits the most probable next token at every step."""
+    batch = tf.shape(encoded["mask"])[0]
+    source_length = tf.shape(encoded["mask"])[1]
+
+    def step(t, tokens, states, finished, ids, attention, log_prob, lengths):
+        log_probs, states, weights = model.decode_step(tokens, states, encoded)
+        tokens = tf.argmax(log_probs, axis=-1, output_type=tf.int32)
+        emitted = ~finished
+        ids = tf.concat([ids, tf.where(emitted, tokens, PAD_ID)[:, None]], axis=1)
+        attention = tf.concat([attention, tf.where(emitted[:, None], weights, 0.0)[:, None]], axis=1)
+        log_prob += tf.where(emitted, tf.reduce_max(log_probs, axis=-1), 0.0)
+        lengths += tf.cast(emitted, tf.int32)
+        finished |= (tokens == EOS_ID) | (t + 1 >= max_lengths)
+        return t + 1, tokens, states, finished, ids, attention, log_prob, lengths
+
+    initial = (tf.constant(0), tf.fill([batch], BOS_ID), encoded["states"], tf.zeros([batch], tf.bool),
+               tf.zeros([batch, 0], tf.int32), tf.zeros([batch, 0, source_length]),
+               tf.zeros([batch]), tf.zeros([batch], tf.int32))
+    _, _, _, _, ids, attention, log_prob, lengths = tf.while_loop(
+        lambda t, tokens, states, finished, *_: ~tf.reduce_all(finished),
+        step, initial,
+        shape_invariants=_invariants(initial),
+        maximum_iterations=tf.reduce_max(max_lengths))
+    return ids, attention, log_prob / tf.cast(tf.maximum(lengths, 1), tf.float32)
+
+
+def beam_search(model, encoded, max_lengths, beam_width, length_penalty):
+    """Keeps the `beam_width` most probable partial translations at every step.
+
+    Hypotheses that ended stay in the beam with their score; at the end the
+    best is the one with the highest log-probability / length **
+    `length_penalty`.
+    """
+    batch = tf.shape(encoded["mask"])[0]
+    source_length = tf.shape(encoded["mask"])[1]
+    vocabulary = model.target_size
+    tiled = {key: _tile(value, beam_width) for key, value in encoded.items()}
+    limits = max_lengths[:, None]
+
+    def step(t, tokens, states, finished, ids, attention, scores, lengths):
+        log_probs, states, weights = model.decode_step(tokens, states, tiled)
+        log_probs = tf.reshape(log_probs, [batch, beam_width, vocabulary])
+        only_end = tf.one_hot(EOS_ID, vocabulary, on_value=0.0, off_value=_IMPOSSIBLE)
+        log_probs = tf.where(finished[..., None], only_end, log_probs)  # an ended hypothesis stays as it is
+        candidates = tf.reshape(scores[..., None] + log_probs, [batch, beam_width * vocabulary])
+        scores, best = tf.math.top_k(candidates, k=beam_width)
+        parent, tokens = best // vocabulary, best % vocabulary
+
+        def follow(x):  # each surviving hypothesis takes its parent's history
+            return tf.gather(x, parent, batch_dims=1)
+
+        ended = follow(finished)
+        ids = tf.concat([follow(ids), tf.where(ended, PAD_ID, tokens)[..., None]], axis=2)
+        weights = follow(tf.reshape(weights, [batch, beam_width, -1]))
+        attention = tf.concat([follow(attention), tf.where(ended[..., None], 0.0, weights)[:, :, None]], axis=2)
+        lengths = follow(lengths) + tf.cast(~ended, tf.int32)
+        finished = ended | (tokens == EOS_ID) | (t + 1 >= limits)
+        states = [tf.reshape(follow(tf.reshape(s, [batch, beam_width, -1])), [batch * beam_width, -1])
+                  for s in states]
+        return t + 1, tf.reshape(tokens, [-1]), states, finished, ids, attention, scores, lengths
+
+    first_only = tf.concat([[0.0], tf.fill([beam_width - 1], _IMPOSSIBLE)], axis=0)  # all beams start equal
+    initial = (tf.constant(0), tf.fill([batch * beam_width], BOS_ID), tiled["states"], tf.zeros([batch, beam_width], tf.bool),
+               tf.zeros([batch, beam_width, 0], tf.int32), tf.zeros([batch, beam_width, 0, source_length]),
+               tf.tile(first_only[None], [batch, 1]), tf.zeros([batch, beam_width], tf.int32))
+    _, _, _, _, ids, attention, scores, lengths = tf.while_loop(
+        lambda t, tokens, states, finished, *_: ~tf.reduce_all(finished),
+        step, initial,
+        shape_invariants=_invariants(initial),
+        maximum_iterations=tf.reduce_max(max_lengths))
+    lengths = tf.cast(tf.maximum(lengths, 1), tf.float32)
+    best = tf.argmax(scores / lengths ** length_penalty, axis=1, output_type=tf.int32)
+    return tuple(tf.gather(x, best, batch_dims=1) for x in (ids, attention, scores / lengths))
+
+
+def _tile(value, times):
+    """Repeats each sentence's entry `times` times along the batch (a beam per sentence)."""
+    if isinstance(value, list):
+        return [_tile(v, times) for v in value]
+    return tf.repeat(value, times, axis=0)
+
+
+def _invariants(loop_vars):
+    """Shapes the loop variables keep: their rank (the histories grow along time, batches vary)."""
+    return tf.nest.map_structure(lambda x: tf.TensorShape([None] * x.shape.rank), loop_vars)

@@ -1,0 +1,269 @@
+"""`Translator`: encoder-decoder with attention, raw sentence in, raw sentence out."""
+
+import keras
+import tensorflow as tf
+
+from zoo.base import ZooModel
+from zoo.layers import CELLS, make_rnn, read_both_ways
+from zoo.layers.attention import SCORES, Attention
+from zoo.translation.text import lower
+
+ATTENTIONS = ("none", *SCORES)
+BOS, EOS = "<s>", "</s>"
+PAD_ID, OOV_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
+TARGET_EMBEDDING_STDDEV = 0.3  # target ids: "" padding, out of vocabulary, then BOS, EOS, words
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class Translator(ZooModel):
+    """Translates sentences: an RNN encoder reads the source, an RNN decoder writes the target.
+
+    The encoder (bidirectional by default) turns the source tokens into one
+    state per token. Its last states (forwards at the last token, backwards
+    at the first) summarise the sentence: this *context vector* starts the
+    decoder. With `attention="none"` it is all the decoder ever sees of the
+    source, the seq2seq of Sutskever et al. (2014); with attention, at every
+    target step the decoder state asks which source states matter now
+    (`zoo.layers.attention`) and reads their weighted sum. Either way the
+    context and the decoder state are combined into `tanh(W_c [c; s])`, whose
+    similarity to each target word's embedding (the embeddings are shared
+    with the output layer) gives the next word's logits.
+
+    Training feeds the reference translation (teacher forcing); translating
+    runs greedy or beam search in a `tf.while_loop` inside the graph, up to
+    `max_length_ratio * source tokens + max_length_offset` words. A target
+    word outside the vocabulary is written as the source word it attends to
+    most (names pass through), with attention; it is dropped without.
+
+    Args:
+        source_vocabulary, target_vocabulary: lower-cased tokens with their
+            own embeddings (`zoo.translation.text`); other tokens share one.
+        target_casing: for each target word, how it is written ("God").
+        cell: `"elman"`, `"gru"` or `"lstm"`, for encoder and decoder.
+        hidden: encoder state size per direction; the decoder's state has
+            the size of an encoder state (both directions).
+        embedding_dim: size of the word embeddings and of `tanh(W_c [c; s])`.
+        attention: `"none"`, `"dot"`, `"general"` or `"additive"`.
+        bidirectional: read the source both ways.
+        dropout: dropout on embeddings and on the combined state.
+        beam_width: beam width of `serving_default` and `translate`.
+        length_penalty: beam hypotheses are ranked by log-probability /
+            length ** length_penalty.
+        max_source_tokens: longest source accepted; longer ones are refused
+            with an error, never truncated.
+
+    Example:
+
+    >>> t = Translator(["dios", "luz"], ["god", "light"], ["God", "light"], hidden=8, embedding_dim=8)
+    >>> len(t.translate(["Dios es luz.", ""]))
+    2
+    """
+
+    TASK = "translation"
+
+    def __init__(
+        self,
+        source_vocabulary,
+        target_vocabulary,
+        target_casing,
+        cell="gru",
+        hidden=192,
+        embedding_dim=128,
+        attention="general",
+        bidirectional=True,
+        dropout=0.3,
+        beam_width=4,
+        length_penalty=1.0,
+        max_length_ratio=2.0,
+        max_length_offset=10,
+        max_source_tokens=500,
+        recurrent_initializer="orthogonal",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if cell not in CELLS:
+            raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+        if attention not in ATTENTIONS:
+            raise ValueError(f"attention must be one of {ATTENTIONS}, got {attention!r}")
+        if len(target_casing) != len(target_vocabulary):
+            raise ValueError("target_casing needs one entry per target_vocabulary word")
+        self.source_vocabulary = [str(w) for w in source_vocabulary]
+        self.target_vocabulary = [str(w) for w in target_vocabulary]
+        self.target_casing = [str(w) for w in target_casing]
+        self.cell = cell
+        self.hidden = int(hidden)
+        self.embedding_dim = int(embedding_dim)
+        self.attention = attention
+        self.bidirectional = bool(bidirectional)
+        self.dropout_rate = float(dropout)
+        self.beam_width = int(beam_width)
+        self.length_penalty = float(length_penalty)
+        self.max_length_ratio = float(max_length_ratio)
+        self.max_length_offset = int(max_length_offset)
+        self.max_source_tokens = int(max_source_tokens)
+        self.recurrent_initializer = recurrent_initializer
+        self.state_size = self.hidden * (2 if self.bidirectional else 1)
+
+        self.source_lookup = keras.layers.StringLookup(vocabulary=self.source_vocabulary, mask_token="",
+                                                       name="source_words")
+        self.target_lookup = keras.layers.StringLookup(vocabulary=[BOS, EOS, *self.target_vocabulary],
+                                                       mask_token="", name="target_words")
+        self.target_size = self.target_lookup.vocabulary_size()
+        self.target_written = ["", "", "", "", *self.target_casing]  # by id; OOV is replaced after decoding
+        self.source_embedding = keras.layers.Embedding(self.source_lookup.vocabulary_size(), self.embedding_dim,
+                                                       name="source_embedding")
+        self.target_embedding = keras.layers.Embedding(
+            self.target_size, self.embedding_dim, name="target_embedding",
+            # it is also the output layer: with Keras' default (uniform +-0.05) the logits start so flat
+            # that training sits on the unigram distribution for epochs
+            embeddings_initializer=keras.initializers.RandomNormal(stddev=TARGET_EMBEDDING_STDDEV))
+        self.embedding_dropout = keras.layers.Dropout(self.dropout_rate, name="embedding_dropout")
+        self.encoder = make_rnn(cell, self.hidden, bidirectional=self.bidirectional, return_sequences=True,
+                                recurrent_initializer=recurrent_initializer, name="encoder")
+        self.encoder.build((None, None, self.embedding_dim))
+        self.bridge = keras.layers.Dense(self.state_size, activation="tanh", name="bridge")
+        self.decoder = make_rnn(cell, self.state_size, return_sequences=True,
+                                recurrent_initializer=recurrent_initializer, name="decoder")
+        self.decoder.build((None, None, self.embedding_dim))
+        self.attend = None if attention == "none" else Attention(attention, units=self.state_size, name="attention")
+        if self.attend is not None:  # built here: decoding calls its parts, not the layer
+            self.attend.build((None, None, self.state_size), (None, None, self.state_size))
+        self.combine = keras.layers.Dense(self.embedding_dim, activation="tanh", name="W_c")
+        self.output_dropout = keras.layers.Dropout(self.dropout_rate, name="output_dropout")
+        self.output_bias = self.add_weight(shape=(self.target_size,), initializer="zeros", name="output_bias")
+        self.build_for_inference()
+
+    # -- encoder ---------------------------------------------------------------------------------
+
+    def encode(self, source_tokens, training=False):
+        """Reads `string [B, S]` source tokens as written (`""` padded).
+
+        Returns a dict: `keys` `[B, S, D]` (one state per token), `projected`
+        (the keys' part of the attention score), `mask` `[B, S]`, `summary`
+        `[B, D]` (the context vector) and `states` (the decoder's start).
+        """
+        mask = source_tokens != ""
+        x = self.embedding_dropout(self.source_embedding(self.source_lookup(lower(source_tokens))), training=training)
+        positions = tf.range(1, tf.shape(source_tokens)[1] + 1)
+        lengths = tf.reduce_max(tf.where(mask, positions, 0), axis=1)
+        if self.bidirectional:
+            keys = read_both_ways(self.encoder, x, lengths, training)
+            last = tf.gather(keys[:, :, :self.hidden], tf.maximum(lengths - 1, 0), batch_dims=1)
+            summary = tf.concat([last, keys[:, 0, self.hidden:]], axis=-1)  # backwards: done at the first token
+        else:
+            keys = self.encoder(x, training=training)
+            summary = tf.gather(keys, tf.maximum(lengths - 1, 0), batch_dims=1)
+        start = self.bridge(summary)
+        states = [start, tf.zeros_like(start)] if self.cell == "lstm" else [start]
+        projected = keys if self.attend is None else self.attend.project_keys(keys)
+        return {"keys": keys, "projected": projected, "mask": mask, "summary": summary, "states": states}
+
+    # -- decoder ---------------------------------------------------------------------------------
+
+    def _logits(self, decoder_states, encoded, training=False):
+        """Next-word logits `[B, T, V]` and attention `[B, T, S]` for decoder states `[B, T, D]`."""
+        if self.attend is None:
+            context = tf.broadcast_to(encoded["summary"][:, None, :], tf.shape(decoder_states))
+            weights = tf.zeros([tf.shape(decoder_states)[0], tf.shape(decoder_states)[1],
+                                tf.shape(encoded["keys"])[1]])
+        else:
+            context, weights = self.attend.attend(decoder_states, encoded["keys"], encoded["projected"],
+                                                  encoded["mask"])
+        combined = self.output_dropout(self.combine(tf.concat([context, decoder_states], axis=-1)),
+                                       training=training)
+        logits = tf.matmul(combined, self.target_embedding.embeddings, transpose_b=True) + self.output_bias
+        return logits, weights
+
+    def decode_step(self, token_ids, states, encoded):
+        """One decoding step for `[N]` previous tokens: `(log-probabilities [N, V], states, attention [N, S])`."""
+        output, states = self.decoder.cell(self.target_embedding(token_ids), states, training=False)
+        logits, weights = self._logits(output[:, None, :], encoded)
+        never = tf.one_hot([PAD_ID, BOS_ID], self.target_size, on_value=-1e9)  # tokens no step may emit
+        return tf.nn.log_softmax(logits[:, 0] + tf.reduce_sum(never, axis=0)), states, weights[:, 0]
+
+    def call(self, inputs, training=False):
+        """Teacher-forced logits `[B, T, V]` for `{"source": string [B, S], "target_in": int [B, T]}`."""
+        encoded = self.encode(inputs["source"], training=training)
+        y = self.embedding_dropout(self.target_embedding(inputs["target_in"]), training=training)
+        decoder_states = self.decoder(y, initial_state=encoded["states"], training=training)
+        return self._logits(decoder_states, encoded, training=training)[0]
+
+    def target_ids(self, target_tokens):
+        """Target ids `[B, T]` of tokens as written (`""` padded → 0)."""
+        return self.target_lookup(lower(target_tokens))
+
+    def build(self, input_shape=None):
+        """Nothing to do: every layer is built by `build_for_inference` in the constructor."""
+
+    def build_for_inference(self):
+        self({"source": tf.constant([["a", ""]]), "target_in": tf.constant([[BOS_ID, OOV_ID]])})
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "source_vocabulary": self.source_vocabulary,
+            "target_vocabulary": self.target_vocabulary,
+            "target_casing": self.target_casing,
+            "cell": self.cell,
+            "hidden": self.hidden,
+            "embedding_dim": self.embedding_dim,
+            "attention": self.attention,
+            "bidirectional": self.bidirectional,
+            "dropout": self.dropout_rate,
+            "beam_width": self.beam_width,
+            "length_penalty": self.length_penalty,
+            "max_length_ratio": self.max_length_ratio,
+            "max_length_offset": self.max_length_offset,
+            "max_source_tokens": self.max_source_tokens,
+            "recurrent_initializer": self.recurrent_initializer,
+        }
+
+    # -- serving and the Python API ----------------------------------------------------------------
+
+    def serving_signatures(self):
+        from zoo.translation.serving import signatures
+
+        return signatures(self)
+
+    def example_requests(self):
+        from zoo.translation.serving import example_requests
+
+        return example_requests(self)
+
+    def translate(self, sentences, beam_width=None, max_length=None, return_attention=False):
+        """Translates raw sentences.
+
+        Args:
+            sentences: a list of strings (or UTF-8 bytes); a single string is
+                one sentence. An empty or whitespace-only sentence gives `""`.
+            beam_width: hypotheses kept per step; 1 is greedy search. The
+                model's `beam_width` when `None`.
+            max_length: at most this many target tokens (besides the limit
+                tied to each source's length).
+            return_attention: return dicts with the tokens of both sides, the
+                attention matrix `[target, source]` and the score.
+
+        Returns:
+            One translation per sentence, or one dict per sentence with
+            `return_attention=True` (for `zoo.plot_attention`).
+
+        Raises:
+            ValueError: naming the sentence that is not text, not UTF-8 or
+                longer than `max_source_tokens`.
+        """
+        from zoo.translation.serving import translate_sentences
+
+        return translate_sentences(self, sentences, beam_width, max_length, return_attention)
+
+    def predict_text(self, text):
+        return "\n".join(self.translate(text.splitlines() or [""]))
+
+    def evaluate_split(self, split="test"):
+        from zoo.translation.metrics import evaluate_on
+
+        return evaluate_on(self, self.card["dataset"], split)
+
+    def demo(self):
+        from zoo.translation.metrics import demo_lines
+
+        return demo_lines(self)
