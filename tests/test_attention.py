@@ -6,9 +6,6 @@ import pytest
 
 from zoo.layers.attention import SCORES, Attention
 
-# Keras takes the `mask=` call argument for its own mask propagation and warns that this layer drops it;
-# the mask is still passed to `call` (the tests below check that it is applied).
-pytestmark = pytest.mark.filterwarnings("ignore:Layer '.*' \\(of type Attention\\) was passed an input with a mask")
 
 BATCH, TARGET, SOURCE, DIM, UNITS = 3, 4, 6, 5, 7
 LENGTHS = np.array([SOURCE, 3, 1])
@@ -48,7 +45,7 @@ def test_weights_are_a_masked_softmax(rng, score):
     layer = Attention(score, units=UNITS)
     query, keys = _inputs(rng)
     mask = _mask()
-    context, weights = (np.asarray(x) for x in layer(query, keys, mask=mask))
+    context, weights = (np.asarray(x) for x in layer(query, keys, key_mask=mask))
     assert context.shape == (BATCH, TARGET, DIM) and weights.shape == (BATCH, TARGET, SOURCE)
     np.testing.assert_allclose(weights.sum(axis=-1), 1.0, atol=1e-6)
     padding = np.broadcast_to(~mask[:, None, :], weights.shape)
@@ -62,7 +59,7 @@ def test_weights_are_a_masked_softmax(rng, score):
 def test_dot_weights_are_the_softmax_of_inner_products(rng):
     query, keys = _inputs(rng)
     mask = _mask()
-    _, weights = Attention("dot")(query, keys, mask=mask)
+    _, weights = Attention("dot")(query, keys, key_mask=mask)
     for b in range(BATCH):
         for t in range(TARGET):
             n = LENGTHS[b]
@@ -79,8 +76,8 @@ def test_padded_keys_change_nothing(rng, score):
     changed = keys.copy()
     changed[~mask] = rng.normal(scale=100.0, size=changed[~mask].shape)
     assert not np.allclose(changed, keys)
-    context, weights = layer(query, keys, mask=mask)
-    context2, weights2 = layer(query, changed, mask=mask)
+    context, weights = layer(query, keys, key_mask=mask)
+    context2, weights2 = layer(query, changed, key_mask=mask)
     np.testing.assert_allclose(np.asarray(weights2), np.asarray(weights), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(np.asarray(context2), np.asarray(context), rtol=1e-6, atol=1e-6)
 
@@ -89,8 +86,8 @@ def test_padded_keys_change_nothing(rng, score):
 def test_mask_given_as_numbers_or_bools(rng, score):
     layer = Attention(score, units=UNITS)
     query, keys = _inputs(rng)
-    _, weights = layer(query, keys, mask=_mask())
-    _, weights_int = layer(query, keys, mask=_mask().astype("int32"))
+    _, weights = layer(query, keys, key_mask=_mask())
+    _, weights_int = layer(query, keys, key_mask=_mask().astype("int32"))
     np.testing.assert_array_equal(np.asarray(weights_int), np.asarray(weights))
 
 
@@ -98,7 +95,7 @@ def test_mask_given_as_numbers_or_bools(rng, score):
 def test_queries_and_keys_may_differ_in_size(rng, score):
     layer = Attention(score, units=UNITS)
     query, keys = _inputs(rng, query_dim=DIM + 3)
-    context, weights = layer(query, keys, mask=_mask())
+    context, weights = layer(query, keys, key_mask=_mask())
     assert context.shape == (BATCH, TARGET, DIM) and weights.shape == (BATCH, TARGET, SOURCE)
     np.testing.assert_allclose(np.asarray(weights), _softmax(_numpy_scores(layer, query, keys), _mask()),
                                rtol=1e-4, atol=1e-6)
@@ -107,7 +104,7 @@ def test_queries_and_keys_may_differ_in_size(rng, score):
 def test_dot_needs_queries_and_keys_of_one_size(rng):
     query, keys = _inputs(rng, query_dim=DIM + 1)
     with pytest.raises(ValueError, match="dot"):
-        Attention("dot")(query, keys, mask=_mask())
+        Attention("dot")(query, keys, key_mask=_mask())
 
 
 @pytest.mark.parametrize("score", ["cosine", "", "Dot", None])
@@ -120,7 +117,7 @@ def test_unknown_score(score):
 def test_config_round_trip(rng, score):
     layer = Attention(score, units=UNITS, name="attend")
     query, keys = _inputs(rng)
-    context, weights = layer(query, keys, mask=_mask())
+    context, weights = layer(query, keys, key_mask=_mask())
     config = layer.get_config()
     assert config["score"] == score and config["units"] == UNITS and config["name"] == "attend"
     for clone in (Attention.from_config(config),
@@ -131,7 +128,7 @@ def test_config_round_trip(rng, score):
             clone.build(query.shape, keys.shape)
         assert [tuple(w.shape) for w in clone.weights] == [tuple(w.shape) for w in layer.weights]
         clone.set_weights(layer.get_weights())
-        context2, weights2 = clone(query, keys, mask=_mask())
+        context2, weights2 = clone(query, keys, key_mask=_mask())
         np.testing.assert_allclose(np.asarray(context2), np.asarray(context), rtol=1e-6, atol=1e-7)
         np.testing.assert_allclose(np.asarray(weights2), np.asarray(weights), rtol=1e-6, atol=1e-7)
 
@@ -141,7 +138,7 @@ def test_project_keys_then_attend_equals_call(rng, score):
     layer = Attention(score, units=UNITS)
     query, keys = _inputs(rng)
     mask = _mask()
-    context, weights = layer(query, keys, mask=mask)
+    context, weights = layer(query, keys, key_mask=mask)
     projected = layer.project_keys(keys)
     expected_width = UNITS if score == "additive" else DIM
     assert tuple(projected.shape) == (BATCH, SOURCE, expected_width)

@@ -111,7 +111,8 @@ def test_warmup_requests_feed_the_signatures(trained_translator, loaded):
 
 def test_graph_decodes_in_while_loops_with_core_ops_only(trained_translator, saved_model_ops):
     ops = saved_model_ops(trained_translator.version_dir)
-    assert {"While", "TopKV2", "StringSplitV2", "LookupTableFindV2", "RegexReplace", "StringUpper"} <= ops
+    assert {"While", "TopKV2", "StringSplitV2", "LookupTableFindV2", "StringUpper"} <= ops
+    assert [op for op in ops if op.endswith("RegexReplace")]  # tokenising and detokenising
     assert [op for op in ops if "cudnn" in op.lower()] == []
     assert [op for op in ops if op_def_registry.get(op) is None] == []  # no tensorflow-text
 

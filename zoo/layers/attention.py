@@ -31,7 +31,7 @@ class Attention(keras.layers.Layer):
     Call arguments:
         query: `[B, T, Dq]`, one query per target step.
         keys: `[B, S, Dk]`, the encoder states. `dot` needs `Dq == Dk`.
-        mask: `[B, S]` bool, `True` on real source positions.
+        key_mask: `[B, S]` bool, `True` on real source positions.
 
     Returns:
         `(context [B, T, Dk], weights [B, T, S])`; each row of weights sums to
@@ -43,8 +43,8 @@ class Attention(keras.layers.Layer):
     >>> attention = Attention("dot")
     >>> keys = np.eye(3, dtype="float32")[None]             # three source states
     >>> query = np.array([[[0.0, 5.0, 0.0]]], "float32")      # most similar to the second
-    >>> context, weights = attention(query, keys, mask=np.array([[True, True, False]]))
-    >>> np.round(weights.numpy(), 3).tolist()
+    >>> context, weights = attention(query, keys, key_mask=np.array([[True, True, False]]))
+    >>> np.round(np.asarray(weights, "float64"), 3).tolist()
     [[[0.007, 0.993, 0.0]]]
     """
 
@@ -74,19 +74,19 @@ class Attention(keras.layers.Layer):
             return tf.matmul(keys, self.W_k)
         return keys
 
-    def attend(self, query, keys, projected_keys, mask):
+    def attend(self, query, keys, projected_keys, key_mask):
         """`call` with `project_keys(keys)` already computed (each decoding step reuses it)."""
         if self.score == "additive":
             hidden = tf.tanh(tf.matmul(query, self.W_q)[:, :, None, :] + projected_keys[:, None, :, :])
             scores = tf.tensordot(hidden, self.v, axes=[[3], [0]])
         else:
             scores = tf.matmul(query, projected_keys, transpose_b=True)
-        scores = tf.where(mask[:, None, :], scores, _MASKED)
+        scores = tf.where(key_mask[:, None, :], scores, _MASKED)
         weights = tf.nn.softmax(scores, axis=-1)
         return tf.matmul(weights, keys), weights
 
-    def call(self, query, keys, mask):
-        return self.attend(query, keys, self.project_keys(keys), tf.cast(mask, tf.bool))
+    def call(self, query, keys, key_mask):
+        return self.attend(query, keys, self.project_keys(keys), tf.cast(key_mask, tf.bool))
 
     def get_config(self):
         return {**super().get_config(), "score": self.score, "units": self.units}

@@ -38,7 +38,7 @@ def greedy_search(model, encoded, max_lengths):
         lambda t, tokens, states, finished, *_: ~tf.reduce_all(finished),
         step, initial,
         shape_invariants=_invariants(initial),
-        maximum_iterations=tf.reduce_max(max_lengths))
+        maximum_iterations=tf.maximum(tf.reduce_max(max_lengths), 0))  # 0 for an empty batch
     return ids, attention, log_prob / tf.cast(tf.maximum(lengths, 1), tf.float32)
 
 
@@ -78,14 +78,15 @@ def beam_search(model, encoded, max_lengths, beam_width, length_penalty):
         return t + 1, tf.reshape(tokens, [-1]), states, finished, ids, attention, scores, lengths
 
     first_only = tf.concat([[0.0], tf.fill([beam_width - 1], _IMPOSSIBLE)], axis=0)  # all beams start equal
-    initial = (tf.constant(0), tf.fill([batch * beam_width], BOS_ID), tiled["states"], tf.zeros([batch, beam_width], tf.bool),
+    initial = (tf.constant(0), tf.fill([batch * beam_width], BOS_ID), tiled["states"],
+               tf.zeros([batch, beam_width], tf.bool),
                tf.zeros([batch, beam_width, 0], tf.int32), tf.zeros([batch, beam_width, 0, source_length]),
                tf.tile(first_only[None], [batch, 1]), tf.zeros([batch, beam_width], tf.int32))
     _, _, _, _, ids, attention, scores, lengths = tf.while_loop(
         lambda t, tokens, states, finished, *_: ~tf.reduce_all(finished),
         step, initial,
         shape_invariants=_invariants(initial),
-        maximum_iterations=tf.reduce_max(max_lengths))
+        maximum_iterations=tf.maximum(tf.reduce_max(max_lengths), 0))  # 0 for an empty batch
     lengths = tf.cast(tf.maximum(lengths, 1), tf.float32)
     best = tf.argmax(scores / lengths ** length_penalty, axis=1, output_type=tf.int32)
     return tuple(tf.gather(x, best, batch_dims=1) for x in (ids, attention, scores / lengths))

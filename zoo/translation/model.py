@@ -29,6 +29,12 @@ class Translator(ZooModel):
     similarity to each target word's embedding (the embeddings are shared
     with the output layer) gives the next word's logits.
 
+    Every score is used Luong's way: the query is the decoder state after
+    its step and the context joins the output, not the next step's input
+    (Bahdanau's placement, and Luong's input feeding, would make each
+    training step wait for the previous one's attention); so during
+    training the decoder reads the whole reference in one recurrent pass.
+
     Training feeds the reference translation (teacher forcing); translating
     runs greedy or beam search in a `tf.while_loop` inside the graph, up to
     `max_length_ratio * source tokens + max_length_offset` words. A target

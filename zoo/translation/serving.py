@@ -1,9 +1,11 @@
 """The translator's serving signatures and the Python API built on them.
 
-| signature | inputs | outputs |
-|---|---|---|
-| `serving_default` | `sentences` string `[B]`, raw UTF-8 text | `translations` string `[B]`, `scores` float32 `[B]` |
-| `translate` | `sentences`; `beam_width` int32 (scalar or `[B]`, one value; 1 = greedy); `max_length` int32 (same; 0 = no cap) | the same, and `source_tokens` string `[B, S]`, `target_tokens` string `[B, T]`, `attention` float32 `[B, T, S]` |
+- `serving_default`: `sentences` string `[B]` (raw UTF-8 text) → `translations`
+  string `[B]`, `scores` float32 `[B]`.
+- `translate`: `sentences`, `beam_width` int32 (1 = greedy) and `max_length`
+  int32 (0 = no cap), each option a scalar or `[B]` holding one value (REST
+  row format) → the same outputs and `source_tokens` string `[B, S]`,
+  `target_tokens` string `[B, T]`, `attention` float32 `[B, T, S]`.
 
 `serving_default` decodes with the model's own beam width. Every sentence
 stops at `max_length_ratio * source tokens + max_length_offset` target
