@@ -20,6 +20,7 @@ finished variants are reused, killed ones resume.
 """
 
 import argparse
+import hashlib
 import importlib.util
 import json
 import shlex
@@ -127,15 +128,16 @@ def latency_ms(translate, sentence, beam_width):
 def train_variant(hyperparameters, attention, workdir):
     """Runs the recipe in its own process with `attention` swapped in; returns the exported version.
 
-    A variant already exported under `workdir` is reused, and a killed run resumes where it stopped
-    (the recipe's own backup), so rerunning the bench after an interruption loses little.
+    A variant already exported under `workdir` with the same flags is reused, and a killed run resumes
+    where it stopped (the recipe's own backup), so rerunning the bench after an interruption loses little.
     """
-    run = workdir / attention
+    flags = recipe_argv({**hyperparameters, "attention": attention})
+    run = workdir / f"{attention}-{hashlib.sha256(shlex.join(flags).encode()).hexdigest()[:10]}"  # one per flag set
     version_dir = run / "models" / f"translate_{attention}" / "1"
     if (version_dir / "saved_model.pb").is_file():
         return version_dir
     run.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "recipes/translation.py", *recipe_argv({**hyperparameters, "attention": attention}),
+    argv = [sys.executable, "recipes/translation.py", *flags,
             "--out", str(run / "models"), "--workdir", str(run / "work"), "--name", f"translate_{attention}",
             "--version", "1"]
     print("+", shlex.join(argv[1:]), flush=True)

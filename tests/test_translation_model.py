@@ -23,16 +23,20 @@ def test_learns_the_toy_translations_with_reordering(trained_translator):
         assert correct >= 0.9 * len(targets), [(o, t) for o, t in zip(out, targets) if o != t]
 
 
-def test_an_out_of_vocabulary_word_is_written_as_the_source_word_it_attends_to_most(tiny_translator_factory):
+def test_an_unknown_word_is_written_as_the_name_it_attends_to_most(tiny_translator_factory):
     from zoo.translation.serving import _written
 
     model = tiny_translator_factory("dot")
     source = tf.constant([["Juan", "come", "pan", "."]])
     ids = tf.constant([[OOV_ID, model.target_vocabulary.index("eats") + 4, EOS_ID]])
     attention = tf.constant([[[0.1, 0.2, 0.3, 0.4], [0.7, 0.1, 0.1, 0.1], [0.0, 0.0, 0.0, 1.0]]])
-    assert _written(model, ids, attention, source).numpy().tolist() == [[b".", b"eats", b""]]
+    assert _written(model, ids, attention, source).numpy().tolist() == [[b"", b"eats", b""]]  # not a name
     attention = tf.constant([[[0.9, 0.0, 0.0, 0.1], [0.7, 0.1, 0.1, 0.1], [0.0, 0.0, 0.0, 1.0]]])
     assert _written(model, ids, attention, source).numpy().tolist() == [[b"Juan", b"eats", b""]]
+    accented = tf.constant([["Ézer", "come", "pan", "."]])
+    assert _written(model, ids, attention, accented).numpy().tolist()[0][0] == "Ézer".encode()
+    lower_case = tf.constant([["bendecirte", "come", "pan", "."]])
+    assert _written(model, ids, attention, lower_case).numpy().tolist()[0][0] == b""
     without_attention = tiny_translator_factory("none")
     assert _written(without_attention, ids, attention, source).numpy().tolist()[0][0] == b""
 

@@ -31,6 +31,8 @@ import tempfile
 import zlib
 from pathlib import Path
 
+import keras
+
 from zoo.datasets import data_dir
 from zoo.datasets.parallel import ParallelText
 
@@ -173,16 +175,18 @@ def _convert(sword, target):
         # pysword inflates a whole compressed block for every verse it reads; verses are read in
         # order, so remembering the last blocks cuts the conversion from minutes to seconds
         bible._decompressed_text = functools.lru_cache(maxsize=4)(bible._decompressed_text)
-    print("converting the SWORD modules to TSV (once) ...", flush=True)
+    print("converting the SWORD modules to TSV (once), book by book:", flush=True)
+    books = [book for testament in ("ot", "nt") for book in canons["kjv"][testament]]
+    progress = keras.utils.Progbar(len(books), unit_name="book")
     keys, verses = [], {"es": [], "en": []}
-    for testament in ("ot", "nt"):
-        for book, _, osis, verse_counts in canons["kjv"][testament]:
-            for chapter, count in enumerate(verse_counts, start=1):
-                for verse in range(1, count + 1):
-                    keys.append((book, chapter, verse))
-                    for lang, bible in bibles.items():
-                        raw = bible.get(books=[osis.lower()], chapters=[chapter], verses=[verse], clean=False)
-                        verses[lang].append(clean_verse(cleaner.clean(_ADDED_WORDS.sub(_spaced, raw))))
+    for book, _, osis, verse_counts in books:
+        for chapter, count in enumerate(verse_counts, start=1):
+            for verse in range(1, count + 1):
+                keys.append((book, chapter, verse))
+                for lang, bible in bibles.items():
+                    raw = bible.get(books=[osis.lower()], chapters=[chapter], verses=[verse], clean=False)
+                    verses[lang].append(clean_verse(cleaner.clean(_ADDED_WORDS.sub(_spaced, raw))))
+        progress.add(1)
     scratch = target.with_suffix(".partial")
     with scratch.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_NONE)

@@ -39,7 +39,8 @@ class Translator(ZooModel):
     runs greedy or beam search in a `tf.while_loop` inside the graph, up to
     `max_length_ratio * source tokens + max_length_offset` words. A target
     word outside the vocabulary is written as the source word it attends to
-    most (names pass through), with attention; it is dropped without.
+    most if that is a name (capitalised), and left out otherwise or without
+    attention.
 
     Args:
         source_vocabulary, target_vocabulary: lower-cased tokens with their
@@ -73,9 +74,9 @@ class Translator(ZooModel):
         target_vocabulary,
         target_casing,
         cell="gru",
-        hidden=192,
+        hidden=128,
         embedding_dim=128,
-        attention="general",
+        attention="dot",
         bidirectional=True,
         dropout=0.3,
         beam_width=4,

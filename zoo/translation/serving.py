@@ -55,12 +55,19 @@ def _source_tokens(model, sentences):
 
 
 def _written(model, ids, attention, source):
-    """Target ids → tokens as written; an out-of-vocabulary word becomes the source word it attends to most."""
+    """Target ids → tokens as written.
+
+    An out-of-vocabulary word becomes the source word it attends to most when
+    that word is capitalised (a name: "Abram", "Haran"); any other is left
+    out, since copying a Spanish word ("bendecirte") is never English.
+    """
     written = tf.gather(tf.constant(model.target_written), ids)
     if model.attend is None:
         return written
     attended = tf.gather(source, tf.argmax(attention, axis=-1, output_type=tf.int32), batch_dims=1)
-    return tf.where(ids == OOV_ID, attended, written)
+    first = tf.strings.substr(attended, 0, 1, unit="UTF8_CHAR")
+    is_name = (tf.strings.upper(first, encoding="utf-8") == first) & (tf.strings.lower(first, encoding="utf-8") != first)
+    return tf.where(ids == OOV_ID, tf.where(is_name, attended, ""), written)
 
 
 def signatures(model):
