@@ -28,7 +28,7 @@ import tensorflow as tf
 from nltk.tag.perceptron import PerceptronTagger
 
 import zoo
-from run_info import environment, header
+from run_info import environment, header, latency_ms
 from zoo import registry
 from zoo.datasets import brown
 from zoo.tagging.serving import BATCH_SIZE as API_BATCH
@@ -92,10 +92,8 @@ def timed(call):
 
 def latency(call):
     """Median and p90 milliseconds of `LATENCY_CALLS` calls, after `WARMUP_CALLS` untimed ones."""
-    for _ in range(WARMUP_CALLS):
-        call()
-    times = [1000 * timed(call)[1] for _ in range(LATENCY_CALLS)]
-    return {"median_ms": float(np.median(times)), "p90_ms": float(np.percentile(times, 90))}
+    timing = latency_ms(call, LATENCY_CALLS, WARMUP_CALLS)
+    return {"median_ms": timing["median"], "p90_ms": timing["p90"]}
 
 
 def throughput(call, test):

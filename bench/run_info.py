@@ -1,11 +1,13 @@
-"""What every bench report records about its run, and the report's opening lines."""
+"""What every bench report records about its run, the report's opening lines, and latency timing."""
 
 import datetime
 import json
 import os
 import platform
+import time
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 import zoo
@@ -44,3 +46,15 @@ def header(title, env, protocol):
         protocol,
         "",
     ]
+
+
+def latency_ms(call, calls, warmup):
+    """Median and p90 milliseconds of `calls` calls of `call()`, after `warmup` untimed ones."""
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        call()
+        times.append(1000 * (time.perf_counter() - started))
+    return {"median": float(np.median(times)), "p90": float(np.percentile(times, 90))}

@@ -18,7 +18,6 @@ import argparse
 import importlib.util
 import json
 import shlex
-import statistics
 import sys
 import tempfile
 import time
@@ -38,7 +37,7 @@ from sktime.pipeline import make_pipeline
 from sktime.transformations.panel.rocket import MiniRocketMultivariateVariable
 
 import zoo
-from run_info import environment, header
+from run_info import environment, header, latency_ms
 from zoo.datasets import uea
 
 REPO = Path(__file__).resolve().parent.parent
@@ -136,14 +135,7 @@ def score_zoo(version_dir, test):
 
 def median_ms(call):
     """Median wall clock of `LATENCY_CALLS` calls, after `WARMUP_CALLS` untimed ones."""
-    for _ in range(WARMUP_CALLS):
-        call()
-    times = []
-    for _ in range(LATENCY_CALLS):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return 1000 * statistics.median(times)
+    return latency_ms(call, LATENCY_CALLS, WARMUP_CALLS)["median"]
 
 
 def one_series_latency(version_dir, series):

@@ -24,15 +24,13 @@ import hashlib
 import importlib.util
 import json
 import shlex
-import statistics
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import tensorflow as tf
-from run_info import environment, header
+from run_info import environment, header, latency_ms
 
 import zoo
 from zoo.datasets import bible
@@ -110,19 +108,10 @@ def latency_sentence():
     return next(s for s in bible.load("test").sources if len(s.split()) == LATENCY_WORDS)
 
 
-def latency_ms(translate, sentence, beam_width):
-    def call():
-        return translate(sentences=tf.constant([sentence]), beam_width=tf.constant(beam_width),
-                         max_length=tf.constant(0))["translations"].numpy()
-
-    for _ in range(WARMUP_CALLS):
-        call()
-    times = []
-    for _ in range(LATENCY_CALLS):
-        started = time.perf_counter()
-        call()
-        times.append(1000 * (time.perf_counter() - started))
-    return {"median": statistics.median(times), "p90": statistics.quantiles(times, n=10)[-1]}
+def signature_latency(translate, sentence, beam_width):
+    return latency_ms(lambda: translate(sentences=tf.constant([sentence]), beam_width=tf.constant(beam_width),
+                                        max_length=tf.constant(0))["translations"].numpy(),
+                      LATENCY_CALLS, WARMUP_CALLS)
 
 
 def train_variant(hyperparameters, attention, workdir):
@@ -166,7 +155,8 @@ def score_variant(version_dir, sentence):
         "test_greedy": card["test_metrics_greedy"],
         "train_minutes": card["training_seconds"] / 60,
         "epochs_run": card["epochs_trained"],
-        "latency_ms": {"greedy": latency_ms(translate, sentence, 1), "beam4": latency_ms(translate, sentence, 4)},
+        "latency_ms": {"greedy": signature_latency(translate, sentence, 1),
+                       "beam4": signature_latency(translate, sentence, 4)},
     }
 
 

@@ -6,6 +6,7 @@ before any test module imports `zoo`, so nothing lands in the user's home.
 """
 
 import csv
+import importlib.util
 import json
 import os
 import shutil
@@ -73,6 +74,20 @@ class RecipeRunner:
 
     def explain(self, proc):
         return failure_output(proc)
+
+    def module(self):
+        """The recipe script imported as a module (recipes are scripts, not a package)."""
+        spec = importlib.util.spec_from_file_location(f"{self.path.stem}_recipe", self.path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    @staticmethod
+    def saved_model_cli():
+        """TensorFlow's `saved_model_cli`, the graph-mode loader, from this interpreter's environment."""
+        found = shutil.which("saved_model_cli") or Path(sys.executable).parent / "saved_model_cli"
+        assert Path(found).is_file(), "saved_model_cli not found next to the interpreter"
+        return str(found)
 
     def kill_after_epochs(self, args, workdir, epochs, timeout):
         """Starts the recipe and SIGKILLs it once `epochs` epochs are logged and backed up in
@@ -192,30 +207,33 @@ def failure_output(proc):
     return f"rc={proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}"
 
 
-class Smoke:
-    """The result of one `recipes/sensor_classification.py --smoke` run."""
+class RecipeSmoke:
+    """The result of one `--smoke` run of a recipe, exported as `<root>/models/<name>/1`."""
 
-    def __init__(self, root, proc):
+    def __init__(self, root, proc, name):
         self.root = root
         self.models = root / "models"  # what $ZOO_MODELS points at
-        self.base = self.models / "sensor_basic_motions"
+        self.base = self.models / name
         self.version_dir = self.base / "1"
         self.workdir = root / "work"
         self.proc = proc
 
 
+def run_smoke(tmp_path_factory, script, name, args=(), timeout=400):
+    """Runs `script --smoke` once into a fresh temporary root; fails the fixture if it did not export."""
+    root = tmp_path_factory.mktemp(name)
+    proc = RecipeRunner(script).run([*args, "--smoke", "--out", root / "models", "--workdir", root / "work"],
+                                    timeout=timeout)
+    assert proc.returncode == 0, failure_output(proc)
+    result = RecipeSmoke(root, proc, name)
+    assert (result.version_dir / "saved_model.pb").is_file(), failure_output(proc)
+    return result
+
+
 @pytest.fixture(scope="session")
 def smoke(tmp_path_factory):
     """One smoke run of the recipe (BasicMotions), shared read-only by many tests."""
-    root = tmp_path_factory.mktemp("smoke")
-    proc = RecipeRunner(RECIPE).run(
-        ["--dataset", "BasicMotions", "--smoke", "--out", root / "models", "--workdir", root / "work"],
-        timeout=300,
-    )
-    assert proc.returncode == 0, failure_output(proc)
-    result = Smoke(root, proc)
-    assert (result.version_dir / "saved_model.pb").is_file(), failure_output(proc)
-    return result
+    return run_smoke(tmp_path_factory, RECIPE, "sensor_basic_motions", ["--dataset", "BasicMotions"], timeout=300)
 
 
 @pytest.fixture(scope="session")
@@ -358,28 +376,10 @@ def brown_tarball(zoo_data_dir):
     return path
 
 
-class PosSmoke:
-    """The result of one `recipes/pos_tagging.py --smoke` run (Brown, universal tags)."""
-
-    def __init__(self, root, proc):
-        self.root = root
-        self.models = root / "models"
-        self.base = self.models / "pos_brown"
-        self.version_dir = self.base / "1"
-        self.workdir = root / "work"
-        self.proc = proc
-
-
 @pytest.fixture(scope="session")
 def pos_smoke(tmp_path_factory, brown_tarball):
     """One smoke run of the tagging recipe on Brown, shared read-only by many tests."""
-    root = tmp_path_factory.mktemp("pos_smoke")
-    proc = RecipeRunner(POS_RECIPE).run(["--smoke", "--out", root / "models", "--workdir", root / "work"],
-                                        timeout=400)
-    assert proc.returncode == 0, failure_output(proc)
-    result = PosSmoke(root, proc)
-    assert (result.version_dir / "saved_model.pb").is_file(), failure_output(proc)
-    return result
+    return run_smoke(tmp_path_factory, POS_RECIPE, "pos_brown")
 
 
 # A toy tagged language with unambiguous word classes: trivially learnable, written by hand.
@@ -553,26 +553,10 @@ def translation_recipe():
     return RecipeRunner(TRANSLATION_RECIPE)
 
 
-class TranslationSmoke:
-    """The result of one `recipes/translation.py --smoke` run (Bible verses)."""
-
-    def __init__(self, root, proc):
-        self.root = root
-        self.version_dir = root / "models" / "translate_es_en" / "1"
-        self.workdir = root / "work"
-        self.proc = proc
-
-
 @pytest.fixture(scope="session")
 def translation_smoke(tmp_path_factory, bible_pairs):
     """One smoke run of the translation recipe on the Bible pairs, shared read-only by many tests."""
-    root = tmp_path_factory.mktemp("translation_smoke")
-    proc = RecipeRunner(TRANSLATION_RECIPE).run(["--smoke", "--out", root / "models", "--workdir", root / "work"],
-                                                timeout=400)
-    assert proc.returncode == 0, failure_output(proc)
-    result = TranslationSmoke(root, proc)
-    assert (result.version_dir / "saved_model.pb").is_file(), failure_output(proc)
-    return result
+    return run_smoke(tmp_path_factory, TRANSLATION_RECIPE, "translate_es_en")
 
 
 # --- Spanish–English Bible -----------------------------------------------------------------------------

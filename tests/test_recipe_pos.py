@@ -1,6 +1,5 @@
 """recipes/pos_tagging.py: the smoke run end to end, flags, user corpora, --init-from, and resuming after a kill."""
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +16,7 @@ UD = {"DET": "DET", "ADJ": "ADJ", "NOUN": "NOUN", "VERB": "VERB", "ADV": "ADV", 
 
 @pytest.fixture(scope="module")
 def recipe_module(pos_recipe):
-    spec = importlib.util.spec_from_file_location("pos_tagging_recipe", pos_recipe.path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return pos_recipe.module()
 
 
 def _write_slash(path, sentences):

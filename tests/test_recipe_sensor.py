@@ -1,7 +1,6 @@
 """recipes/sensor_classification.py: the smoke run end to end, flags, and resuming after a kill."""
 
 import hashlib
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -13,10 +12,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture(scope="module")
 def recipe_module(recipe):
-    spec = importlib.util.spec_from_file_location("sensor_classification_recipe", recipe.path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return recipe.module()
 
 
 # --- flags ----------------------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 """recipes/translation.py: the smoke run on the Bible, flags, users' own pairs, TFDS data, resuming after a kill."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -14,10 +13,7 @@ RUN_LOCATION = {"workdir", "out", "version", "smoke", "name"}
 
 @pytest.fixture(scope="module")
 def recipe_module(translation_recipe):
-    spec = importlib.util.spec_from_file_location("translation_recipe", translation_recipe.path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return translation_recipe.module()
 
 
 def _write_pairs(path, pairs):

@@ -1,10 +1,7 @@
 """zoo.sensor.serving at the SavedModel level: what plain TensorFlow, saved_model_cli and TF Serving see."""
 
 import re
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -84,12 +81,6 @@ def test_serving_default_equals_classify_padded_at_full_length(smoke_savedmodel,
 # --- saved_model_cli ------------------------------------------------------------------------------
 
 
-def _saved_model_cli():
-    found = shutil.which("saved_model_cli") or Path(sys.executable).parent / "saved_model_cli"
-    assert Path(found).is_file(), "saved_model_cli not found next to the interpreter"
-    return str(found)
-
-
 def _ops_from_cli(text):
     found = re.search(r"contains the following ops: (\{.*?\})", text)
     assert found, text[-3000:]
@@ -101,7 +92,7 @@ def test_saved_model_cli_run_on_raw_input_matches_the_api(smoke, smoke_model, ba
     raw = basic_motions_test.series[20][None].astype(np.float32)  # raw sensor values, [1, 100, 6]
     np.save(tmp_path / "series.npy", raw)
     proc = subprocess.run(
-        [_saved_model_cli(), "run", "--dir", str(smoke.version_dir), "--tag_set", "serve",
+        [recipe.saved_model_cli(), "run", "--dir", str(smoke.version_dir), "--tag_set", "serve",
          "--signature_def", "serving_default", "--inputs", "series=series.npy"],
         cwd=tmp_path, env=recipe.env(), capture_output=True, text=True, timeout=300,
     )
@@ -115,7 +106,7 @@ def test_saved_model_cli_run_on_raw_input_matches_the_api(smoke, smoke_model, ba
 @pytest.mark.slow
 def test_saved_model_cli_show_lists_no_cudnn_op(smoke, recipe, saved_model_ops):
     proc = subprocess.run(
-        [_saved_model_cli(), "show", "--dir", str(smoke.version_dir), "--all"],
+        [recipe.saved_model_cli(), "show", "--dir", str(smoke.version_dir), "--all"],
         env=recipe.env(), capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, recipe.explain(proc)

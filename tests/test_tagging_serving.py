@@ -1,9 +1,6 @@
 """zoo.tagging.serving at the SavedModel level: what plain TensorFlow, saved_model_cli and TF Serving see."""
 
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -181,18 +178,12 @@ def test_plain_tensorflow_in_a_fresh_process_matches_the_api(trained_tagger, tmp
 # --- saved_model_cli (the graph-mode loader) -------------------------------------------------------------
 
 
-def _saved_model_cli():
-    found = shutil.which("saved_model_cli") or Path(sys.executable).parent / "saved_model_cli"
-    assert Path(found).is_file(), "saved_model_cli not found next to the interpreter"
-    return str(found)
-
-
 @pytest.mark.slow
 def test_saved_model_cli_run_matches_the_api(trained_tagger, tmp_path, pos_recipe):
     sentences = np.array([s.encode("utf-8") for s in SENTENCES], dtype=object)
     np.save(tmp_path / "sentences.npy", sentences, allow_pickle=True)
     proc = subprocess.run(
-        [_saved_model_cli(), "run", "--dir", str(trained_tagger.version_dir), "--tag_set", "serve",
+        [pos_recipe.saved_model_cli(), "run", "--dir", str(trained_tagger.version_dir), "--tag_set", "serve",
          "--signature_def", "serving_default", "--inputs", "sentences=sentences.npy", "--outdir", "out"],
         cwd=tmp_path, env=pos_recipe.env(), capture_output=True, text=True, timeout=300,
     )

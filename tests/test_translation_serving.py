@@ -1,9 +1,6 @@
 """zoo.translation.serving at the SavedModel level: what plain TensorFlow, saved_model_cli and TF Serving see."""
 
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -135,17 +132,11 @@ def test_plain_tensorflow_in_a_fresh_process_matches_zoo_load(trained_translator
     assert got["greedy"] == reloaded.translate(SENTENCES, beam_width=1)
 
 
-def _saved_model_cli():
-    found = shutil.which("saved_model_cli") or Path(sys.executable).parent / "saved_model_cli"
-    assert Path(found).is_file(), "saved_model_cli not found next to the interpreter"
-    return str(found)
-
-
 @pytest.mark.slow
 def test_saved_model_cli_run_matches_zoo_load(trained_translator, tmp_path, recipe):
     np.save(tmp_path / "sentences.npy", np.array([s.encode() for s in SENTENCES], dtype=object), allow_pickle=True)
     proc = subprocess.run(
-        [_saved_model_cli(), "run", "--dir", str(trained_translator.version_dir), "--tag_set", "serve",
+        [recipe.saved_model_cli(), "run", "--dir", str(trained_translator.version_dir), "--tag_set", "serve",
          "--signature_def", "serving_default", "--inputs", "sentences=sentences.npy", "--outdir", "out"],
         cwd=tmp_path, env=recipe.env(), capture_output=True, text=True, timeout=300,
     )
