@@ -18,7 +18,7 @@ def test_learns_the_toy_translations_with_reordering(trained_translator):
     for beam_width in (1, 4):
         out = trained_translator.model.translate(sources, beam_width=beam_width)
         # names are out of the target vocabulary: the rest of those sentences must be right
-        correct = sum(o.split(" ", 1)[1] == t.split(" ", 1)[1] if t.startswith(TOY_NAMES) else o == t
+        correct = sum(o.lower().endswith(t.split(" ", 1)[1]) if t.startswith(TOY_NAMES) else o == t
                       for o, t in zip(out, targets))
         assert correct >= 0.9 * len(targets), [(o, t) for o, t in zip(out, targets) if o != t]
 
@@ -30,15 +30,15 @@ def test_an_unknown_word_is_written_as_the_name_it_attends_to_most(tiny_translat
     source = tf.constant([["Juan", "come", "pan", "."]])
     ids = tf.constant([[OOV_ID, model.target_vocabulary.index("eats") + 4, EOS_ID]])
     attention = tf.constant([[[0.1, 0.2, 0.3, 0.4], [0.7, 0.1, 0.1, 0.1], [0.0, 0.0, 0.0, 1.0]]])
-    assert _written(model, ids, attention, source).numpy().tolist() == [[b"", b"eats", b""]]  # not a name
+    assert _written(model, ids, attention, source).numpy().tolist() == [[b"<unk>", b"eats", b""]]  # not a name
     attention = tf.constant([[[0.9, 0.0, 0.0, 0.1], [0.7, 0.1, 0.1, 0.1], [0.0, 0.0, 0.0, 1.0]]])
     assert _written(model, ids, attention, source).numpy().tolist() == [[b"Juan", b"eats", b""]]
     accented = tf.constant([["Ézer", "come", "pan", "."]])
     assert _written(model, ids, attention, accented).numpy().tolist()[0][0] == "Ézer".encode()
     lower_case = tf.constant([["bendecirte", "come", "pan", "."]])
-    assert _written(model, ids, attention, lower_case).numpy().tolist()[0][0] == b""
+    assert _written(model, ids, attention, lower_case).numpy().tolist()[0][0] == b"<unk>"
     without_attention = tiny_translator_factory("none")
-    assert _written(without_attention, ids, attention, source).numpy().tolist()[0][0] == b""
+    assert _written(without_attention, ids, attention, source).numpy().tolist()[0][0] == b"<unk>"
 
 
 def _encoded(model, sentences):

@@ -13,6 +13,8 @@ tokens, or at `max_length` when that is smaller. Scores are the mean
 log-probability per target token. An empty (or whitespace-only) sentence
 translates to `""` with score 0. Token outputs are `""` padded; attention
 rows of `target_tokens` padding are 0 (and all of them with `attention="none"`).
+A target word outside the vocabulary that is not a copied name is `<unk>` in
+`target_tokens` and left out of `translations`.
 """
 
 import numpy as np
@@ -27,6 +29,7 @@ _SENTENCES = tf.TensorSpec(None, tf.string, name="sentences")
 _BEAM_WIDTH = tf.TensorSpec(None, tf.int32, name="beam_width")
 _MAX_LENGTH = tf.TensorSpec(None, tf.int32, name="max_length")
 BATCH_SIZE = 64  # sentences per signature call in the Python API
+UNKNOWN = "<unk>"  # in target_tokens: a word the model knows it cannot write; left out of the translation
 MAX_BEAM_WIDTH = 64
 
 
@@ -58,16 +61,18 @@ def _written(model, ids, attention, source):
     """Target ids → tokens as written.
 
     An out-of-vocabulary word becomes the source word it attends to most when
-    that word is capitalised (a name: "Abram", "Haran"); any other is left
-    out, since copying a Spanish word ("bendecirte") is never English.
+    that word is capitalised (a name: "Abram", "Haran"); otherwise it stays
+    `UNKNOWN`, which the translation leaves out (copying a Spanish word such
+    as "bendecirte" is never English).
     """
     written = tf.gather(tf.constant(model.target_written), ids)
+    unknown = ids == OOV_ID
     if model.attend is None:
-        return written
+        return tf.where(unknown, UNKNOWN, written)
     attended = tf.gather(source, tf.argmax(attention, axis=-1, output_type=tf.int32), batch_dims=1)
     first = tf.strings.substr(attended, 0, 1, unit="UTF8_CHAR")
     is_name = (tf.strings.upper(first, encoding="utf-8") == first) & (tf.strings.lower(first, encoding="utf-8") != first)
-    return tf.where(ids == OOV_ID, tf.where(is_name, attended, ""), written)
+    return tf.where(unknown, tf.where(is_name, attended, UNKNOWN), written)
 
 
 def signatures(model):
@@ -87,7 +92,7 @@ def signatures(model):
         target = _written(model, ids, attention, source)
         empty = lengths == 0
         return {
-            "translations": tf.where(empty, "", detokenize(target)),
+            "translations": tf.where(empty, "", detokenize(tf.where(target == UNKNOWN, "", target))),
             "scores": tf.where(empty, 0.0, scores),
             "source_tokens": source,
             "target_tokens": tf.where(empty[:, None], "", target),
