@@ -439,6 +439,14 @@ def tiny_tagger_factory():
     return make_tiny_tagger
 
 
+def export_toy(model, tmp_path_factory, name, description):
+    """Exports a model trained on toy data to `<tmp>/models/<name>/1` with a minimal card."""
+    base = tmp_path_factory.mktemp(name) / "models" / name
+    return model.export(base, card={
+        "description": description, "dataset": {"name": "toy", "source": "tests/conftest.py"},
+        "test_metrics": None, "recipe_command": "pytest tests", "license": "Apache-2.0"})
+
+
 class TrainedTagger:
     def __init__(self, model, sentences, history, version_dir):
         self.model = model
@@ -465,10 +473,7 @@ def trained_tagger(tmp_path_factory):
                   weighted_metrics=["accuracy"])
     history = model.fit(tagged.as_dataset(data, model.tag_names, 4, shuffle=True, seed=0), epochs=30,
                         shuffle=False, verbose=0)  # the dataset shuffles itself
-    base = tmp_path_factory.mktemp("trained_tagger") / "models" / "pos_toy"
-    version_dir = model.export(base, card={
-        "description": "toy tagger", "dataset": {"name": "toy", "source": "tests/conftest.py"},
-        "test_metrics": None, "recipe_command": "pytest tests", "license": "Apache-2.0"})
+    version_dir = export_toy(model, tmp_path_factory, "pos_toy", "toy tagger")
     return TrainedTagger(model, sentences, history.history, version_dir)
 
 
@@ -537,10 +542,7 @@ def trained_translator(tmp_path_factory):
     model.compile(optimizer=keras.optimizers.Adam(0.02), loss=keras.losses.SparseCategoricalCrossentropy(
         from_logits=True), weighted_metrics=["accuracy"])
     model.fit(as_dataset(data, model, 8, shuffle=True, seed=0), epochs=80, shuffle=False, verbose=0)
-    base = tmp_path_factory.mktemp("trained_translator") / "models" / "translate_toy"
-    version_dir = model.export(base, card={
-        "description": "toy translator", "dataset": {"name": "toy", "source": "tests/conftest.py"},
-        "test_metrics": None, "recipe_command": "pytest tests", "license": "Apache-2.0"})
+    version_dir = export_toy(model, tmp_path_factory, "translate_toy", "toy translator")
     return TrainedTranslator(model, pairs, version_dir)
 
 
