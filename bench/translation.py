@@ -45,7 +45,8 @@ GOALS = {"bleu_ratio": 2.0, "bleu": 30.0, "greedy_ms": 50.0, "beam4_ms": 150.0, 
 PROTOCOL = (
     "Every variant is trained by `recipes/translation.py` with the same flags (those of the catalogue "
     "model's card, only `--attention` swapped), seed and split: chapters with crc32(book chapter) % 20 == 0 "
-    "are test, == 1 validation, the rest train. BLEU and chrF: sacreBLEU (13a tokenisation, mixed case) "
+    "are test, == 1 validation, the rest train. Each variant's beam search length penalty is chosen by the "
+    "recipe on validation BLEU. BLEU and chrF: sacreBLEU (13a tokenisation, mixed case) "
     "of the detokenised output against the raw KJV verses, as computed by the recipe after training. "
     "Training minutes: the recipe's `fit` wall clock (model card `training_seconds`). Latency: the first "
     f"{LATENCY_WORDS}-word test verse through the `translate` signature of the exported SavedModel "
@@ -155,6 +156,7 @@ def score_variant(version_dir, sentence):
         "test_greedy": card["test_metrics_greedy"],
         "train_minutes": card["training_seconds"] / 60,
         "epochs_run": card["epochs_trained"],
+        "length_penalty": card["length_penalty"],
         "latency_ms": {"greedy": signature_latency(translate, sentence, 1),
                        "beam4": signature_latency(translate, sentence, 4)},
     }
@@ -190,14 +192,14 @@ def markdown(report):
     lines = header("Translation bench: Spanish→English Bible verses", report["environment"], PROTOCOL)
     lines += [f"Hyperparameters: {report['hyperparameters_from']}: `{shlex.join(report['recipe_flags'])}`", "",
               f"Latency sentence ({LATENCY_WORDS} words): \"{report['latency_sentence']}\"", "",
-              "| attention | BLEU test | chrF test | BLEU test ≤ 40 words | BLEU greedy | epochs | train min "
-              "| greedy ms (p90) | beam 4 ms (p90) |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "| attention | BLEU test | chrF test | BLEU test ≤ 40 words | BLEU greedy | length penalty | epochs "
+              "| train min | greedy ms (p90) | beam 4 ms (p90) |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for attention, r in report["results"].items():
         greedy, beam = r["latency_ms"]["greedy"], r["latency_ms"]["beam4"]
         lines.append(f"| {attention} | {r['test']['bleu']:.2f} | {r['test']['chrf']:.2f} | "
                      f"{r['test']['up_to_40_words']['bleu']:.2f} | {r['test_greedy']['bleu']:.2f} | "
-                     f"{r['epochs_run']} | {r['train_minutes']:.1f} | {greedy['median']:.1f} ({greedy['p90']:.1f}) | "
+                     f"{r['length_penalty']:g} | {r['epochs_run']} | {r['train_minutes']:.1f} | {greedy['median']:.1f} ({greedy['p90']:.1f}) | "
                      f"{beam['median']:.1f} ({beam['p90']:.1f}) |")
     lines += ["", f"BLEU signature: `{next(iter(report['results'].values()))['test']['bleu_signature']}`", "",
               "| goal | measured | met |", "|---|---|---|"]

@@ -35,7 +35,13 @@ from zoo.datasets.parallel import (
     read_pairs_file,
 )
 from zoo.translation import Translator
-from zoo.translation.metrics import DEMO_SENTENCES, LONG_SOURCE_WORDS, evaluate
+from zoo.translation.metrics import (
+    DEMO_SENTENCES,
+    LENGTH_PENALTIES,
+    LONG_SOURCE_WORDS,
+    choose_length_penalty,
+    evaluate,
+)
 from zoo.translation.model import ATTENTIONS
 from zoo.translation.text import tokenize
 
@@ -52,13 +58,16 @@ def parse_args(argv=None):
                         help="none: the encoder's last states only (the context vector); dot, general (Luong), "
                              "additive (Bahdanau): a weighted sum of all encoder states at every step")
     parser.add_argument("--embedding-dim", type=int, default=128, help="word embedding size (shared with the output)")
-    parser.add_argument("--source-vocabulary", type=int, default=8000, help="most frequent source words kept")
+    parser.add_argument("--source-vocabulary", type=int, default=12000, help="most frequent source words kept")
     parser.add_argument("--target-vocabulary", type=int, default=6000, help="most frequent target words kept")
     parser.add_argument("--min-count", type=int, default=2, help="train count a word needs for its own embedding")
     parser.add_argument("--max-train-words", type=int, default=80,
                         help="train on pairs whose sides have at most this many words (evaluation uses all)")
-    parser.add_argument("--dropout", type=float, default=0.3, help="dropout on embeddings and the combined state")
+    parser.add_argument("--dropout", type=float, default=0.2, help="dropout on embeddings and the combined state")
     parser.add_argument("--beam-width", type=int, default=4, help="beam width of the exported model (1: greedy)")
+    parser.add_argument("--length-penalty", type=float,
+                        help="beam search ranks hypotheses by log-probability / length ** this (default: the best "
+                             f"of {', '.join(f'{p:g}' for p in LENGTH_PENALTIES)} on validation BLEU)")
     parser.add_argument("--train-file", type=Path, help="your own `source<TAB>target` pairs instead of the Bible")
     parser.add_argument("--tfds", help="a TFDS translation dataset instead, e.g. ted_hrlr_translate/pt_to_en (online)")
     parser.add_argument("--validation-file", type=Path, help="with --train-file: separate validation pairs")
@@ -113,11 +122,7 @@ def vocabularies(train, args):
 
 def build_model(args, train):
     if args.init_from:
-        pretrained = zoo.load(args.init_from)
-        config = {**pretrained.get_config(), "dropout": args.dropout, "beam_width": args.beam_width}
-        model = Translator.from_config(config)
-        model.set_weights(pretrained.get_weights())
-        return model
+        return zoo.load(args.init_from).reconfigured(dropout=args.dropout, beam_width=args.beam_width)
     source, target, casing = vocabularies(train, args)
     return Translator(source, target, casing, cell=args.cell, hidden=args.hidden, embedding_dim=args.embedding_dim,
                       attention=args.attention, bidirectional=args.bidirectional, dropout=args.dropout,
@@ -156,6 +161,15 @@ def main(argv=None):
     )
     fit_seconds = time.perf_counter() - started
 
+    length_penalties = {}
+    if args.length_penalty is not None:
+        model = model.reconfigured(length_penalty=args.length_penalty)
+    elif args.beam_width > 1:
+        best, length_penalties = choose_length_penalty(model, validation)
+        print("length penalty on validation BLEU: " + ", ".join(f"{p:g}: {b:.2f}" for p, b in length_penalties.items())
+              + f" -> {best:g}")
+        model = model.reconfigured(length_penalty=best)
+
     results = {"validation": evaluate(model, validation), "test": evaluate(model, test),
                "test_greedy": evaluate(model, test, beam_width=1), "test_slice": evaluate(model, test.take(TEST_SLICE))}
     for split, metrics in results.items():
@@ -185,6 +199,8 @@ def main(argv=None):
         "validation_metrics": results["validation"],
         "hyperparameters": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
                             if k not in RUN_LOCATION_FLAGS},
+        "length_penalty": model.length_penalty,
+        "length_penalty_search": {f"{p:g}": b for p, b in length_penalties.items()} or None,
         "training_seconds": round(fit_seconds, 1),
         "epochs_trained": len((workdir / "history.csv").read_text().splitlines()) - 1,
         "recipe_command": training.recipe_command(),

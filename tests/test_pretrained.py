@@ -129,3 +129,55 @@ def test_pretrained_tagger_tags_the_agreement_sentence(name):
 def test_pretrained_tagger_size(name):
     version_dir = registry.resolve(_committed(name))
     assert _size(version_dir) < 30 * MB, f"{name} is {_size(version_dir) / MB:.1f} MB"
+
+
+# --- the translator ---------------------------------------------------------------------------------
+
+TRANSLATOR = "translate_es_en"
+BLEU_FLOOR = 30.0  # the goal for the published attention model
+
+
+def test_pretrained_translator_card():
+    card = zoo.info(_committed(TRANSLATOR))
+    for key in ("dataset", "test_metrics", "test_slice_metrics", "recipe_command", "license"):
+        assert card.get(key), key
+    assert card["task"] == "translation" and registry.resolve(TRANSLATOR).is_relative_to(registry.BUNDLED)
+    assert card["recipe_command"].startswith("python recipes/translation.py") and "--smoke" not in card[
+        "recipe_command"]
+    assert card["dataset"]["name"] == "bible_es_en" and card["dataset"]["examples"]["test"] == 1_483
+    assert card["hyperparameters"]["attention"] != "none"
+    assert card["test_metrics"]["bleu"] >= BLEU_FLOOR
+    assert set(card["signatures"]) == {"serving_default", "translate"}
+    search = card["length_penalty_search"]  # chosen on validation, never on test
+    assert float(max(search, key=search.get)) == card["length_penalty"]
+    assert _size(registry.resolve(TRANSLATOR)) < 30 * MB
+
+
+@pytest.mark.slow
+def test_pretrained_translator_reproduces_its_card_bleu_on_the_test_slice(bible_pairs):
+    from zoo.datasets import bible
+    from zoo.translation.metrics import evaluate
+
+    model = zoo.load(_committed(TRANSLATOR))  # verifies every file against the manifest
+    expected = model.card["test_slice_metrics"]
+    got = evaluate(model, bible.load("test").take(expected["sentences"]))
+    assert (got["bleu"], got["chrf"], got["sentences"]) == (expected["bleu"], expected["chrf"],
+                                                            expected["sentences"])
+
+
+def test_pretrained_translator_translates_a_famous_verse():
+    model = zoo.load(_committed(TRANSLATOR))
+    assert model.length_penalty == model.card["length_penalty"]
+    out = model.translate(["Y dijo Dios: Sea la luz: y fué la luz."], return_attention=True)[0]
+    assert "God" in out["target_tokens"] and "light" in out["target_tokens"]
+    # "Dios" is the source word the decoder attends to most when it writes "God"
+    god = out["target_tokens"].index("God")
+    assert out["source_tokens"][out["attention"][god].argmax()] == "Dios"
+
+
+def test_pretrained_translator_from_the_command_line(capsys):
+    from zoo.cli import main
+
+    assert main(["predict", _committed(TRANSLATOR), "--text", "Jehová es mi pastor; nada me faltará.\n"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line[0].isupper() and line.rstrip().endswith((".", ";", ":")), line

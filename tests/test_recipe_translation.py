@@ -42,6 +42,13 @@ def test_flags(recipe_module, tmp_path):
             recipe_module.parse_args(bad)
 
 
+def test_default_flags_rebuild_the_published_model(recipe_module):
+    args = recipe_module.parse_args([])
+    published = zoo.info("translate_es_en")["hyperparameters"]
+    assert {k: v for k, v in vars(args).items() if k in published} == published
+    assert args.out == Path(recipe_module.training.REPO) / "saved_models"
+
+
 def test_vocabularies_and_casing(recipe_module):
     from zoo.datasets.parallel import ParallelText
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from zoo.decoding import beam_search, greedy_search
 from zoo.translation import Translator
-from zoo.translation.decoding import beam_search, greedy_search
 from zoo.translation.model import EOS_ID, OOV_ID, PAD_ID
 
 TOY_NAMES = ("Juan", "Pedro")
@@ -158,6 +158,29 @@ def test_config_round_trip_and_keras_save_load(trained_translator, tmp_path):
     assert loaded.get_config() == model.get_config()
     sources = [s for s, _ in trained_translator.pairs[:6]]
     assert loaded.translate(sources) == model.translate(sources)
+
+
+def test_reconfigured_keeps_the_weights_and_changes_the_decoding(trained_translator):
+    model = trained_translator.model
+    twin = model.reconfigured(beam_width=2, length_penalty=0.3)
+    assert (twin.beam_width, twin.length_penalty) == (2, 0.3)
+    assert model.beam_width != 2 and model.length_penalty != 0.3
+    assert twin.weights_digest() == model.weights_digest() and not twin.compiled
+    sources = [s for s, _ in trained_translator.pairs[:6]]
+    assert twin.translate(sources, beam_width=1) == model.translate(sources, beam_width=1)
+
+
+def test_the_length_penalty_is_the_one_with_the_best_validation_bleu(trained_translator):
+    from zoo.datasets.parallel import ParallelText
+    from zoo.translation.metrics import choose_length_penalty, evaluate
+
+    sources, targets = zip(*trained_translator.pairs[:12])
+    # references that favour short translations: the first two words of each target
+    short = ParallelText("toy", "validation", list(sources), [" ".join(t.split()[:2]) for t in targets],
+                         list(range(12)))
+    best, bleus = choose_length_penalty(trained_translator.model, short, candidates=(0.0, 1.0))
+    assert set(bleus) == {0.0, 1.0} and bleus[best] == max(bleus.values())
+    assert bleus[0.0] == evaluate(trained_translator.model.reconfigured(length_penalty=0.0), short)["bleu"]
 
 
 def test_unknown_options_are_refused():

@@ -18,7 +18,8 @@ import keras  # noqa: E402
 
 from zoo import artifacts, registry  # noqa: E402
 from zoo.artifacts import CorruptModelError  # noqa: E402
-from zoo.plots import plot_attention  # noqa: E402
+from zoo.captioning import Captioner  # noqa: E402,F401
+from zoo.plots import plot_attention, plot_caption_attention  # noqa: E402
 from zoo.registry import info, list_models  # noqa: E402
 from zoo.sensor import SensorClassifier  # noqa: E402,F401  (registers the classes with Keras)
 from zoo.tagging import SequenceTagger  # noqa: E402,F401
@@ -47,4 +48,5 @@ def load(name_or_path, version=None):
     return model
 
 
-__all__ = ["CorruptModelError", "__version__", "info", "list_models", "load", "plot_attention"]
+__all__ = ["CorruptModelError", "__version__", "info", "list_models", "load", "plot_attention",
+           "plot_caption_attention"]

@@ -1,5 +1,6 @@
 """`ZooModel`: the Keras model every zoo task subclasses, with its serving and export."""
 
+import base64
 import datetime
 import functools
 import hashlib
@@ -117,15 +118,19 @@ class ZooModel(keras.Model):
                 archive.add_endpoint(name, function)
             archive.write_out(str(scratch), verbose=False)
             (scratch / artifacts.KERAS_MODEL).parent.mkdir(parents=True)
-            self._without_optimizer_state().save(scratch / artifacts.KERAS_MODEL)
+            self.reconfigured().save(scratch / artifacts.KERAS_MODEL)
             write_warmup_requests(scratch / artifacts.WARMUP, card["name"], examples)
             (scratch / artifacts.CARD).write_text(json.dumps(card, indent=2, ensure_ascii=False))
         return base_dir / str(version)
 
-    def _without_optimizer_state(self):
-        """An uncompiled copy with the same config and weights: no optimizer slot variables
-        (twice the weights for Adam) in the file; fine-tuning compiles afresh."""
-        copy = self.__class__.from_config(self.get_config())
+    def reconfigured(self, **changes):
+        """An uncompiled copy with the same weights and some constructor arguments changed: those that
+        leave the weights as they are (a translator's `beam_width`, `length_penalty`, `dropout`...).
+
+        With no changes, it is the model without its optimizer state (no Adam slots saved with the
+        weights); fine-tuning compiles afresh.
+        """
+        copy = self.__class__.from_config({**self.get_config(), **changes})
         copy.set_weights(self.get_weights())
         return copy
 
@@ -173,7 +178,18 @@ def _spec(spec):
 
 
 def _jsonable(value):
+    """An example input as TF Serving's REST API takes it: text as strings, binary data (JPEG, PNG) as
+    `{"b64": base64}`."""
     value = np.asarray(value)
     if value.dtype.kind in "SO":
-        return np.vectorize(lambda b: b.decode("utf-8") if isinstance(b, bytes) else b)(value).tolist()
+        return np.vectorize(_json_string, otypes=[object])(value).tolist()
     return value.tolist()
+
+
+def _json_string(item):
+    if not isinstance(item, bytes):
+        return item
+    try:
+        return item.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"b64": base64.b64encode(item).decode("ascii")}

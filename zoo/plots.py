@@ -1,4 +1,4 @@
-"""Figures the recipes write next to their logs."""
+"""Figures the recipes write next to their logs, and views of what a model attends to."""
 
 import csv
 from pathlib import Path
@@ -76,6 +76,56 @@ def plot_attention(translation, path):
     ax.set_ylabel("target")
     ax.set_title(translation.get("translation", ""), fontsize=9, wrap=True)
     fig.colorbar(image, fraction=0.04)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_caption_attention(result, path, columns=6):
+    """Where a captioner looked for each word: the image, then one panel per word with its attention
+    map upsampled (bilinear) over the image.
+
+    Args:
+        result: one result of `Captioner.caption(..., return_attention=True)`: `image` `[H, W, 3]` in
+            [0, 1], `tokens` (T words), `attention` `[T, grid_h, grid_w]` and `caption`.
+        path: where to write the PNG.
+        columns: panels per row.
+
+    An init-state captioner attends to nothing: its panels show the image under an empty map.
+
+    Example:
+
+    >>> import tempfile, zoo
+    >>> out = {"image": np.zeros((64, 64, 3)), "tokens": ["a", "red", "circle"],
+    ...        "attention": np.full((3, 8, 8), 1 / 64), "caption": "a red circle"}
+    >>> zoo.plot_caption_attention(out, tempfile.mktemp(suffix=".png")).suffix
+    '.png'
+    """
+    image = np.asarray(result["image"], dtype=float)
+    tokens = list(result["tokens"])
+    weights = np.asarray(result["attention"], dtype=float)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image: expected an RGB image (height, width, 3), got shape {image.shape}")
+    if weights.ndim != 3 or weights.shape[0] != len(tokens):
+        raise ValueError(f"attention: expected shape (tokens, grid_h, grid_w) with {len(tokens)} tokens, "
+                         f"got {weights.shape}")
+    height, width = image.shape[:2]
+    panels = len(tokens) + 1
+    columns = max(1, min(columns, panels))
+    rows = -(-panels // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.0 * columns, 2.2 * rows + 0.4), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    axes.flat[0].imshow(np.clip(image, 0.0, 1.0), interpolation="nearest")
+    axes.flat[0].set_title("image", fontsize=9)
+    top = max(float(weights.max()), 1e-9) if weights.size else 1.0
+    for ax, token, weight in zip(axes.flat[1:], tokens, weights):
+        ax.imshow(np.clip(image, 0.0, 1.0), interpolation="nearest")
+        ax.imshow(weight, cmap="inferno", alpha=0.6, vmin=0.0, vmax=top, interpolation="bilinear",
+                  extent=(-0.5, width - 0.5, height - 0.5, -0.5))
+        ax.set_title(token, fontsize=9)
+    fig.suptitle(result.get("caption", " ".join(tokens)), fontsize=10, wrap=True)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

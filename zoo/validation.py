@@ -22,6 +22,15 @@ def check(condition, message):
     return tf.debugging.Assert(condition, [message])
 
 
+def one_value(name, value, per="sentence"):
+    """A decoding option given as a scalar, or as a `[B]` vector (REST row format) holding one value."""
+    flat = tf.reshape(value, [-1])
+    with tf.control_dependencies([check(
+            (tf.size(flat) > 0) & tf.reduce_all(flat == flat[0]) & (tf.rank(value) <= 1),
+            f"{name}: expected one integer, a scalar or the same value for every {per}")]):
+        return tf.identity(flat[0])
+
+
 @contextlib.contextmanager
 def as_value_error():
     """Re-raises a graph check's `InvalidArgumentError` as a `ValueError` with its message."""

@@ -20,6 +20,8 @@ def translation_metrics(hypotheses, references):
             "chrf": round(chrf.corpus_score(hypotheses, [references]).score, 2), "sentences": len(hypotheses),
             "bleu_signature": str(bleu.get_signature()), "chrf_signature": str(chrf.get_signature())}
 
+LENGTH_PENALTIES = (0.0, 0.3, 0.6, 1.0)  # what the recipe tries on validation
+
 
 def evaluate(model, data, beam_width=None):
     """Metrics on all pairs of `data` and on those with at most `LONG_SOURCE_WORDS` source words."""
@@ -31,6 +33,17 @@ def evaluate(model, data, beam_width=None):
                                                                  [data.targets[i] for i in short]),
         "beam_width": model.beam_width if beam_width is None else beam_width,
     }
+
+
+def choose_length_penalty(model, data, candidates=LENGTH_PENALTIES):
+    """`(best, {candidate: BLEU})`: the beam search length penalty with the best BLEU on `data` (validation).
+
+    Beam search ranks finished hypotheses by log-probability / length ** penalty;
+    0 favours short translations, 1 is neutral per token. The best value
+    depends on the model, so it is chosen on held-out data, never on test.
+    """
+    bleus = {penalty: evaluate(model.reconfigured(length_penalty=penalty), data)["bleu"] for penalty in candidates}
+    return max(bleus, key=bleus.get), bleus
 
 
 def load_split(dataset, split):

@@ -67,6 +67,7 @@ class Translator(ZooModel):
     """
 
     TASK = "translation"
+    PAD_ID, OOV_ID, BOS_ID, EOS_ID = PAD_ID, OOV_ID, BOS_ID, EOS_ID  # what `zoo.decoding` reads
 
     def __init__(
         self,
@@ -204,6 +205,7 @@ class Translator(ZooModel):
 
     def build_for_inference(self):
         self({"source": tf.constant([["a", ""]]), "target_in": tf.constant([[BOS_ID, OOV_ID]])})
+        self.target_ids(tf.constant([["a"]]))  # the target lookup is not part of `call`
 
     def get_config(self):
         return {

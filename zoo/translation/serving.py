@@ -20,10 +20,10 @@ A target word outside the vocabulary that is not a copied name is `<unk>` in
 import numpy as np
 import tensorflow as tf
 
-from zoo.translation.decoding import beam_search, greedy_search
+from zoo.decoding import beam_search, greedy_search
 from zoo.translation.model import OOV_ID
 from zoo.translation.text import detokenize, tokenize
-from zoo.validation import as_utf8_list, as_value_error, check, is_utf8
+from zoo.validation import as_utf8_list, as_value_error, check, is_utf8, one_value
 
 _SENTENCES = tf.TensorSpec(None, tf.string, name="sentences")
 _BEAM_WIDTH = tf.TensorSpec(None, tf.int32, name="beam_width")
@@ -31,15 +31,6 @@ _MAX_LENGTH = tf.TensorSpec(None, tf.int32, name="max_length")
 BATCH_SIZE = 64  # sentences per signature call in the Python API
 UNKNOWN = "<unk>"  # in target_tokens: a word the model knows it cannot write; left out of the translation
 MAX_BEAM_WIDTH = 64
-
-
-def _one_value(name, value):
-    """A scalar, or a `[B]` vector (REST row format) holding one value."""
-    flat = tf.reshape(value, [-1])
-    with tf.control_dependencies([check(
-            (tf.size(flat) > 0) & tf.reduce_all(flat == flat[0]) & (tf.rank(value) <= 1),
-            f"{name}: expected one integer, a scalar or the same value for every sentence")]):
-        return tf.identity(flat[0])
 
 
 def _source_tokens(model, sentences):
@@ -106,7 +97,7 @@ def signatures(model):
 
     @tf.function(input_signature=[_SENTENCES, _BEAM_WIDTH, _MAX_LENGTH])
     def translate(sentences, beam_width, max_length):
-        return run(sentences, _one_value("beam_width", beam_width), _one_value("max_length", max_length))
+        return run(sentences, one_value("beam_width", beam_width), one_value("max_length", max_length))
 
     return {"serving_default": serving_default, "translate": translate}
 

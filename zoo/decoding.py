@@ -1,16 +1,26 @@
 """Greedy and beam search as `tf.while_loop`s, so they run inside the SavedModel.
 
-Both take the encoder's output (`Translator.encode`) and per-sentence
-length limits, and return target ids `[B, T]` (0 after the end), the
-attention of every emitted token `[B, T, S]` and a score `[B]` (the
-translation's mean log-probability per token, end-of-sentence included).
-A sentence stops at its end-of-sentence token or at its limit, the loop
-when every sentence has stopped.
+Shared by every encoder-decoder of the zoo (`Translator`, `Captioner`). The
+model supplies:
+
+- `PAD_ID`, `BOS_ID`, `EOS_ID`: ids of padding, the start token fed at the
+  first step and the end token that stops a sequence;
+- `target_size`: the number of output ids;
+- `decode_step(token_ids [N], states, encoded)` → `(log-probabilities [N, V],
+  states, attention [N, S])`.
+
+`encoded` is the encoder's output (`Translator.encode`, `Captioner.encode`): a
+dict of `[B, ...]` tensors (or lists of them) holding at least `mask` `[B, S]`
+(the positions attention may look at) and `states` (the decoder's start).
+
+Both searches take it and per-sequence length limits, and return target ids
+`[B, T]` (0 after the end), the attention of every emitted token `[B, T, S]`
+and a score `[B]` (the output's mean log-probability per token, end token
+included). A sequence stops at its end token or at its limit, the loop when
+every sequence has stopped.
 """
 
 import tensorflow as tf
-
-from zoo.translation.model import BOS_ID, EOS_ID, PAD_ID
 
 _IMPOSSIBLE = -1e9
 
@@ -24,14 +34,14 @@ def greedy_search(model, encoded, max_lengths):
         log_probs, states, weights = model.decode_step(tokens, states, encoded)
         tokens = tf.argmax(log_probs, axis=-1, output_type=tf.int32)
         emitted = ~finished
-        ids = tf.concat([ids, tf.where(emitted, tokens, PAD_ID)[:, None]], axis=1)
+        ids = tf.concat([ids, tf.where(emitted, tokens, model.PAD_ID)[:, None]], axis=1)
         attention = tf.concat([attention, tf.where(emitted[:, None], weights, 0.0)[:, None]], axis=1)
         log_prob += tf.where(emitted, tf.reduce_max(log_probs, axis=-1), 0.0)
         lengths += tf.cast(emitted, tf.int32)
-        finished |= (tokens == EOS_ID) | (t + 1 >= max_lengths)
+        finished |= (tokens == model.EOS_ID) | (t + 1 >= max_lengths)
         return t + 1, tokens, states, finished, ids, attention, log_prob, lengths
 
-    initial = (tf.constant(0), tf.fill([batch], BOS_ID), encoded["states"], tf.zeros([batch], tf.bool),
+    initial = (tf.constant(0), tf.fill([batch], model.BOS_ID), encoded["states"], tf.zeros([batch], tf.bool),
                tf.zeros([batch, 0], tf.int32), tf.zeros([batch, 0, source_length]),
                tf.zeros([batch]), tf.zeros([batch], tf.int32))
     _, _, _, _, ids, attention, log_prob, lengths = tf.while_loop(
@@ -43,7 +53,7 @@ def greedy_search(model, encoded, max_lengths):
 
 
 def beam_search(model, encoded, max_lengths, beam_width, length_penalty):
-    """Keeps the `beam_width` most probable partial translations at every step.
+    """Keeps the `beam_width` most probable partial outputs at every step.
 
     Hypotheses that ended stay in the beam with their score; at the end the
     best is the one with the highest log-probability / length **
@@ -58,7 +68,7 @@ def beam_search(model, encoded, max_lengths, beam_width, length_penalty):
     def step(t, tokens, states, finished, ids, attention, scores, lengths):
         log_probs, states, weights = model.decode_step(tokens, states, tiled)
         log_probs = tf.reshape(log_probs, [batch, beam_width, vocabulary])
-        only_end = tf.one_hot(EOS_ID, vocabulary, on_value=0.0, off_value=_IMPOSSIBLE)
+        only_end = tf.one_hot(model.EOS_ID, vocabulary, on_value=0.0, off_value=_IMPOSSIBLE)
         log_probs = tf.where(finished[..., None], only_end, log_probs)  # an ended hypothesis stays as it is
         candidates = tf.reshape(scores[..., None] + log_probs, [batch, beam_width * vocabulary])
         scores, best = tf.math.top_k(candidates, k=beam_width)
@@ -68,17 +78,17 @@ def beam_search(model, encoded, max_lengths, beam_width, length_penalty):
             return tf.gather(x, parent, batch_dims=1)
 
         ended = follow(finished)
-        ids = tf.concat([follow(ids), tf.where(ended, PAD_ID, tokens)[..., None]], axis=2)
+        ids = tf.concat([follow(ids), tf.where(ended, model.PAD_ID, tokens)[..., None]], axis=2)
         weights = follow(tf.reshape(weights, [batch, beam_width, -1]))
         attention = tf.concat([follow(attention), tf.where(ended[..., None], 0.0, weights)[:, :, None]], axis=2)
         lengths = follow(lengths) + tf.cast(~ended, tf.int32)
-        finished = ended | (tokens == EOS_ID) | (t + 1 >= limits)
+        finished = ended | (tokens == model.EOS_ID) | (t + 1 >= limits)
         states = [tf.reshape(follow(tf.reshape(s, [batch, beam_width, -1])), [batch * beam_width, -1])
                   for s in states]
         return t + 1, tf.reshape(tokens, [-1]), states, finished, ids, attention, scores, lengths
 
     first_only = tf.concat([[0.0], tf.fill([beam_width - 1], _IMPOSSIBLE)], axis=0)  # all beams start equal
-    initial = (tf.constant(0), tf.fill([batch * beam_width], BOS_ID), tiled["states"],
+    initial = (tf.constant(0), tf.fill([batch * beam_width], model.BOS_ID), tiled["states"],
                tf.zeros([batch, beam_width], tf.bool),
                tf.zeros([batch, beam_width, 0], tf.int32), tf.zeros([batch, beam_width, 0, source_length]),
                tf.tile(first_only[None], [batch, 1]), tf.zeros([batch, beam_width], tf.int32))
@@ -93,7 +103,7 @@ def beam_search(model, encoded, max_lengths, beam_width, length_penalty):
 
 
 def _tile(value, times):
-    """Repeats each sentence's entry `times` times along the batch (a beam per sentence)."""
+    """Repeats each sequence's entry `times` times along the batch (a beam per sequence)."""
     if isinstance(value, list):
         return [_tile(v, times) for v in value]
     return tf.repeat(value, times, axis=0)

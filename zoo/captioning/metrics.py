@@ -1,0 +1,87 @@
+"""Caption quality: corpus BLEU-4 against every reference, and how much of each caption is true of its scene."""
+
+import numpy as np
+from sacrebleu.metrics import BLEU
+
+from zoo.datasets import scenes
+
+ATTRIBUTES = ("shape", "colour", "size", "relation")  # what `attribute_accuracy` averages
+
+
+def bleu(hypotheses, references):
+    """sacreBLEU corpus BLEU-4 (13a tokenisation) with a variable number of references per caption.
+
+    `references[i]` is the list of references of hypothesis `i`; sacreBLEU
+    takes reference *streams*, so shorter lists are padded with `None`, which
+    it leaves out.
+
+    >>> bleu(["a small red circle"], [["a little red circle", "a small red circle"]])["bleu"]
+    100.0
+    """
+    if len(hypotheses) != len(references):
+        raise ValueError(f"expected one list of references per caption, got {len(references)} for "
+                         f"{len(hypotheses)} captions")
+    if not hypotheses:
+        return {"bleu": 0.0, "bleu_signature": None}
+    most = max(len(refs) for refs in references)
+    streams = [[refs[k] if k < len(refs) else None for refs in references] for k in range(most)]
+    metric = BLEU()
+    return {"bleu": round(metric.corpus_score(list(hypotheses), streams).score, 2),
+            "bleu_signature": str(metric.get_signature())}
+
+
+def caption_metrics(captions, references, scene_list):
+    """Metrics of `captions` against each image's `references` and `scene` (`zoo.datasets.scenes`).
+
+    - `bleu`: corpus BLEU-4 against all references of each image;
+    - `attributes`: the mean of each of `scenes.attribute_scores`' fields;
+    - `attribute_accuracy`: the mean of its shape, colour, size and relation scores;
+    - `exact`: the fraction of captions entirely true of their scene (`scenes.caption_is_true`);
+    - `images`: how many.
+
+    >>> image, scene, refs = scenes.generate("test", 0)
+    >>> m = caption_metrics([refs[0]], [refs], [scene])
+    >>> m["bleu"], m["attribute_accuracy"], m["exact"]
+    (100.0, 1.0, 1.0)
+    """
+    if not len(captions) == len(references) == len(scene_list):
+        raise ValueError("expected one list of references and one scene per caption")
+    scores = [scenes.attribute_scores(caption, scene) for caption, scene in zip(captions, scene_list)]
+    attributes = {field: float(np.mean([s[field] for s in scores])) if scores else 0.0 for field in scenes.SCORES}
+    return {
+        **bleu(captions, references),
+        "attributes": attributes,
+        "attribute_accuracy": float(np.mean([attributes[field] for field in ATTRIBUTES])),
+        "exact": float(np.mean([scenes.caption_is_true(c, s) for c, s in zip(captions, scene_list)]))
+        if scores else 0.0,
+        "images": len(captions),
+    }
+
+
+def evaluate(model, scenes_data, beam_width=None):
+    """Captions every image of `scenes_data` (`zoo.datasets.scenes.Scenes`), in batches, and scores them."""
+    captions = model.caption(scenes_data.images, beam_width=beam_width)
+    return {**caption_metrics(captions, scenes_data.captions, scenes_data.scenes),
+            "beam_width": model.beam_width if beam_width is None else beam_width}
+
+
+def evaluate_on(model, dataset, split="test"):
+    """`evaluate` on a split of the dataset a model card names."""
+    if dataset.get("name") != scenes.NAME:
+        raise ValueError(f"evaluate_split knows the {scenes.NAME!r} dataset only; this model was trained on "
+                         f"{dataset.get('name')!r}: call zoo.captioning.metrics.evaluate with your own data")
+    return evaluate(model, scenes.load(split))
+
+
+DEMO_IMAGES = (("test", 0), ("test", 1), ("test", 2), ("test", 3), ("compositional", 0), ("compositional", 1))
+
+
+def demo_lines(model):
+    """Generated scenes the model never trained on (the compositional ones hold unseen colour-shape pairs)."""
+    picked = [scenes.generate(split, index) for split, index in DEMO_IMAGES]
+    captions = model.caption([image for image, _, _ in picked])
+    lines = []
+    for (split, index), (_, scene, refs), caption in zip(DEMO_IMAGES, picked, captions):
+        mark = "true" if scenes.caption_is_true(caption, scene) else "WRONG"
+        lines.append(f"  {split} #{index:<3d} {caption!r:<72} {mark}  (e.g. {refs[0]!r})")
+    return "\n".join(lines)

@@ -1,0 +1,379 @@
+"""`Captioner`: a CNN reads the image, an RNN writes its caption (one-to-many)."""
+
+import functools
+
+import keras
+import tensorflow as tf
+
+from zoo.base import ZooModel
+from zoo.layers import CELLS, make_rnn
+from zoo.layers.attention import SCORES, Attention
+
+DECODERS = ("attention", "init-state")
+BACKBONES = ("cnn", "mobilenet_v3_small")
+BOS, EOS = "<s>", "</s>"
+PAD_ID, OOV_ID, BOS_ID, EOS_ID = 0, 1, 2, 3  # word ids: "" padding, out of vocabulary, then BOS, EOS, words
+WORD_EMBEDDING_STDDEV = 0.3  # the embeddings are also the output layer (see Translator)
+MAX_BEAM_WIDTH = 64
+
+
+def to_float(images):
+    """uint8 pixels → float32 in [0, 1]: the one conversion that training and serving share.
+
+    A multiplication, not a division: TensorFlow may compute `x / 255` as `x * (1 / 255)` in a graph and
+    exactly eagerly, one rounding apart; a product is the same float everywhere.
+    """
+    return tf.cast(images, tf.float32) * (1.0 / 255.0)
+
+
+def fit_image(image, size):
+    """A float image `[H, W, 3]` resized to `[size, size, 3]` (bilinear, antialiased); as it is if it fits."""
+    same = tf.reduce_all(tf.shape(image)[:2] == [size, size])
+    resized = tf.cond(same, lambda: image, lambda: tf.clip_by_value(
+        tf.image.resize(image, [size, size], method="bilinear", antialias=True), 0.0, 1.0))
+    return tf.ensure_shape(resized, [size, size, 3])
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class Captioner(ZooModel):
+    """Describes images in words: a CNN encoder turns the image into a grid of features, an RNN decoder
+    writes the caption one word at a time.
+
+    The encoder is a from-scratch CNN (`filters`: one block per entry, each
+    two 3×3 convolutions with ReLU, optionally batch-normalised, then 2×2 max
+    pooling), so a 64×64 image with three blocks becomes an 8×8 grid: 64
+    positions of `filters[-1]` features. With `backbone="mobilenet_v3_small"`
+    a `keras.applications.MobileNetV3Small` (stride 32; `backbone_weights=
+    "imagenet"` downloads Keras' ImageNet weights once) replaces it, for
+    larger photographs such as COCO's (`image_size=224` gives a 7×7 grid).
+
+    Two decoders:
+
+    - `decoder="attention"`, Show, Attend and Tell (Xu et al., 2015): every
+      grid position becomes a key (a linear map of its features plus a
+      learned embedding of the position, so the decoder knows *where* it
+      looks: "left of", "above"); at every step the decoder state asks which
+      positions matter now (`zoo.layers.attention.Attention`, additive score
+      by default, as in the paper) and reads their weighted sum. The initial
+      state comes from the mean feature. As in `Translator`, the attention
+      is used Luong's way (the query is the state after the step, the
+      context joins the output), so training reads the whole caption in one
+      recurrent pass.
+    - `decoder="init-state"`, Show and Tell (Vinyals et al., 2015): the image
+      is seen once, as the decoder's initial state, a dense map of the
+      whole flattened grid (flattened, not averaged: averaging would lose
+      where each object is). After that the decoder sees only its own
+      words. Its attention output is all zeros (it attends to nothing), as
+      `Translator(attention="none")`'s.
+
+    Either summary (mean or flattened grid) is layer-normalised before the
+    dense `tanh` map that makes it the initial state, so that no image
+    saturates it.
+
+    At every step `tanh(W_c [context; state])` (just `tanh(W_c state)` for
+    init-state) is compared with every word embedding (shared with the
+    input) to give the next word's logits.
+
+    Training feeds the reference caption (teacher forcing): `call` takes
+    `{"images": float [B, S, S, 3] in [0, 1], "caption_in": int [B, T]}`
+    (`BOS_ID` then the caption's ids) and returns logits `[B, T, V]`. Serving
+    decodes JPEG or PNG bytes in the graph and runs greedy or beam search
+    (`zoo.decoding`) up to `max_length` tokens, the end token included; the
+    decoder never emits padding, the start token or the out-of-vocabulary id.
+
+    Args:
+        vocabulary: the caption words (lower case, no spaces), e.g. every
+            word of the training captions.
+        decoder: `"attention"` or `"init-state"`.
+        cell: `"lstm"`, `"gru"` or `"elman"`.
+        hidden: decoder state size (and attention key size).
+        embedding_dim: word embedding size (and size of `tanh(W_c [...])`).
+        filters: output channels of each CNN block; the grid is
+            `image_size / 2 ** len(filters)` on a side.
+        batch_norm: batch-normalise the CNN's convolutions.
+        attention_score: `"additive"`, `"general"` or `"dot"`.
+        dropout: dropout on the grid features, the word embeddings and the
+            combined state.
+        beam_width: beam width of `serving_default` and `caption` (1 = greedy).
+        length_penalty: beam hypotheses are ranked by log-probability /
+            length ** length_penalty.
+        max_length: most tokens of a caption, the end token included.
+        image_size: images are resized to `image_size` × `image_size`.
+        backbone: `"cnn"` (from scratch) or `"mobilenet_v3_small"`.
+        backbone_weights: `None` or `"imagenet"` for the MobileNet backbone;
+            only a starting point: the config records `None`, the model's own
+            weights carry them from then on.
+
+    Example:
+
+    >>> import numpy as np
+    >>> c = Captioner(["a", "red", "circle"], hidden=8, embedding_dim=8, filters=(4, 4, 4), max_length=5)
+    >>> c.grid_shape, len(c.caption([np.zeros((64, 64, 3), "uint8")]))
+    ((8, 8), 1)
+    """
+
+    TASK = "image-captioning"
+    PAD_ID, OOV_ID, BOS_ID, EOS_ID = PAD_ID, OOV_ID, BOS_ID, EOS_ID  # what `zoo.decoding` reads
+
+    def __init__(
+        self,
+        vocabulary,
+        decoder="attention",
+        cell="lstm",
+        hidden=256,
+        embedding_dim=128,
+        filters=(32, 64, 128),
+        batch_norm=True,
+        attention_score="additive",
+        dropout=0.3,
+        beam_width=3,
+        length_penalty=1.0,
+        max_length=24,
+        image_size=64,
+        backbone="cnn",
+        backbone_weights=None,
+        recurrent_initializer="orthogonal",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")
+        if cell not in CELLS:
+            raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+        if attention_score not in SCORES:
+            raise ValueError(f"attention_score must be one of {SCORES}, got {attention_score!r}")
+        if backbone not in BACKBONES:
+            raise ValueError(f"backbone must be one of {BACKBONES}, got {backbone!r}")
+        self.vocabulary = [str(w) for w in vocabulary]
+        bad = [w for w in self.vocabulary if not w or w != "".join(w.split()) or w in (BOS, EOS)]
+        if bad or len(set(self.vocabulary)) != len(self.vocabulary):
+            raise ValueError(f"vocabulary: expected distinct words without spaces, got {bad or 'duplicates'}")
+        self.decoder_kind = decoder
+        self.cell = cell
+        self.hidden = int(hidden)
+        self.embedding_dim = int(embedding_dim)
+        self.filters = [int(f) for f in filters]
+        self.batch_norm = bool(batch_norm)
+        self.attention_score = attention_score
+        self.dropout_rate = float(dropout)
+        self.beam_width = int(beam_width)
+        self.length_penalty = float(length_penalty)
+        self.max_length = int(max_length)
+        self.image_size = int(image_size)
+        self.backbone = backbone
+        self.recurrent_initializer = recurrent_initializer
+        if not 1 <= self.beam_width <= MAX_BEAM_WIDTH:
+            raise ValueError(f"beam_width must be 1 to {MAX_BEAM_WIDTH}, got {self.beam_width}")
+        if self.max_length < 1:
+            raise ValueError(f"max_length must be at least 1 token, got {self.max_length}")
+        if backbone == "cnn" and (not self.filters or self.image_size % 2 ** len(self.filters)):
+            raise ValueError(f"image_size {self.image_size} must be a multiple of 2 ** len(filters) "
+                             f"= {2 ** len(self.filters)}")
+
+        self.words = keras.layers.StringLookup(vocabulary=[BOS, EOS, *self.vocabulary], mask_token="",
+                                               name="words")
+        self.target_size = self.words.vocabulary_size()
+        self.written = ["", "", "", "", *self.vocabulary]  # by id: padding, OOV, BOS and EOS write nothing
+        self.word_embedding = keras.layers.Embedding(
+            self.target_size, self.embedding_dim, name="word_embedding",
+            embeddings_initializer=keras.initializers.RandomNormal(stddev=WORD_EMBEDDING_STDDEV))
+        self.embedding_dropout = keras.layers.Dropout(self.dropout_rate, name="embedding_dropout")
+        self.cnn = self._backbone(backbone_weights)
+        _, grid_h, grid_w, channels = self.cnn.compute_output_shape((1, self.image_size, self.image_size, 3))
+        self.grid_shape = (int(grid_h), int(grid_w))
+        self.grid_size = self.grid_shape[0] * self.grid_shape[1]
+        self.grid_channels = int(channels)
+        self.feature_dropout = keras.layers.Dropout(self.dropout_rate, name="feature_dropout")
+        if decoder == "attention":
+            self.key_projection = keras.layers.Dense(self.hidden, name="keys")
+            self.grid_positions = self.add_weight(shape=(self.grid_size, self.hidden), name="grid_positions",
+                                                  initializer=keras.initializers.RandomNormal(stddev=0.1))
+            self.attend = Attention(attention_score, units=self.hidden, name="attention")
+            self.attend.build((None, None, self.hidden), (None, None, self.hidden))  # decoding calls its parts
+        else:
+            self.attend = None
+        self.summary_norm = keras.layers.LayerNormalization(name="summary_norm")  # keeps tanh(bridge) unsaturated
+        self.bridge = keras.layers.Dense(self.hidden, activation="tanh", name="bridge")
+        self.decoder = make_rnn(cell, self.hidden, return_sequences=True,
+                                recurrent_initializer=recurrent_initializer, name="decoder")
+        self.decoder.build((None, None, self.embedding_dim))
+        self.combine = keras.layers.Dense(self.embedding_dim, activation="tanh", name="W_c")
+        self.output_dropout = keras.layers.Dropout(self.dropout_rate, name="output_dropout")
+        self.output_bias = self.add_weight(shape=(self.target_size,), initializer="zeros", name="output_bias")
+        self.build_for_inference()
+
+    def _backbone(self, weights):
+        shape = (self.image_size, self.image_size, 3)
+        if self.backbone == "mobilenet_v3_small":
+            return keras.applications.MobileNetV3Small(input_shape=shape, include_top=False, weights=weights,
+                                                       include_preprocessing=True)
+        blocks = []
+        for i, width in enumerate(self.filters, start=1):
+            for j in (1, 2):
+                blocks.append(keras.layers.Conv2D(width, 3, padding="same", use_bias=not self.batch_norm,
+                                                  name=f"conv{i}_{j}"))
+                if self.batch_norm:
+                    blocks.append(keras.layers.BatchNormalization(name=f"batch_norm{i}_{j}"))
+                blocks.append(keras.layers.ReLU(name=f"relu{i}_{j}"))
+            blocks.append(keras.layers.MaxPooling2D(2, name=f"pool{i}"))
+        cnn = keras.Sequential(blocks, name="cnn")
+        cnn.build((None, *shape))
+        return cnn
+
+    # -- encoder ---------------------------------------------------------------------------------
+
+    def encode(self, images, training=False):
+        """Reads images `float [B, S, S, 3]` in [0, 1].
+
+        Returns a dict: `grid` `[B, P, C]` (the CNN's features at each of the
+        P grid positions, row by row), `keys` `[B, P, hidden]` and `projected`
+        (attention's keys and their part of the score; the grid itself with
+        `decoder="init-state"`), `mask` `[B, P]` (all true) and `states` (the
+        decoder's start).
+        """
+        images = tf.cast(images, tf.float32)
+        x = images * 255.0 if self.backbone == "mobilenet_v3_small" else images * 2.0 - 1.0
+        features = self.cnn(x, training=training)
+        grid = self.feature_dropout(tf.reshape(features, [-1, self.grid_size, self.grid_channels]),
+                                    training=training)
+        mask = tf.ones(tf.shape(grid)[:2], tf.bool)
+        if self.attend is None:
+            keys = projected = grid
+            summary = tf.reshape(grid, [-1, self.grid_size * self.grid_channels])
+        else:
+            keys = self.key_projection(grid) + self.grid_positions
+            projected = self.attend.project_keys(keys)
+            summary = tf.reduce_mean(grid, axis=1)
+        start = self.bridge(self.summary_norm(summary))
+        states = [start, tf.zeros_like(start)] if self.cell == "lstm" else [start]
+        return {"grid": grid, "keys": keys, "projected": projected, "mask": mask, "states": states}
+
+    # -- decoder ---------------------------------------------------------------------------------
+
+    def _logits(self, decoder_states, encoded, training=False):
+        """Next-word logits `[B, T, V]` and attention `[B, T, P]` for decoder states `[B, T, hidden]`."""
+        if self.attend is None:
+            combined = self.combine(decoder_states)
+            weights = tf.zeros([tf.shape(decoder_states)[0], tf.shape(decoder_states)[1],
+                                tf.shape(encoded["mask"])[1]])
+        else:
+            context, weights = self.attend.attend(decoder_states, encoded["keys"], encoded["projected"],
+                                                  encoded["mask"])
+            combined = self.combine(tf.concat([context, decoder_states], axis=-1))
+        combined = self.output_dropout(combined, training=training)
+        logits = tf.matmul(combined, self.word_embedding.embeddings, transpose_b=True) + self.output_bias
+        return logits, weights
+
+    def decode_step(self, token_ids, states, encoded):
+        """One decoding step for `[N]` previous tokens: `(log-probabilities [N, V], states, attention [N, P])`."""
+        output, states = self.decoder.cell(self.word_embedding(token_ids), states, training=False)
+        logits, weights = self._logits(output[:, None, :], encoded)
+        never = tf.one_hot([PAD_ID, OOV_ID, BOS_ID], self.target_size, on_value=-1e9)  # tokens no step may emit
+        return tf.nn.log_softmax(logits[:, 0] + tf.reduce_sum(never, axis=0)), states, weights[:, 0]
+
+    def call(self, inputs, training=False):
+        """Teacher-forced logits `[B, T, V]` for `{"images": float [B, S, S, 3], "caption_in": int [B, T]}`."""
+        encoded = self.encode(inputs["images"], training=training)
+        y = self.embedding_dropout(self.word_embedding(inputs["caption_in"]), training=training)
+        decoder_states = self.decoder(y, initial_state=encoded["states"], training=training)
+        return self._logits(decoder_states, encoded, training=training)[0]
+
+    def caption_ids(self, captions):
+        """Word ids of captions `string [B]` (lower-cased, split on spaces): a `RaggedTensor [B, None]`."""
+        return tf.cast(self.words(tf.strings.split(tf.strings.lower(captions))), tf.int32)
+
+    def build(self, input_shape=None):
+        """Nothing to do: every layer is built by `build_for_inference` in the constructor."""
+
+    def build_for_inference(self):
+        self({"images": tf.zeros([1, self.image_size, self.image_size, 3]),
+              "caption_in": tf.constant([[BOS_ID, OOV_ID]])})
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "vocabulary": self.vocabulary,
+            "decoder": self.decoder_kind,
+            "cell": self.cell,
+            "hidden": self.hidden,
+            "embedding_dim": self.embedding_dim,
+            "filters": self.filters,
+            "batch_norm": self.batch_norm,
+            "attention_score": self.attention_score,
+            "dropout": self.dropout_rate,
+            "beam_width": self.beam_width,
+            "length_penalty": self.length_penalty,
+            "max_length": self.max_length,
+            "image_size": self.image_size,
+            "backbone": self.backbone,
+            "backbone_weights": None,  # the model's weights hold them now: never download again
+            "recurrent_initializer": self.recurrent_initializer,
+        }
+
+    # -- serving and the Python API ----------------------------------------------------------------
+
+    def serving_signatures(self):
+        from zoo.captioning.serving import signatures
+
+        return signatures(self)
+
+    def example_requests(self):
+        from zoo.captioning.serving import example_requests
+
+        return example_requests(self)
+
+    @functools.cached_property
+    def _preprocess_function(self):
+        from zoo.captioning.serving import preprocess_function
+
+        return preprocess_function(self)
+
+    def caption(self, images, beam_width=None, max_length=None, return_attention=False):
+        """Captions images.
+
+        Args:
+            images: a list of images, each a path (`str` or `Path`), the bytes
+                of a JPEG or PNG file, or an array (H×W, H×W×1, H×W×3 or
+                H×W×4; uint8, or floats in [0, 1]). A single path, bytes or
+                array is one image; a 4-D array is a batch. Arrays are
+                PNG-encoded, so every image goes through the serving graph.
+            beam_width: hypotheses kept per step; 1 is greedy search. The
+                model's `beam_width` when `None`.
+            max_length: at most this many tokens, the end token included
+                (and at most the model's `max_length`).
+            return_attention: return dicts with the caption, its `tokens`,
+                the `attention` of each token over the grid `[T, grid_h,
+                grid_w]`, the `image` the model saw (`[S, S, 3]` in [0, 1])
+                and the `score`, for `zoo.plot_caption_attention`.
+
+        Returns:
+            One caption per image (lower-case words joined by spaces), or one
+            dict per image with `return_attention=True`.
+
+        Raises:
+            ValueError: naming the image (`images[i]`) that could not be
+                read or decoded, and what was expected.
+        """
+        from zoo.captioning.serving import caption_images
+
+        return caption_images(self, images, beam_width, max_length, return_attention)
+
+    def preprocess(self, images):
+        """The images as the model sees them: float `[N, S, S, 3]` in [0, 1] (inputs as for `caption`)."""
+        from zoo.captioning.serving import preprocess_images
+
+        return preprocess_images(self, images)
+
+    def predict_file(self, path):
+        """The caption of one image file (JPEG or PNG)."""
+        return self.caption([path])[0]
+
+    def evaluate_split(self, split="test"):
+        from zoo.captioning.metrics import evaluate_on
+
+        return evaluate_on(self, self.card["dataset"], split)
+
+    def demo(self):
+        from zoo.captioning.metrics import demo_lines
+
+        return demo_lines(self)
