@@ -174,11 +174,15 @@ def _train_on_file(pos_recipe, tmp_path, train_file, *extra):
 
 
 @pytest.mark.slow
-def test_train_file_word_tag(pos_recipe, tmp_path, toy_corpus):
+def test_train_file_word_tag_fine_tuning_a_pretrained_tagger(pos_recipe, pos_smoke, tmp_path, toy_corpus):
+    """Brown-style `word/TAG` lines, split by the every-tenth rule, fine-tuning with `--init-from` at learning
+    rate 0: the exported weights are exactly the ones copied from the pretrained tagger."""
     sentences = toy_corpus(40)
     (tmp_path / "my data").mkdir()
     path = _write_slash(tmp_path / "my data" / "toy.txt", sentences)
-    proc, out = _train_on_file(pos_recipe, tmp_path, path)
+    proc, out = _train_on_file(pos_recipe, tmp_path, path, "--init-from", pos_smoke.version_dir,
+                               "--learning-rate", "0")
+    pretrained = zoo.load(pos_smoke.version_dir)
     model = zoo.load(out / "pos_toy")
     expected_tags = sorted({t for _, tags in sentences for t in tags})
     assert model.tag_names == expected_tags == ["."] + sorted(set(expected_tags) - {"."})
@@ -197,6 +201,15 @@ def test_train_file_word_tag(pos_recipe, tmp_path, toy_corpus):
     assert abs(metrics["accuracy"] - card["test_metrics"]["accuracy"]) <= 1e-9
     assert metrics["examples"] == card["test_metrics"]["examples"] == sum(
         len(sentences[i][0]) for i in range(40) if i % 10 == 9)
+
+    assert model.word_vocabulary == pretrained.word_vocabulary
+    assert model.char_vocabulary == pretrained.char_vocabulary
+    assert card["hyperparameters"]["init_from"] == str(pos_smoke.version_dir)
+    for name in ("word_embedding", "char_embedding", "char_conv", "rnn_1"):
+        for got, expected in zip(model.get_layer(name).get_weights(), pretrained.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(got, expected, err_msg=name)
+    # the output layer differs in shape (6 tags, not 12): it starts fresh
+    assert model.get_layer("W_hy").get_weights()[0].shape[1] == 6
 
 
 @pytest.mark.slow
@@ -218,25 +231,6 @@ def test_train_file_conllu_with_separate_splits(pos_recipe, tmp_path, toy_corpus
 
 
 # --- --init-from --------------------------------------------------------------------------------------
-
-
-@pytest.mark.slow
-def test_init_from_copies_the_pretrained_weights(pos_recipe, pos_smoke, tmp_path, toy_corpus):
-    """With learning rate 0 the exported weights are exactly the ones copied from the pretrained tagger."""
-    path = _write_slash(tmp_path / "toy.txt", toy_corpus(40))
-    proc, out = _train_on_file(pos_recipe, tmp_path, path, "--init-from", pos_smoke.version_dir,
-                               "--learning-rate", "0", "--name", "pos_init")
-    pretrained = zoo.load(pos_smoke.version_dir)
-    model = zoo.load(out / "pos_init")
-    assert model.word_vocabulary == pretrained.word_vocabulary
-    assert model.char_vocabulary == pretrained.char_vocabulary
-    assert model.tag_names == sorted({t for _, tags in toy_corpus(40) for t in tags})
-    assert model.card["hyperparameters"]["init_from"] == str(pos_smoke.version_dir)
-    for name in ("word_embedding", "char_embedding", "char_conv", "rnn_1"):
-        for got, expected in zip(model.get_layer(name).get_weights(), pretrained.get_layer(name).get_weights()):
-            np.testing.assert_array_equal(got, expected, err_msg=name)
-    # the output layer differs in shape (6 tags, not 12): it starts fresh
-    assert model.get_layer("W_hy").get_weights()[0].shape[1] == 6
 
 
 # --- resuming after a kill ------------------------------------------------------------------------

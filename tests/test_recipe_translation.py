@@ -96,6 +96,9 @@ def test_smoke_card(translation_smoke):
     hyper = card["hyperparameters"]
     assert not RUN_LOCATION & set(hyper)
     assert (hyper["epochs"], hyper["hidden"], hyper["embedding_dim"], hyper["attention"]) == (2, 16, 16, "dot")
+    search = card["length_penalty_search"]  # validation BLEU of each candidate; the best is exported
+    assert [float(p) for p in search] == [0.0, 0.3, 0.6, 1.0] and hyper["length_penalty"] is None
+    assert search[f"{card['length_penalty']:g}"] == max(search.values())
     assert card["license"].startswith("Apache-2.0") and "public domain" in card["license"]
 
 
@@ -145,8 +148,8 @@ def test_train_file_resumes_after_a_kill_and_its_card_reproduces(translation_rec
     work, out = tmp_path / "work", tmp_path / "models"
     epochs_total = 6
     args = ["--train-file", data, "--hidden", "8", "--embedding-dim", "8", "--min-count", "1", "--epochs",
-            epochs_total, "--batch-size", "8", "--patience", "1000", "--lr-patience", "1000", "--workdir", work,
-            "--out", out]
+            epochs_total, "--batch-size", "8", "--patience", "1000", "--lr-patience", "1000", "--length-penalty", "1",
+            "--workdir", work, "--out", out]
     before = translation_recipe.kill_after_epochs(args, work, 2, timeout=300)
     assert 2 <= len(before) < epochs_total and before == list(range(len(before)))
     assert not (out / "translate_toy_pairs" / "1").exists()
@@ -154,6 +157,7 @@ def test_train_file_resumes_after_a_kill_and_its_card_reproduces(translation_rec
     model = zoo.load(out / "translate_toy_pairs")
     card = model.card
     assert card["version"] == 1 and card["hyperparameters"]["epochs"] == epochs_total
+    assert (card["length_penalty"], card["length_penalty_search"], model.length_penalty) == (1.0, None, 1.0)
     assert card["dataset"]["files"] == {"all": str(data)} and "crc32" in card["dataset"]["split"]
     assert "the user's own" in card["license"]
     examples = card["dataset"]["examples"]
