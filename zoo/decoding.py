@@ -25,6 +25,14 @@ import tensorflow as tf
 _IMPOSSIBLE = -1e9
 
 
+def search(model, encoded, max_lengths, beam_width):
+    """Greedy search when `beam_width` (an int32 scalar tensor) is 1, else beam search with the model's
+    `length_penalty`: the choice a serving signature makes per call."""
+    return tf.cond(beam_width == 1,
+                   lambda: greedy_search(model, encoded, max_lengths),
+                   lambda: beam_search(model, encoded, max_lengths, beam_width, model.length_penalty))
+
+
 def greedy_search(model, encoded, max_lengths):
     """Emits the most probable next token at every step."""
     batch = tf.shape(encoded["mask"])[0]

@@ -32,7 +32,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.captioning.model import MAX_BEAM_WIDTH, fit_image, to_float
-from zoo.decoding import beam_search, greedy_search
+from zoo.decoding import search
 from zoo.validation import check, one_value
 
 _IMAGE_BYTES = tf.TensorSpec(None, tf.string, name="image_bytes")
@@ -139,10 +139,7 @@ def signatures(model):
         limit = tf.where(max_length > 0, tf.minimum(max_length, model.max_length), model.max_length)
         limits = tf.fill(tf.shape(images)[:1], limit)
         encoded = model.encode(images)
-        ids, attention, scores = tf.cond(
-            beam_width == 1,
-            lambda: greedy_search(model, encoded, limits),
-            lambda: beam_search(model, encoded, limits, beam_width, model.length_penalty))
+        ids, attention, scores = search(model, encoded, limits, beam_width)
         tokens = tf.gather(written, ids)
         captions = tf.strings.strip(tf.strings.regex_replace(
             tf.strings.reduce_join(tokens, axis=-1, separator=" "), " +", " "))

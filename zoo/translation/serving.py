@@ -20,7 +20,7 @@ A target word outside the vocabulary that is not a copied name is `<unk>` in
 import numpy as np
 import tensorflow as tf
 
-from zoo.decoding import beam_search, greedy_search
+from zoo.decoding import search
 from zoo.translation.model import OOV_ID
 from zoo.translation.text import detokenize, tokenize
 from zoo.validation import as_utf8_list, as_value_error, check, is_utf8, one_value
@@ -76,10 +76,7 @@ def signatures(model):
                                             f"beam_width: expected 1 to {MAX_BEAM_WIDTH} (1 is greedy search)")]):
             beam_width = tf.identity(beam_width)
         encoded = model.encode(source)
-        ids, attention, scores = tf.cond(
-            beam_width == 1,
-            lambda: greedy_search(model, encoded, limits),
-            lambda: beam_search(model, encoded, limits, beam_width, model.length_penalty))
+        ids, attention, scores = search(model, encoded, limits, beam_width)
         target = _written(model, ids, attention, source)
         empty = lengths == 0
         return {
