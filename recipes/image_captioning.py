@@ -20,7 +20,6 @@ epoch.
 """
 
 import argparse
-import time
 from pathlib import Path
 
 import keras
@@ -102,16 +101,13 @@ def main(argv=None):
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=5.0),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   weighted_metrics=["accuracy"])
-    started = time.perf_counter()
-    model.fit(
+    flags = training.run_flags(args, RUN_LOCATION_FLAGS)
+    fit_seconds = training.fit(
+        model, workdir, flags,
         as_dataset(data["train"], model, args.batch_size, shuffle=True, seed=args.seed, references=args.references),
-        validation_data=as_dataset(data["validation"], model, 128, references="first"),
-        epochs=args.epochs,
-        shuffle=False,  # the dataset reshuffles itself each epoch
-        callbacks=training.standard_callbacks(workdir, args.patience, args.lr_patience),
-        verbose=2,
+        as_dataset(data["validation"], model, 128, references="first"),
+        args.epochs, args.patience, args.lr_patience,
     )
-    fit_seconds = time.perf_counter() - started
 
     results = {split: evaluate(model, data[split]) for split in EVALUATED}
     results["test_greedy"] = evaluate(model, data["test"], beam_width=1)
@@ -136,8 +132,7 @@ def main(argv=None):
         "compositional_metrics_greedy": results["compositional_greedy"],
         "test_slice_metrics": {**results["test_slice"], "slice": f"the first {TEST_SLICE} test images"},
         "validation_metrics": results["validation"],
-        "hyperparameters": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
-                            if k not in RUN_LOCATION_FLAGS},
+        "hyperparameters": flags,
         "training_seconds": round(fit_seconds, 1),
         "epochs_trained": len((workdir / "history.csv").read_text().splitlines()) - 1,
         "recipe_command": training.recipe_command(),

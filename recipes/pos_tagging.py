@@ -18,7 +18,6 @@ finished epoch.
 
 import argparse
 import collections
-import time
 from pathlib import Path
 
 import keras
@@ -136,16 +135,13 @@ def main(argv=None):
     model = build_model(args, tag_names, word_vocabulary, char_vocabulary)
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="sparse_categorical_crossentropy",
                   weighted_metrics=["accuracy"])
-    started = time.perf_counter()
-    model.fit(
+    flags = training.run_flags(args, RUN_LOCATION_FLAGS)
+    fit_seconds = training.fit(
+        model, workdir, flags,
         tagged.as_dataset(train, model.tag_names, args.batch_size, shuffle=True, seed=args.seed),
-        validation_data=tagged.as_dataset(validation, model.tag_names, 256),
-        epochs=args.epochs,
-        shuffle=False,  # the dataset reshuffles itself each epoch
-        callbacks=training.standard_callbacks(workdir, args.patience, args.lr_patience),
-        verbose=2,
+        tagged.as_dataset(validation, model.tag_names, 256),
+        args.epochs, args.patience, args.lr_patience,
     )
-    fit_seconds = time.perf_counter() - started
 
     known = {w for sentence in train.words for w in sentence}
     results = {}
@@ -173,8 +169,7 @@ def main(argv=None):
         "tags": model.tag_names,
         "test_metrics": results["test"],
         "validation_metrics": results["validation"],
-        "hyperparameters": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
-                            if k not in RUN_LOCATION_FLAGS},
+        "hyperparameters": flags,
         "training_seconds": round(fit_seconds, 1),
         "recipe_command": training.recipe_command(),
         "license": "Apache-2.0 (weights); data: " + (brown.LICENSE if not args.train_file else "the user's own"),

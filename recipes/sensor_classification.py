@@ -9,7 +9,6 @@ rerun with the same flags, it resumes from the last finished epoch.
 """
 
 import re
-import time
 
 import keras
 import numpy as np
@@ -81,16 +80,13 @@ def main(argv=None):
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    started = time.perf_counter()
-    model.fit(
+    flags = training.run_flags(args, RUN_LOCATION_FLAGS)
+    fit_seconds = training.fit(
+        model, workdir, flags,
         uea.as_dataset(train, args.batch_size, shuffle=True, seed=args.seed),
-        validation_data=uea.as_dataset(validation, args.batch_size),
-        epochs=args.epochs,
-        shuffle=False,  # the dataset reshuffles itself each epoch
-        callbacks=training.standard_callbacks(workdir, args.patience, args.lr_patience),
-        verbose=2,
+        uea.as_dataset(validation, args.batch_size),
+        args.epochs, args.patience, args.lr_patience,
     )
-    fit_seconds = time.perf_counter() - started
 
     results = {}
     for split in (validation, test):
@@ -110,7 +106,7 @@ def main(argv=None):
         "classes": train.class_names,
         "test_metrics": results["test"],
         "validation_metrics": results["validation"],
-        "hyperparameters": {k: v for k, v in vars(args).items() if k not in RUN_LOCATION_FLAGS},
+        "hyperparameters": flags,
         "training_seconds": round(fit_seconds, 1),
         "recipe_command": training.recipe_command(),
         "license": "Apache-2.0 (weights); data: " + uea.LICENSE,

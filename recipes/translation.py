@@ -19,7 +19,6 @@ the last finished epoch.
 """
 
 import collections
-import time
 from pathlib import Path
 
 import keras
@@ -150,16 +149,13 @@ def main(argv=None):
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=5.0),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   weighted_metrics=["accuracy"])
-    started = time.perf_counter()
-    model.fit(
+    flags = training.run_flags(args, RUN_LOCATION_FLAGS)
+    fit_seconds = training.fit(
+        model, workdir, flags,
         as_dataset(fitted, model, args.batch_size, shuffle=True, seed=args.seed),
-        validation_data=as_dataset(validation, model, 128),
-        epochs=args.epochs,
-        shuffle=False,  # the dataset reshuffles itself each epoch
-        callbacks=training.standard_callbacks(workdir, args.patience, args.lr_patience),
-        verbose=2,
+        as_dataset(validation, model, 128),
+        args.epochs, args.patience, args.lr_patience,
     )
-    fit_seconds = time.perf_counter() - started
 
     length_penalties = {}
     if args.length_penalty is not None:
@@ -197,8 +193,7 @@ def main(argv=None):
         "test_metrics_greedy": results["test_greedy"],
         "test_slice_metrics": {**results["test_slice"], "slice": f"the first {TEST_SLICE} test pairs"},
         "validation_metrics": results["validation"],
-        "hyperparameters": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
-                            if k not in RUN_LOCATION_FLAGS},
+        "hyperparameters": flags,
         "length_penalty": model.length_penalty,
         "length_penalty_search": {f"{p:g}": b for p, b in length_penalties.items()} or None,
         "training_seconds": round(fit_seconds, 1),

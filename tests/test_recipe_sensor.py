@@ -1,6 +1,7 @@
 """recipes/sensor_classification.py: the smoke run end to end, flags, and resuming after a kill."""
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,27 @@ def test_smoke_workdir(smoke, recipe):
         events = list((work / "logs" / side).glob("events.out.tfevents.*"))
         assert events and events[0].stat().st_size > 0, side
     assert not (work / "backup").exists()  # removed once training finished
+
+
+@pytest.mark.slow
+def test_rerun_after_training_reuses_its_weights_and_other_flags_train_afresh(smoke, smoke_model, recipe, tmp_path):
+    # a failure or kill after training (evaluation, export) must not cost the training
+    work = tmp_path / "work"
+    shutil.copytree(smoke.workdir, work)
+    args = ["--dataset", "BasicMotions", "--smoke", "--workdir", work, "--out", tmp_path / "models"]
+    rerun = recipe.run(args, timeout=300)
+    assert rerun.returncode == 0, recipe.explain(rerun)
+    assert "Epoch 1/" not in rerun.stdout and f"reusing the weights trained with the same flags in {work}" in rerun.stdout
+    reused = zoo.load(tmp_path / "models" / "sensor_basic_motions")
+    assert reused.weights_digest() == smoke_model.weights_digest()
+    assert reused.card["test_metrics"] == smoke_model.card["test_metrics"]
+    assert reused.card["training_seconds"] == smoke_model.card["training_seconds"] > 0
+
+    other = recipe.run([*args, "--seed", "1"], timeout=300)
+    assert other.returncode == 0, recipe.explain(other)
+    assert "Epoch 1/2" in other.stdout and "reusing" not in other.stdout
+    assert recipe.logged_epochs(work) == [0, 1]  # a new log, not the old one continued
+    assert zoo.load(tmp_path / "models" / "sensor_basic_motions").weights_digest() != smoke_model.weights_digest()
 
 
 # --- resuming after a kill ------------------------------------------------------------------------

@@ -1,8 +1,11 @@
 """What every recipe shares: flags for the seed's hyperparameters, seeding, callbacks, provenance."""
 
 import argparse
+import json
 import shlex
+import shutil
 import sys
+import time
 from pathlib import Path
 
 import keras
@@ -64,3 +67,59 @@ def standard_callbacks(workdir, patience, lr_patience, monitor="val_loss"):
         keras.callbacks.TensorBoard(str(workdir / "logs")),
         keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True),
     ]
+
+
+def run_flags(args, run_location_flags):
+    """The flags that decide what a run trains (not where it writes), JSON-ready for the model card."""
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in run_location_flags}
+
+
+def fit(model, workdir, flags, train, validation, epochs, patience, lr_patience):
+    """Trains `model` in `workdir` and returns the training time in seconds
+    (the epochs' wall clock, summed over resumptions).
+
+    Killed during training, a rerun with the same `flags` resumes from the
+    last finished epoch. Training over, the weights are kept in `workdir`:
+    a rerun with the same flags after a failure or kill in evaluation or
+    export goes straight back to them instead of training again. A run with
+    other flags starts afresh.
+    """
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    record, weights = workdir / "run.json", workdir / "trained.weights.h5"
+    run = json.loads(record.read_text()) if record.exists() else {}
+    if run.get("flags") != flags:
+        for stale in (workdir / "backup", weights):
+            shutil.rmtree(stale) if stale.is_dir() else stale.unlink(missing_ok=True)
+        run = {"flags": flags, "epoch_seconds": {}}
+        record.write_text(json.dumps(run, indent=2))
+    if run.get("trained") and weights.exists():
+        model.build_for_inference()
+        model.load_weights(weights)
+        print(f"reusing the weights trained with the same flags in {workdir}")
+    else:
+        model.fit(train, validation_data=validation, epochs=epochs,
+                  shuffle=False,  # the datasets reshuffle themselves each epoch
+                  callbacks=[*standard_callbacks(workdir, patience, lr_patience), _EpochClock(record, run)],
+                  verbose=2)
+        partial = workdir / "partial-trained.weights.h5"
+        model.save_weights(partial)
+        partial.replace(weights)
+        run["trained"] = True
+        record.write_text(json.dumps(run, indent=2))
+    return sum(run["epoch_seconds"].values())
+
+
+class _EpochClock(keras.callbacks.Callback):
+    """Writes each finished epoch's wall clock into the run record, so training time survives resumption."""
+
+    def __init__(self, record, run):
+        super().__init__()
+        self.record, self.run = record, run
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.run["epoch_seconds"][str(epoch)] = time.perf_counter() - self.started
+        self.record.write_text(json.dumps(self.run, indent=2))
