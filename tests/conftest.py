@@ -570,3 +570,21 @@ def bible_pairs(zoo_data_dir):
     from zoo.datasets import bible
 
     return bible.pairs()
+
+
+# --- image captioning ---------------------------------------------------------------------------------
+
+
+CAPTIONING_RECIPE = REPO / "recipes" / "image_captioning.py"
+
+
+@pytest.fixture(scope="session")
+def captioning_recipe():
+    """The captioning recipe, run in subprocesses (see `RecipeRunner`)."""
+    return RecipeRunner(CAPTIONING_RECIPE)
+
+
+@pytest.fixture(scope="session")
+def captioning_smoke(tmp_path_factory):
+    """One smoke run of the captioning recipe on generated scenes, shared read-only by many tests."""
+    return run_smoke(tmp_path_factory, CAPTIONING_RECIPE, "caption_scenes")

@@ -50,7 +50,22 @@ def cmd_info(args):
 
 def cmd_predict(args):
     model = zoo.load(args.name, args.version)
+    if args.image:
+        if not hasattr(model, "caption"):
+            raise ValueError(f"{model.TASK} models take no images; use --text or --input")
+        for path, caption in zip(args.image, model.caption(args.image)):
+            print(f"{path}\t{caption}")
+        return
     print(model.predict_text(args.text) if args.text is not None else model.predict_file(args.input))
+
+
+def _detail(metrics):
+    """What goes with the headline number, by the kind of metrics."""
+    if "errors" in metrics:
+        return f"({metrics['errors']} errors of {metrics['examples']})"
+    if "chrf" in metrics:
+        return f"(chrF {metrics['chrf']:.2f}, {metrics['sentences']} sentences)"
+    return f"(attribute accuracy {metrics['attribute_accuracy']:.4f}, {metrics['images']} images)"
 
 
 def cmd_evaluate(args):
@@ -58,9 +73,8 @@ def cmd_evaluate(args):
     metrics = model.evaluate_split(args.split)
     key = _headline(metrics)
     recorded = (model.card.get(f"{args.split}_metrics") or {}).get(key)
-    detail = (f"({metrics['errors']} errors of {metrics['examples']})" if key == "accuracy" else
-              f"(chrF {metrics['chrf']:.2f}, {metrics['sentences']} sentences)")
-    print(f"{model.card['name']} v{model.card['version']} on {args.split}: {key} {metrics[key]:.4f} {detail}")
+    print(f"{model.card['name']} v{model.card['version']} on {args.split}: {key} {metrics[key]:.4f} "
+          f"{_detail(metrics)}")
     if recorded is None:
         return 0
     same = abs(recorded - metrics[key]) < 1e-9
@@ -104,6 +118,7 @@ def build_parser():
     predict = command("predict", cmd_predict, "run a model on raw input").add_mutually_exclusive_group(required=True)
     predict.add_argument("--input", help="a file: sensor series (.npy, .csv, .json) or text, one sentence per line")
     predict.add_argument("--text", help="text for a text model, one sentence per line")
+    predict.add_argument("--image", nargs="+", help="image files (JPEG or PNG) for an image model")
     command("evaluate", cmd_evaluate, "recompute the model card's metrics from the data").add_argument(
         "--split", default="test")
     export = command("export", cmd_export, "write a model version in TF Serving layout, atomically")

@@ -27,11 +27,23 @@ def to_float(images):
 
 
 def fit_image(image, size):
-    """A float image `[H, W, 3]` resized to `[size, size, 3]` (bilinear, antialiased); as it is if it fits."""
-    same = tf.reduce_all(tf.shape(image)[:2] == [size, size])
-    resized = tf.cond(same, lambda: image, lambda: tf.clip_by_value(
-        tf.image.resize(image, [size, size], method="bilinear", antialias=True), 0.0, 1.0))
-    return tf.ensure_shape(resized, [size, size, 3])
+    """The central square of a float image `[H, W, 3]`, resized to `[size, size, 3]` (bilinear, antialiased);
+    the image as it is when it already has that size.
+
+    A crop, not a squash: a photograph keeps its proportions, as it would
+    after the common "crop the central square" preparation of training sets.
+    Of an odd number of rows (columns) cut away, the extra one goes at the
+    bottom (right).
+    """
+    height, width = tf.shape(image)[0], tf.shape(image)[1]
+
+    def crop_and_resize():
+        side = tf.minimum(height, width)
+        square = tf.image.crop_to_bounding_box(image, (height - side) // 2, (width - side) // 2, side, side)
+        return tf.clip_by_value(tf.image.resize(square, [size, size], method="bilinear", antialias=True), 0.0, 1.0)
+
+    fitted = tf.cond(tf.logical_and(tf.equal(height, size), tf.equal(width, size)), lambda: image, crop_and_resize)
+    return tf.ensure_shape(fitted, [size, size, 3])
 
 
 @keras.saving.register_keras_serializable(package="zoo")
