@@ -20,17 +20,16 @@ finished variants are reused, killed ones resume.
 """
 
 import argparse
-import hashlib
-import importlib.util
 import json
 import shlex
-import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import tensorflow as tf
 from run_info import environment, header, latency_ms
+from variants import (catalogue_hyperparameters, catalogue_version, load_recipe, recipe_argv,
+                      train_variant)
 
 import zoo
 from zoo.datasets import bible
@@ -74,37 +73,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def load_recipe():
-    """`recipes/translation.py` as a module (recipes are scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location("translation_recipe", REPO / "recipes" / "translation.py")
-    recipe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recipe)
-    return recipe
-
-
-def catalogue_hyperparameters(recipe):
-    """The flags of the published model, or the recipe's defaults while none is published."""
-    defaults = {k: v for k, v in vars(recipe.parse_args([])).items() if k not in recipe.RUN_LOCATION_FLAGS}
-    try:
-        card = zoo.info(CATALOGUE_MODEL)
-    except ValueError:
-        return defaults, "recipe defaults (no pretrained model in the catalogue)"
-    published = {k: v for k, v in card["hyperparameters"].items() if k in defaults}
-    return {**defaults, **published}, f"model card of {card['name']} v{card['version']}"
-
-
-def recipe_argv(hyperparameters):
-    """Recipe flags for a hyperparameter dict: `--key value`, booleans as `--flag` / `--no-flag`."""
-    argv = []
-    for key, value in hyperparameters.items():
-        flag = key.replace("_", "-")
-        if isinstance(value, bool):
-            argv.append(f"--{flag}" if value else f"--no-{flag}")
-        elif value is not None:
-            argv += [f"--{flag}", str(value)]
-    return argv
-
-
 def latency_sentence():
     return next(s for s in bible.load("test").sources if len(s.split()) == LATENCY_WORDS)
 
@@ -113,39 +81,6 @@ def signature_latency(translate, sentence, beam_width):
     return latency_ms(lambda: translate(sentences=tf.constant([sentence]), beam_width=tf.constant(beam_width),
                                         max_length=tf.constant(0))["translations"].numpy(),
                       LATENCY_CALLS, WARMUP_CALLS)
-
-
-def train_variant(hyperparameters, attention, workdir):
-    """Runs the recipe in its own process with `attention` swapped in; returns the exported version.
-
-    A variant already exported under `workdir` with the same flags is reused, and a killed run resumes
-    where it stopped (the recipe's own backup), so rerunning the bench after an interruption loses little.
-    """
-    flags = recipe_argv({**hyperparameters, "attention": attention})
-    run = workdir / f"{attention}-{hashlib.sha256(shlex.join(flags).encode()).hexdigest()[:10]}"  # one per flag set
-    version_dir = run / "models" / f"translate_{attention}" / "1"
-    if (version_dir / "saved_model.pb").is_file():
-        return version_dir
-    run.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "recipes/translation.py", *flags,
-            "--out", str(run / "models"), "--workdir", str(run / "work"), "--name", f"translate_{attention}",
-            "--version", "1"]
-    print("+", shlex.join(argv[1:]), flush=True)
-    with (run / "log.txt").open("a") as log:
-        done = subprocess.run(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"the {attention} run failed:\n" + (run / "log.txt").read_text()[-3000:])
-    return version_dir
-
-
-def catalogue_version(hyperparameters):
-    """The catalogue model's version directory, after checking it was trained with the bench's flags."""
-    card = zoo.info(CATALOGUE_MODEL)
-    differ = {k: (v, card["hyperparameters"].get(k)) for k, v in hyperparameters.items()
-              if k != "attention" and card["hyperparameters"].get(k) != v}
-    if differ:
-        raise SystemExit(f"--catalogue-row: {CATALOGUE_MODEL} was trained with other flags: {differ}")
-    return card["hyperparameters"]["attention"], zoo.registry.resolve(CATALOGUE_MODEL)
 
 
 def score_variant(version_dir, sentence):
@@ -209,16 +144,17 @@ def markdown(report):
 
 def main(argv=None):
     args = parse_args(argv)
-    recipe = load_recipe()
-    hyperparameters, source = catalogue_hyperparameters(recipe)
+    hyperparameters, source = catalogue_hyperparameters(load_recipe("recipes/translation.py"), CATALOGUE_MODEL)
     if args.epochs:
         hyperparameters["epochs"] = args.epochs
     sentence = latency_sentence()
     with ThreadPoolExecutor(args.jobs) as pool:
-        trained = pool.map(lambda attention: train_variant(hyperparameters, attention, args.workdir), args.attentions)
+        trained = pool.map(lambda attention: train_variant(
+            "recipes/translation.py", {**hyperparameters, "attention": attention}, attention, f"translate_{attention}",
+            args.workdir), args.attentions)
         results = {a: score_variant(version_dir, sentence) for a, version_dir in zip(args.attentions, trained)}
     if args.catalogue_row:
-        attention, version_dir = catalogue_version(hyperparameters)
+        attention, version_dir = catalogue_version(CATALOGUE_MODEL, hyperparameters, "attention")
         results[attention] = score_variant(version_dir, sentence)
         results = {a: results[a] for a in ATTENTIONS + ("general",) if a in results}
     report = {
