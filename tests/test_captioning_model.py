@@ -222,10 +222,10 @@ def test_metrics_are_perfect_for_references_and_lower_for_a_wrong_colour():
                 [["a little red circle", "a small red circle"], ["a big blue square"]])["bleu"] == 100.0
 
 
-def test_evaluate_split_knows_the_scenes_only():
+def test_evaluate_split_knows_the_scenes_and_coco_only():
     model = make_tiny_captioner()
     model.card = {"dataset": {"name": "my photos"}}
-    with pytest.raises(ValueError, match="knows the 'scenes' dataset only"):
+    with pytest.raises(ValueError, match="knows the 'scenes' and 'coco_captions' datasets"):
         model.evaluate_split("test")
 
 

@@ -49,6 +49,23 @@ def test_vocabulary_and_length_come_from_the_training_captions(recipe_module):
     assert model.max_length == max(len(c.split()) for refs in train.captions for c in refs) + 4
 
 
+def test_coco_data_for_online_users(recipe_module):
+    import tensorflow_datasets as tfds
+
+    from zoo.datasets import coco
+
+    args = recipe_module.parse_args(["--dataset", "coco", "--image-size", "32", "--train-images", "5",
+                                     "--eval-images", "3", "--hidden", "8", "--embedding-dim", "8", "--filters", "4"])
+    with tfds.testing.mock_data(num_examples=7):
+        data, source = recipe_module.load_data(args)
+    assert source is coco and list(data) == ["train", "validation", "test"]
+    assert [len(part) for part in data.values()] == [5, 3, 3]
+    assert data["train"].images.shape == (5, 32, 32, 3)
+    model = recipe_module.build_model(args, data["train"])
+    metrics = evaluate(model, data["test"], beam_width=1)  # photographs: BLEU-4 only, no scene to check against
+    assert set(metrics) == {"bleu", "bleu_signature", "images", "beam_width"} and metrics["images"] == 3
+
+
 # --- the smoke run (generated scenes) -------------------------------------------------------------
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 from sacrebleu.metrics import BLEU
 
-from zoo.datasets import scenes
+from zoo.datasets import coco, scenes
 
 ATTRIBUTES = ("shape", "colour", "size", "relation")  # what `attribute_accuracy` averages
 
@@ -58,19 +58,30 @@ def caption_metrics(captions, references, scene_list):
     }
 
 
-def evaluate(model, scenes_data, beam_width=None):
-    """Captions every image of `scenes_data` (`zoo.datasets.scenes.Scenes`), in batches, and scores them."""
-    captions = model.caption(scenes_data.images, beam_width=beam_width)
-    return {**caption_metrics(captions, scenes_data.captions, scenes_data.scenes),
-            "beam_width": model.beam_width if beam_width is None else beam_width}
+def evaluate(model, data, beam_width=None):
+    """Captions every image of `data`, in batches, and scores the captions.
+
+    Generated scenes (`zoo.datasets.scenes.Scenes`, which know what each
+    image holds) get all of `caption_metrics`; other captioned images
+    (`zoo.datasets.coco.Captions`) BLEU-4 and the image count.
+    """
+    captions = model.caption(data.images, beam_width=beam_width)
+    if hasattr(data, "scenes"):
+        metrics = caption_metrics(captions, data.captions, data.scenes)
+    else:
+        metrics = {**bleu(captions, data.captions), "images": len(captions)}
+    return {**metrics, "beam_width": model.beam_width if beam_width is None else beam_width}
 
 
 def evaluate_on(model, dataset, split="test"):
-    """`evaluate` on a split of the dataset a model card names."""
-    if dataset.get("name") != scenes.NAME:
-        raise ValueError(f"evaluate_split knows the {scenes.NAME!r} dataset only; this model was trained on "
-                         f"{dataset.get('name')!r}: call zoo.captioning.metrics.evaluate with your own data")
-    return evaluate(model, scenes.load(split))
+    """`evaluate` on a split of the dataset a model card names (as many images as the card says were scored)."""
+    if dataset.get("name") == scenes.NAME:
+        return evaluate(model, scenes.load(split).take(dataset["examples"][split]))
+    if dataset.get("name") == coco.NAME:
+        return evaluate(model, coco.load(split, max_images=dataset["examples"][split], image_size=model.image_size,
+                                         download=False))
+    raise ValueError(f"evaluate_split knows the {scenes.NAME!r} and {coco.NAME!r} datasets; this model was trained "
+                     f"on {dataset.get('name')!r}: call zoo.captioning.metrics.evaluate with your own data")
 
 
 DEMO_IMAGES = (("test", 0), ("test", 1), ("test", 2), ("test", 3), ("compositional", 0), ("compositional", 1))
