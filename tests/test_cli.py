@@ -205,3 +205,34 @@ def test_predict_csv_with_a_non_finite_first_row_is_refused(catalogue, tmp_path,
     assert main(["predict", "sensor_basic_motions", "--input", str(path)]) == 2
     err = capsys.readouterr().err
     assert "series" in err and ("NaN" in err or "infinite" in err)
+
+
+# --- an image model ---------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_predict_images_with_a_captioner(captioning_smoke, tmp_path, capsys):
+    import tensorflow as tf
+
+    from zoo.datasets import scenes
+
+    paths = []
+    for index in (0, 1):
+        paths.append(tmp_path / f"scene {index}.png")
+        paths[-1].write_bytes(tf.io.encode_png(scenes.generate("test", index)[0]).numpy())
+    assert main(["predict", str(captioning_smoke.version_dir), "--image", *map(str, paths)]) == 0
+    printed = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    expected = zoo.load(captioning_smoke.version_dir).caption(paths)
+    assert printed == [[str(path), caption] for path, caption in zip(paths, expected)]
+
+
+def test_images_for_a_model_without_images_is_exit_code_2(catalogue, tmp_path, capsys):
+    assert main(["predict", "sensor_basic_motions", "--image", str(tmp_path / "x.png")]) == 2
+    assert "take no images" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_evaluate_a_captioner_reproduces_its_card(captioning_smoke, capsys):
+    assert main(["evaluate", str(captioning_smoke.version_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "on test: bleu" in out and "32 images" in out and "attribute accuracy" in out and "reproduced" in out
