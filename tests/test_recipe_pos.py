@@ -1,4 +1,7 @@
-"""recipes/pos_tagging.py: the smoke run end to end, flags, user corpora, --init-from, and resuming after a kill."""
+"""recipes/pos_tagging.py: the smoke run end to end, flags, user corpora, --init-from.
+
+Resuming after a kill is `zoo.training.fit`'s, shared by every recipe: tests/test_recipe_sensor.py and
+tests/test_recipe_translation.py kill and rerun it."""
 
 from pathlib import Path
 
@@ -231,23 +234,3 @@ def test_train_file_conllu_with_separate_splits(pos_recipe, tmp_path, toy_corpus
 
 
 # --- --init-from --------------------------------------------------------------------------------------
-
-
-# --- resuming after a kill ------------------------------------------------------------------------
-
-
-@pytest.mark.slow
-def test_resume_after_kill(pos_recipe, tmp_path, toy_corpus):
-    data = _write_slash(tmp_path / "toy.txt", toy_corpus(40))
-    work, out = tmp_path / "work", tmp_path / "models"
-    epochs_total = 20
-    args = ["--train-file", data, "--cell", "gru", "--hidden", "4", "--word-dim", "4", "--char-dim", "4",
-            "--char-filters", "4", "--min-count", "1", "--min-char-count", "1", "--epochs", epochs_total,
-            "--patience", "1000", "--lr-patience", "1000", "--workdir", work, "--out", out]
-    before = pos_recipe.kill_after_epochs(args, work, 2, timeout=300)
-    assert 2 <= len(before) < epochs_total and before == list(range(len(before)))
-    assert not (out / "pos_toy" / "1").exists()
-    pos_recipe.assert_resumed(pos_recipe.run(args, timeout=400), work, before, epochs_total)
-    model = zoo.load(out / "pos_toy")
-    assert model.card["version"] == 1 and model.card["hyperparameters"]["epochs"] == epochs_total
-    assert (model.cell, model.hidden) == ("gru", 4)
