@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import logging
 import sys
 
 import zoo
@@ -87,6 +88,13 @@ def cmd_export(args):
     print(f"exported {path}")
 
 
+def cmd_serve(args):
+    from zoo.serving.rest import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    serve(args.root, host=args.host, port=args.port, poll_seconds=args.poll_seconds)
+
+
 def cmd_demo(args):
     names = zoo.list_models()
     if not names:
@@ -124,6 +132,12 @@ def build_parser():
     export = command("export", cmd_export, "write a model version in TF Serving layout, atomically")
     export.add_argument("out", help="base directory; its name is the served model name")
     export.add_argument("--to-version", type=int, help="version number to write (default next free)")
+    serve = command("serve", cmd_serve, "serve <root>/<name>/<version>/ models over TF Serving's REST API",
+                    model=False)
+    serve.add_argument("root", help="directory holding one base directory per model, e.g. saved_models/")
+    serve.add_argument("--port", type=int, default=8501)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--poll-seconds", type=float, default=5.0, help="how often to look for new versions")
     command("demo", cmd_demo, "run every pretrained model on real samples", model=False)
     return parser
 
