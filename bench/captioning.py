@@ -21,13 +21,12 @@ finished decoders are reused, killed ones resume.
 """
 
 import argparse
-import json
 import shlex
 import sys
 from pathlib import Path
 
 import tensorflow as tf
-from run_info import environment, header, latency_ms
+from run_info import environment, header, latency_ms, write_report
 from variants import catalogue_hyperparameters, catalogue_version, load_recipe, recipe_argv, train_variant
 
 import zoo
@@ -160,11 +159,7 @@ def main(argv=None):
         "results": results,
         "goals": goals(results),
     }
-    text = markdown(report)
-    print(text)
-    args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "captioning.md").write_text(text)
-    (args.output / "captioning.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    write_report(args.output, "captioning", markdown(report), report)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ its in-graph tokeniser. Prints a Markdown report and writes it to
 """
 
 import argparse
-import json
 import random
 import shlex
 import sys
@@ -28,7 +27,7 @@ import tensorflow as tf
 from nltk.tag.perceptron import PerceptronTagger
 
 import zoo
-from run_info import environment, header, latency_ms
+from run_info import environment, header, latency_ms, write_report
 from zoo import registry
 from zoo.datasets import brown
 from zoo.tagging.serving import BATCH_SIZE as API_BATCH
@@ -318,21 +317,13 @@ def markdown(report):
     return "\n".join(lines + [""] + _tables(report["results"])) + "\n"
 
 
-def write(report, output):
-    """Writes `pos.md` and `pos.json` into `output`."""
-    output.mkdir(parents=True, exist_ok=True)
-    (output / "pos.md").write_text(markdown(report))
-    (output / "pos.json").write_text(json.dumps(report, indent=2, default=str))
-
-
 def main(argv=None):
     args = parse_args(argv)
     command = shlex.join(["python", "bench/pos.py", *(sys.argv[1:] if argv is None else argv)])
     results = [bench_tagset(tagset, args) for tagset in args.tagsets]
     env = environment(command, versions={"nltk": nltk.__version__})
     report = {"environment": env, "protocol": PROTOCOL, "results": results}
-    write(report, args.output)
-    print(markdown(report))
+    write_report(args.output, "pos", markdown(report), report)
     return report
 
 

@@ -1,4 +1,5 @@
-"""What every bench report records about its run, the report's opening lines, and latency timing."""
+"""What every bench report records about its run, the report's opening lines, latency timing, and where the
+report goes."""
 
 import datetime
 import json
@@ -58,3 +59,11 @@ def latency_ms(call, calls, warmup):
         call()
         times.append(1000 * (time.perf_counter() - started))
     return {"median": float(np.median(times)), "p90": float(np.percentile(times, 90))}
+
+
+def write_report(output, name, text, report):
+    """Prints the Markdown report `text` and writes it to `output/<name>.md`, the raw numbers to `<name>.json`."""
+    print(text)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / f"{name}.md").write_text(text)
+    (output / f"{name}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str))

@@ -37,7 +37,7 @@ from sktime.pipeline import make_pipeline
 from sktime.transformations.panel.rocket import MiniRocketMultivariateVariable
 
 import zoo
-from run_info import environment, header, latency_ms
+from run_info import environment, header, latency_ms, write_report
 from zoo.datasets import uea
 
 REPO = Path(__file__).resolve().parent.parent
@@ -340,13 +340,6 @@ def markdown(report):
     return "\n".join(lines) + "\n"
 
 
-def write(report, output):
-    """Writes `sensor.md` and `sensor.json` into `output`."""
-    output.mkdir(parents=True, exist_ok=True)
-    (output / "sensor.md").write_text(markdown(report))
-    (output / "sensor.json").write_text(json.dumps(report, indent=2, default=str))
-
-
 def main(argv=None):
     args = parse_args(argv)
     command = shlex.join(["python", "bench/sensor.py", *(sys.argv[1:] if argv is None else argv)])
@@ -362,8 +355,7 @@ def main(argv=None):
                       versions={"sktime": sktime.__version__, "numba": numba.__version__})
     report = {"environment": env, "protocol": PROTOCOL, "setups": setups, "results": rows,
               "latency": latencies, "goals": check_goals(rows, latencies, setups)}
-    write(report, args.output)
-    print(markdown(report))
+    write_report(args.output, "sensor", markdown(report), report)
     return report
 
 

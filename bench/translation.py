@@ -20,14 +20,13 @@ finished variants are reused, killed ones resume.
 """
 
 import argparse
-import json
 import shlex
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import tensorflow as tf
-from run_info import environment, header, latency_ms
+from run_info import environment, header, latency_ms, write_report
 from variants import (catalogue_hyperparameters, catalogue_version, load_recipe, recipe_argv,
                       train_variant)
 
@@ -166,11 +165,7 @@ def main(argv=None):
         "results": results,
         "goals": goals(results),
     }
-    text = markdown(report)
-    print(text)
-    args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "translation.md").write_text(text)
-    (args.output / "translation.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    write_report(args.output, "translation", markdown(report), report)
 
 
 if __name__ == "__main__":
