@@ -27,13 +27,13 @@ from pathlib import Path
 
 import tensorflow as tf
 from run_info import environment, header, latency_ms, write_report
-from variants import catalogue_hyperparameters, catalogue_version, load_recipe, recipe_argv, train_variant
+from variants import (REPO, catalogue_hyperparameters, catalogue_version, load_recipe, recipe_argv,
+                      train_variant)
 
 import zoo
 from zoo.captioning.model import DECODERS
 from zoo.captioning.serving import example_png
 
-REPO = Path(__file__).resolve().parent.parent
 RECIPE = "recipes/image_captioning.py"
 CATALOGUE_MODEL = "caption_scenes"
 LATENCY_CALLS = 100

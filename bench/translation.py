@@ -27,13 +27,12 @@ from pathlib import Path
 
 import tensorflow as tf
 from run_info import environment, header, latency_ms, write_report
-from variants import (catalogue_hyperparameters, catalogue_version, load_recipe, recipe_argv,
+from variants import (REPO, catalogue_hyperparameters, catalogue_version, load_recipe, recipe_argv,
                       train_variant)
 
 import zoo
 from zoo.datasets import bible
 
-REPO = Path(__file__).resolve().parent.parent
 ATTENTIONS = ("none", "dot", "additive")
 CATALOGUE_MODEL = "translate_es_en"
 LATENCY_WORDS = 20

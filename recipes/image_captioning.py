@@ -28,8 +28,6 @@ epoch.
 import argparse
 from pathlib import Path
 
-import keras
-
 import zoo
 from zoo import plots, training
 from zoo.captioning import Captioner
@@ -135,9 +133,7 @@ def main(argv=None):
     print(f"{source.NAME}: {len(data['train'])} train images, " + ", ".join(f"{len(data[s])} {s}" for s in scored)
           + f"; {len(model.vocabulary)} words; {model.count_params():,} parameters")
 
-    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=5.0),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  weighted_metrics=["accuracy"])
+    training.compile_word_generator(model, args.learning_rate)
     flags = training.run_flags(args, RUN_LOCATION_FLAGS)
     fit_seconds = training.fit(
         model, workdir, flags,

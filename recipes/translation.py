@@ -21,7 +21,6 @@ the last finished epoch.
 import collections
 from pathlib import Path
 
-import keras
 import tensorflow as tf
 
 import zoo
@@ -146,9 +145,7 @@ def main(argv=None):
           f"{len(model.source_vocabulary)} source, {len(model.target_vocabulary)} target words; "
           f"{model.count_params():,} parameters")
 
-    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=5.0),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  weighted_metrics=["accuracy"])
+    training.compile_word_generator(model, args.learning_rate)
     flags = training.run_flags(args, RUN_LOCATION_FLAGS)
     fit_seconds = training.fit(
         model, workdir, flags,

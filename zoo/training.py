@@ -69,6 +69,15 @@ def standard_callbacks(workdir, patience, lr_patience, monitor="val_loss"):
     ]
 
 
+def compile_word_generator(model, learning_rate):
+    """Compiles a model that writes words (translator, captioner): Adam with gradients clipped to norm 5
+    (backpropagation through time can explode them), cross-entropy on its logits, and accuracy weighted by the
+    batches' padding weights."""
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  weighted_metrics=["accuracy"])
+
+
 def run_flags(args, run_location_flags):
     """The flags that decide what a run trains (not where it writes), JSON-ready for the model card."""
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in run_location_flags}
