@@ -44,7 +44,8 @@ def test_encoder_grid_and_teacher_forced_logits(decoder):
     assert model.grid_shape == (8, 8) and model.grid_size == 64 and model.target_size == len(VOCABULARY) + 4
     encoded = model.encode(_images(2, 64))
     assert encoded["grid"].shape == (2, 64, 5) and encoded["mask"].shape == (2, 64)
-    assert [s.shape for s in encoded["states"]] == [(2, 12), (2, 12)]  # LSTM: h and c
+    fed_back = [(2, 6)] if decoder == "attention" else []  # the attentional output of input feeding
+    assert [s.shape for s in encoded["states"]] == [(2, 12), (2, 12), *fed_back]  # LSTM: h and c
     if decoder == "attention":
         assert encoded["keys"].shape == (2, 64, 12)
     logits = model({"images": _images(2, 64), "caption_in": tf.constant([[BOS_ID, 5, 6], [BOS_ID, 7, 0]])})
@@ -71,6 +72,36 @@ def test_attention_rows_are_distributions_over_the_grid():
     assert weights.shape == (3, model.grid_size)
     np.testing.assert_allclose(weights.numpy().sum(axis=1), 1.0, atol=1e-5)
     assert np.all(weights.numpy() > 0)
+
+
+@pytest.mark.parametrize("decoder", ["attention", "init-state"])
+def test_teacher_forcing_computes_what_decoding_steps_compute(decoder):
+    keras.utils.set_random_seed(7)
+    model = make_tiny_captioner(decoder)
+    images, tokens = _images(2), tf.constant([[BOS_ID, 5, 6, 7], [BOS_ID, 8, 5, EOS_ID]])
+    forced = tf.nn.log_softmax(model({"images": images, "caption_in": tokens}))
+    encoded = model.encode(images)
+    states = encoded["states"]
+    for t in range(tokens.shape[1]):
+        log_probs, states, _ = model.decode_step(tokens[:, t], states, encoded)
+        log_probs = log_probs.numpy()
+        allowed = log_probs[0] > -1e8  # decoding also rules out padding, OOV and the start token
+        renormalised = tf.nn.log_softmax(tf.boolean_mask(forced[:, t], allowed, axis=1)).numpy()
+        np.testing.assert_allclose(log_probs[:, allowed], renormalised, atol=1e-5)
+
+
+def test_attention_decoder_feeds_its_attentional_output_back():
+    keras.utils.set_random_seed(8)
+    model = make_tiny_captioner("attention")
+    encoded = model.encode(_images(2))
+    *cell_states, fed_back = encoded["states"]
+    assert not np.any(fed_back.numpy())  # nothing attended before the first word
+    _, states, _ = model.decode_step(tf.constant([BOS_ID, BOS_ID]), encoded["states"], encoded)
+    assert states[-1].shape == fed_back.shape and np.any(states[-1].numpy())
+    changed = [*states[:-1], states[-1] + 1.0]
+    same_log_probs, _, _ = model.decode_step(tf.constant([5, 5]), states, encoded)
+    other_log_probs, _, _ = model.decode_step(tf.constant([5, 5]), changed, encoded)
+    assert not np.allclose(same_log_probs, other_log_probs), "the previous attentional output is not read"
 
 
 def _swap_image(encoded, other):

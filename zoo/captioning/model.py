@@ -67,10 +67,13 @@ class Captioner(ZooModel):
       looks: "left of", "above"); at every step the decoder state asks which
       positions matter now (`zoo.layers.attention.Attention`, additive score
       by default, as in the paper) and reads their weighted sum. The initial
-      state comes from the mean feature. As in `Translator`, the attention
-      is used Luong's way (the query is the state after the step, the
-      context joins the output), so training reads the whole caption in one
-      recurrent pass.
+      state comes from the mean feature. What the decoder saw is fed back:
+      each step's input is the previous word together with the previous
+      step's attentional output `tanh(W_c [context; state])` (input feeding,
+      Luong et al., 2015), so the recurrent state remembers where the last
+      object was, which a relation word ("left of the ...") needs. Training
+      therefore runs the decoder one step at a time (`tf.scan`), as decoding
+      does.
     - `decoder="init-state"`, Show and Tell (Vinyals et al., 2015): the image
       is seen once, as the decoder's initial state, a dense map of the
       whole flattened grid (flattened, not averaged: averaging would lose
@@ -208,7 +211,8 @@ class Captioner(ZooModel):
         self.bridge = keras.layers.Dense(self.hidden, activation="tanh", name="bridge")
         self.decoder = make_rnn(cell, self.hidden, return_sequences=True,
                                 recurrent_initializer=recurrent_initializer, name="decoder")
-        self.decoder.build((None, None, self.embedding_dim))
+        fed_back = self.embedding_dim if self.attend is not None else 0  # input feeding (see the class doc)
+        self.decoder.build((None, None, self.embedding_dim + fed_back))
         self.combine = keras.layers.Dense(self.embedding_dim, activation="tanh", name="W_c")
         self.output_dropout = keras.layers.Dropout(self.dropout_rate, name="output_dropout")
         self.output_bias = self.add_weight(shape=(self.target_size,), initializer="zeros", name="output_bias")
@@ -258,37 +262,63 @@ class Captioner(ZooModel):
             summary = tf.reduce_mean(grid, axis=1)
         start = self.bridge(self.summary_norm(summary))
         states = [start, tf.zeros_like(start)] if self.cell == "lstm" else [start]
+        if self.attend is not None:  # the attentional output fed back at the first step: none yet
+            states.append(tf.zeros([tf.shape(grid)[0], self.embedding_dim]))
         return {"grid": grid, "keys": keys, "projected": projected, "mask": mask, "states": states}
 
     # -- decoder ---------------------------------------------------------------------------------
 
-    def _logits(self, decoder_states, encoded, training=False):
-        """Next-word logits `[B, T, V]` and attention `[B, T, P]` for decoder states `[B, T, hidden]`."""
+    def _attentional(self, decoder_states, encoded):
+        """`tanh(W_c [context; state])` `[B, T, E]` and attention `[B, T, P]` for decoder states
+        `[B, T, hidden]` (`tanh(W_c state)` and zero attention for init-state)."""
         if self.attend is None:
-            combined = self.combine(decoder_states)
             weights = tf.zeros([tf.shape(decoder_states)[0], tf.shape(decoder_states)[1],
                                 tf.shape(encoded["mask"])[1]])
-        else:
-            context, weights = self.attend.attend(decoder_states, encoded["keys"], encoded["projected"],
-                                                  encoded["mask"])
-            combined = self.combine(tf.concat([context, decoder_states], axis=-1))
-        combined = self.output_dropout(combined, training=training)
-        logits = tf.matmul(combined, self.word_embedding.embeddings, transpose_b=True) + self.output_bias
-        return logits, weights
+            return self.combine(decoder_states), weights
+        context, weights = self.attend.attend(decoder_states, encoded["keys"], encoded["projected"],
+                                              encoded["mask"])
+        return self.combine(tf.concat([context, decoder_states], axis=-1)), weights
+
+    def _logits(self, attentional, training=False):
+        """Next-word logits `[B, T, V]`: the attentional output compared with every word embedding."""
+        attentional = self.output_dropout(attentional, training=training)
+        return tf.matmul(attentional, self.word_embedding.embeddings, transpose_b=True) + self.output_bias
+
+    def _step(self, embedded, states, encoded, training=False):
+        """One decoder step for embedded words `[N, E]`: `(attentional [N, E], states, attention [N, P])`."""
+        if self.attend is None:
+            output, states = self.decoder.cell(embedded, states, training=training)
+            attentional, weights = self._attentional(output[:, None, :], encoded)
+            return attentional[:, 0], states, weights[:, 0]
+        *cell_states, fed_back = states
+        output, cell_states = self.decoder.cell(tf.concat([embedded, fed_back], axis=-1), cell_states,
+                                                training=training)
+        attentional, weights = self._attentional(output[:, None, :], encoded)
+        return attentional[:, 0], [*tf.nest.flatten(cell_states), attentional[:, 0]], weights[:, 0]
 
     def decode_step(self, token_ids, states, encoded):
         """One decoding step for `[N]` previous tokens: `(log-probabilities [N, V], states, attention [N, P])`."""
-        output, states = self.decoder.cell(self.word_embedding(token_ids), states, training=False)
-        logits, weights = self._logits(output[:, None, :], encoded)
+        attentional, states, weights = self._step(self.word_embedding(token_ids), states, encoded)
         never = tf.one_hot([PAD_ID, OOV_ID, BOS_ID], self.target_size, on_value=-1e9)  # tokens no step may emit
-        return tf.nn.log_softmax(logits[:, 0] + tf.reduce_sum(never, axis=0)), states, weights[:, 0]
+        logits = self._logits(attentional[:, None, :])[:, 0]
+        return tf.nn.log_softmax(logits + tf.reduce_sum(never, axis=0)), states, weights
 
     def call(self, inputs, training=False):
         """Teacher-forced logits `[B, T, V]` for `{"images": float [B, S, S, 3], "caption_in": int [B, T]}`."""
         encoded = self.encode(inputs["images"], training=training)
         y = self.embedding_dropout(self.word_embedding(inputs["caption_in"]), training=training)
-        decoder_states = self.decoder(y, initial_state=encoded["states"], training=training)
-        return self._logits(decoder_states, encoded, training=training)[0]
+        if self.attend is None:  # the words alone drive the recurrence: one pass over the caption
+            decoder_states = self.decoder(y, initial_state=encoded["states"], training=training)
+            return self._logits(self._attentional(decoder_states, encoded)[0], training=training)
+
+        def step(carry, embedded):
+            _, states = carry
+            attentional, states, _ = self._step(embedded, states, encoded, training=training)
+            return attentional, states
+
+        first = (tf.zeros([tf.shape(y)[0], self.embedding_dim]), encoded["states"])
+        attentional, _ = tf.scan(step, tf.transpose(y, [1, 0, 2]), initializer=first)
+        return self._logits(tf.transpose(attentional, [1, 0, 2]), training=training)
 
     def caption_ids(self, captions):
         """Word ids of captions `string [B]` (lower-cased, split on spaces): a `RaggedTensor [B, None]`."""
