@@ -46,7 +46,7 @@ SMOKE_IMAGES = {"train": 256, "validation": 32, "test": 32, "compositional": 32}
 def parse_args(argv=None):
     parser = training.recipe_parser(__doc__.splitlines()[0])
     # defaults: the published caption_scenes configuration
-    parser.set_defaults(cell="lstm", hidden=128, learning_rate=2e-3, epochs=6, batch_size=64, patience=3,
+    parser.set_defaults(cell="lstm", hidden=128, learning_rate=2e-3, epochs=10, batch_size=64, patience=3,
                         lr_patience=1)
     parser.add_argument("--decoder", choices=DECODERS, default="attention",
                         help="attention: a weighted sum of the image grid at every word (Show, Attend and Tell); "

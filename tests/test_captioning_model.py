@@ -47,7 +47,8 @@ def test_encoder_grid_and_teacher_forced_logits(decoder):
     fed_back = [(2, 6)] if decoder == "attention" else []  # the attentional output of input feeding
     assert [s.shape for s in encoded["states"]] == [(2, 12), (2, 12), *fed_back]  # LSTM: h and c
     if decoder == "attention":
-        assert encoded["keys"].shape == (2, 64, 12)
+        assert encoded["keys"].shape == (2, 64, 14)  # hidden features, then the cell's x and y
+        np.testing.assert_allclose(encoded["keys"][0, 8 * 2 + 1, -2:], [-0.625, -0.375])  # row 2, column 1 of 8
     logits = model({"images": _images(2, 64), "caption_in": tf.constant([[BOS_ID, 5, 6], [BOS_ID, 7, 0]])})
     assert logits.shape == (2, 3, model.target_size)
 

@@ -46,6 +46,18 @@ def fit_image(image, size):
     return tf.ensure_shape(fitted, [size, size, 3])
 
 
+def grid_coordinates(rows, columns):
+    """The centre `(x, y)` of every cell of a `rows` × `columns` grid, row by row, scaled to [-1, 1]: `[P, 2]`.
+
+    >>> grid_coordinates(2, 2).numpy().tolist()
+    [[-0.5, -0.5], [0.5, -0.5], [-0.5, 0.5], [0.5, 0.5]]
+    """
+    x = (tf.range(columns, dtype=tf.float32) + 0.5) / columns * 2.0 - 1.0
+    y = (tf.range(rows, dtype=tf.float32) + 0.5) / rows * 2.0 - 1.0
+    grid_x, grid_y = tf.meshgrid(x, y)
+    return tf.reshape(tf.stack([grid_x, grid_y], axis=-1), [rows * columns, 2])
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 class Captioner(ZooModel):
     """Describes images in words: a CNN encoder turns the image into a grid of features, an RNN decoder
@@ -63,8 +75,11 @@ class Captioner(ZooModel):
 
     - `decoder="attention"`, Show, Attend and Tell (Xu et al., 2015): every
       grid position becomes a key (a linear map of its features plus a
-      learned embedding of the position, so the decoder knows *where* it
-      looks: "left of", "above"); at every step the decoder state asks which
+      learned embedding of the position, followed by the cell's fixed
+      coordinates x, y in [-1, 1], so the decoder knows *where* it looks: the
+      context's last two entries are the attended place, an object's centre
+      when the weights cover it, which is what "left of" and "above"
+      compare); at every step the decoder state asks which
       positions matter now (`zoo.layers.attention.Attention`, additive score
       by default, as in the paper) and reads their weighted sum. The initial
       state comes from the mean feature. What the decoder saw is fed back:
@@ -203,8 +218,10 @@ class Captioner(ZooModel):
             self.key_projection = keras.layers.Dense(self.hidden, name="keys")
             self.grid_positions = self.add_weight(shape=(self.grid_size, self.hidden), name="grid_positions",
                                                   initializer=keras.initializers.RandomNormal(stddev=0.1))
+            self.grid_coordinates = grid_coordinates(*self.grid_shape)
             self.attend = Attention(attention_score, units=self.hidden, name="attention")
-            self.attend.build((None, None, self.hidden), (None, None, self.hidden))  # decoding calls its parts
+            key_size = self.hidden + 2  # the features, then the cell's (x, y)
+            self.attend.build((None, None, self.hidden), (None, None, key_size))  # decoding calls its parts
         else:
             self.attend = None
         self.summary_norm = keras.layers.LayerNormalization(name="summary_norm")  # keeps tanh(bridge) unsaturated
@@ -242,7 +259,7 @@ class Captioner(ZooModel):
         """Reads images `float [B, S, S, 3]` in [0, 1].
 
         Returns a dict: `grid` `[B, P, C]` (the CNN's features at each of the
-        P grid positions, row by row), `keys` `[B, P, hidden]` and `projected`
+        P grid positions, row by row), `keys` `[B, P, hidden + 2]` and `projected`
         (attention's keys and their part of the score; the grid itself with
         `decoder="init-state"`), `mask` `[B, P]` (all true) and `states` (the
         decoder's start).
@@ -257,7 +274,9 @@ class Captioner(ZooModel):
             keys = projected = grid
             summary = tf.reshape(grid, [-1, self.grid_size * self.grid_channels])
         else:
-            keys = self.key_projection(grid) + self.grid_positions
+            features = self.key_projection(grid) + self.grid_positions
+            coordinates = tf.tile(self.grid_coordinates[None], [tf.shape(grid)[0], 1, 1])
+            keys = tf.concat([features, coordinates], axis=-1)
             projected = self.attend.project_keys(keys)
             summary = tf.reduce_mean(grid, axis=1)
         start = self.bridge(self.summary_norm(summary))
