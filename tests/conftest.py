@@ -439,6 +439,17 @@ def tiny_tagger_factory():
     return make_tiny_tagger
 
 
+@pytest.fixture(scope="session")
+def serving_root(tmp_path_factory, tiny):
+    """The model root the serving tests serve: `sensor_tiny`, a tiny tagger `pos_tiny` and a plain-TensorFlow
+    `toy` (see `serving_toys`). Read-only."""
+    import keras
+    from serving_toys import build_root
+
+    keras.utils.set_random_seed(0)
+    return build_root(tmp_path_factory.mktemp("serving") / "models", tiny.version_dir, make_tiny_tagger())
+
+
 def export_toy(model, tmp_path_factory, name, description):
     """Exports a model trained on toy data to `<tmp>/models/<name>/1` with a minimal card."""
     base = tmp_path_factory.mktemp(name) / "models" / name

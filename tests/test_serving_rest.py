@@ -5,7 +5,6 @@ import contextlib
 import http.client
 import json
 import shutil
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -14,50 +13,19 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from captioning_toys import export_toy_captioner, make_tiny_captioner, toy_scenes
+from serving_toys import CARD, NAMES, running
 
 import zoo
-from zoo.serving.rest import ModelRepository, RestServer
+from zoo.serving import ModelRepository
 
-CARD = {"description": "toy", "dataset": {"name": "toy", "source": "tests"}, "test_metrics": None,
-        "recipe_command": "pytest tests", "license": "Apache-2.0"}
 AVAILABLE = {"state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
-
-
-class _Toy(tf.Module):
-    """A plain-TensorFlow model: one single-output signature, one with a scalar input, one with `_bytes` output."""
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
-    def double(self, x):
-        return {"y": 2.0 * x}
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x"),
-                                  tf.TensorSpec([], tf.int32, name="k")])
-    def scale(self, x, k):
-        return {"y": x * tf.cast(k, tf.float32)}
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
-    def echo(self, text):
-        return {"text": text, "text_bytes": text}
-
-
-def _export_toy(path):
-    toy = _Toy()
-    tf.saved_model.save(toy, str(path), signatures={"serving_default": toy.double, "scale": toy.scale,
-                                                    "echo": toy.echo})
 
 
 @contextlib.contextmanager
 def _serving(repository, **kwargs):
-    """A `RestServer` on a free loopback port in a thread; yields its base URL."""
-    server = RestServer(repository, "127.0.0.1", 0, **kwargs)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    """A REST server on a free loopback port in a thread; yields its base URL."""
+    with running(repository, grpc=False, **kwargs) as server:
+        yield f"http://127.0.0.1:{server.port}"
 
 
 def _call(url, path, body=None, data=None):
@@ -73,22 +41,14 @@ def _call(url, path, body=None, data=None):
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory, tiny, tiny_tagger_factory):
-    """A model root: the tiny sensor classifier, a tiny tagger and the plain-TensorFlow toy."""
-    import keras
-
-    root = tmp_path_factory.mktemp("rest") / "models"
-    shutil.copytree(tiny.version_dir, root / "sensor_tiny" / "1")
-    keras.utils.set_random_seed(0)
-    tiny_tagger_factory().export(root / "pos_tiny", card=dict(CARD))
-    _export_toy(root / "toy" / "1")
-    return root
+def root(serving_root):
+    return serving_root
 
 
 @pytest.fixture(scope="module")
 def url(root):
     repository = ModelRepository(root)
-    assert repository.refresh() == ["pos_tiny", "sensor_tiny", "toy"]
+    assert repository.refresh() == NAMES
     with _serving(repository, max_body_bytes=100_000) as url:
         yield url
 
@@ -177,7 +137,8 @@ def test_scalar_input_columnar_and_one_value_per_instance(url):
     ("/v1/models/toy:predict", {"instances": [1.0], "inputs": [1.0]}, 400, "not both"),
     ("/v1/models/toy:predict", {"signature": "x"}, 400, "Missing 'inputs' or 'instances'"),
     ("/v1/models/toy:predict", {"inputs": {"z": [1.0]}}, 400, "input tensor alias not found in signature: z"),
-    ("/v1/models/toy:predict", {"signature_name": "scale", "inputs": {"x": [1.0]}}, 400, "Missing but required: {k}"),
+    ("/v1/models/toy:predict", {"signature_name": "scale", "inputs": {"x": [1.0]}}, 400,
+     "input size does not match signature: 1!=2 len({x}) != len({k,x}). Sent extra: {}. Missing but required: {k}."),
     ("/v1/models/toy:predict", {"instances": ["one"]}, 400, "x: expected numbers (float32)"),
     ("/v1/models/toy:predict", {"signature_name": "scale", "inputs": {"x": [1.0], "k": 1.5}}, 400, "integers"),
     ("/v1/models/toy:predict", {"inputs": [[1.0], [2.0, 3.0]]}, 400, "rectangular"),
@@ -185,7 +146,12 @@ def test_scalar_input_columnar_and_one_value_per_instance(url):
      'Serving signature name: "nope" not found in signature def'),
     ("/v1/models/sensor_tiny:predict", {"instances": [[[1.0, 2.0]]]}, 400, "series"),
     ("/v1/models/toy:classify", {"examples": []}, 400, "Expected classification signature method_name"),
-    ("/v1/models/toy/labels/stable", None, 400, "Malformed request"),
+    ("/v1/models/toy/labels/stable", None, 400, "Unrecognized servable version label: stable"),
+    ("/v1/models/toy/labels/stable:predict", {"instances": [1.0]}, 400, "Unrecognized servable version label"),
+    ("/v1/models/toy/versions/one", None, 400, "Malformed request"),
+    ("/v1/models/toy:predict", {"signature_name": 7, "instances": [1.0]}, 400, "must be a string value"),
+    ("/v1/models/toy:predict", {"signature_name": "measure", "instances": [{"b64": "AP8="}, 2]}, 400,
+     "blob_bytes: expected strings"),
     ("/v2/anything", None, 404, "Not found"),
 ])
 def test_bad_requests_get_tf_serving_errors_and_the_server_keeps_answering(url, path, body, code, words):

@@ -1,11 +1,16 @@
-"""`zoo`: list, inspect, run, evaluate and export the zoo's pretrained models."""
+"""`zoo`: list, inspect, run, evaluate, export and serve the zoo's pretrained models."""
 
 import argparse
 import json
 import logging
 import sys
+from pathlib import Path
+
+from google.protobuf import text_format
 
 import zoo
+from zoo import serving
+from zoo.serving import batching, config
 
 
 HEADLINE_METRICS = ("accuracy", "bleu")  # the one number `zoo list` shows and `zoo evaluate` checks
@@ -88,11 +93,39 @@ def cmd_export(args):
     print(f"exported {path}")
 
 
-def cmd_serve(args):
-    from zoo.serving.rest import serve
+def _batching_flags(parser):
+    """The batch size and timeout flags `serve --batching` and `serving-config` share."""
+    parser.add_argument("--max-batch-size", type=int, default=batching.DEFAULT_MAX_BATCH_SIZE,
+                        help="most rows (dimension 0) in one merged call")
+    parser.add_argument("--batch-timeout-micros", type=int, default=batching.DEFAULT_BATCH_TIMEOUT_MICROS,
+                        help="how long the oldest request waits for others")
+    parser.add_argument("--max-enqueued-batches", type=int, default=batching.DEFAULT_MAX_ENQUEUED_BATCHES,
+                        help="full batches a queue holds before refusing requests")
 
+
+def cmd_serve(args):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    serve(args.root, host=args.host, port=args.port, poll_seconds=args.poll_seconds)
+    batching_options = None
+    if args.batching:
+        batching_options = {"max_batch_size": args.max_batch_size, "batch_timeout_micros": args.batch_timeout_micros,
+                            "max_enqueued_batches": args.max_enqueued_batches}
+    serving.serve(args.root, host=args.host, port=args.port, grpc_port=None if args.no_grpc else args.grpc_port,
+                  poll_seconds=args.poll_seconds, batching=batching_options)
+
+
+def cmd_serving_config(args):
+    names = [base.name for base in config.model_bases(args.root)]
+    if not names:
+        raise ValueError(f"{args.root}: no model base directories (<name>/<version>/saved_model.pb)")
+    parameters = None  # checked before anything is printed
+    if args.batching_parameters:
+        parameters = config.batching_parameters(args.max_batch_size, args.batch_timeout_micros,
+                                                args.max_enqueued_batches, args.num_batch_threads,
+                                                args.allowed_batch_sizes or (), args.pad_variable_length_inputs)
+    print(text_format.MessageToString(config.model_server_config(names, args.base_path)), end="")
+    if parameters is not None:
+        Path(args.batching_parameters).write_text(text_format.MessageToString(parameters))
+        print(f"# batching parameters written to {args.batching_parameters}", file=sys.stderr)
 
 
 def cmd_demo(args):
@@ -132,12 +165,30 @@ def build_parser():
     export = command("export", cmd_export, "write a model version in TF Serving layout, atomically")
     export.add_argument("out", help="base directory; its name is the served model name")
     export.add_argument("--to-version", type=int, help="version number to write (default next free)")
-    serve = command("serve", cmd_serve, "serve <root>/<name>/<version>/ models over TF Serving's REST API",
+    serve = command("serve", cmd_serve, "serve <root>/<name>/<version>/ models over TF Serving's REST and gRPC APIs",
                     model=False)
     serve.add_argument("root", help="directory holding one base directory per model, e.g. saved_models/")
-    serve.add_argument("--port", type=int, default=8501)
+    serve.add_argument("--port", type=int, default=8501, help="REST port (0: a free one)")
+    serve.add_argument("--grpc-port", type=int, default=8500, help="gRPC port (0: a free one)")
+    serve.add_argument("--no-grpc", action="store_true", help="serve REST only")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--poll-seconds", type=float, default=5.0, help="how often to look for new versions")
+    serve.add_argument("--batching", action="store_true",
+                       help="merge concurrent predictions of the same signature into one call")
+    _batching_flags(serve)
+    serving_config = command("serving-config", cmd_serving_config, "print TF Serving's --model_config_file for "
+                             "<root>/<name>/ models; write its --batching_parameters_file", model=False)
+    serving_config.add_argument("root", help="directory holding one base directory per model, e.g. saved_models/")
+    serving_config.add_argument("--base-path", default=config.CONTAINER_MODELS,
+                                help="the directory holding the models inside the TF Serving container")
+    serving_config.add_argument("--batching-parameters", metavar="FILE",
+                                help="also write a --batching_parameters_file here")
+    _batching_flags(serving_config)
+    serving_config.add_argument("--num-batch-threads", type=int, help="default: TF Serving's, one per core")
+    serving_config.add_argument("--allowed-batch-sizes", type=int, nargs="+",
+                                help="increasing, ending at --max-batch-size")
+    serving_config.add_argument("--pad-variable-length-inputs", action="store_true",
+                                help="let TF Serving pad inputs of different shapes to merge them (zeros, \"\")")
     command("demo", cmd_demo, "run every pretrained model on real samples", model=False)
     return parser
 

@@ -1,0 +1,224 @@
+"""The models a server answers for: every `<root>/<name>/<version>/` under a root, and TF Serving's refusals.
+
+Shared by the REST and gRPC front ends (`zoo.serving.rest`, `zoo.serving.grpc_server`):
+which version answers a request, the model status and metadata as TF Serving's
+protos, and `ServingError`, a refusal with TF Serving's message and status code.
+"""
+
+import logging
+import threading
+from pathlib import Path
+
+import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
+from tensorflow_serving.apis import get_model_metadata_pb2, get_model_status_pb2, status_pb2
+
+from zoo import artifacts
+
+logger = logging.getLogger(__name__)
+
+
+class ServingError(Exception):
+    """A request TF Serving would refuse: `str(error)` is its message, `code` its status code.
+
+    Args:
+        message: TF Serving's wording.
+        code: a canonical status code (`tf.errors.NOT_FOUND`, ...), the same
+            numbers as gRPC's status codes.
+
+    Example:
+
+    >>> import tensorflow as tf
+    >>> error = ServingError("Could not find any versions of model nope", tf.errors.NOT_FOUND)
+    >>> error.code == tf.errors.NOT_FOUND, str(error)
+    (True, 'Could not find any versions of model nope')
+    """
+
+    def __init__(self, message, code=tf.errors.INVALID_ARGUMENT):
+        super().__init__(message)
+        self.code = code
+
+
+def _not_found(message):
+    return ServingError(message, tf.errors.NOT_FOUND)
+
+
+class _Version:
+    """One version directory: loaded (`loaded`, `signature_defs`) or failed (`error`)."""
+
+    def __init__(self, number, fingerprint, loaded=None, signature_defs=None, error=None):
+        self.number = number
+        self.fingerprint = fingerprint
+        self.loaded = loaded
+        self.signature_defs = signature_defs
+        self.error = error
+
+
+def _fingerprint(path):
+    """What changes while a version directory is still being written: its files, sizes and times."""
+    return tuple(sorted((p.relative_to(path).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+                        for p in path.rglob("*") if p.is_file()))
+
+
+def _signature_defs(path):
+    """The `SignatureDef` map of the SavedModel's serving graph, as TF Serving reads it."""
+    proto = saved_model_pb2.SavedModel.FromString((path / "saved_model.pb").read_bytes())
+    meta_graph = next((m for m in proto.meta_graphs if "serve" in m.meta_info_def.tags), proto.meta_graphs[0])
+    return meta_graph.signature_def
+
+
+def _load(number, path):
+    """Loads one version; a failure is recorded in the returned `_Version`, never raised."""
+    fingerprint = _fingerprint(path)
+    try:
+        if (path / artifacts.MANIFEST).is_file():
+            artifacts.verify(path)
+        loaded = tf.saved_model.load(str(path))
+        signature_defs = _signature_defs(path)
+    except Exception as err:  # any broken version must leave the server and the other versions serving
+        logger.warning("could not load %s: %s", path, err)
+        return _Version(number, fingerprint, error=f"{type(err).__name__}: {err}")
+    logger.info("loaded %s", path)
+    return _Version(number, fingerprint, loaded, signature_defs)
+
+
+class ModelRepository:
+    """Every model `<root>/<name>/<version>/` under a root, loaded with `tf.saved_model.load`.
+
+    Only complete versions are considered: numeric directory names (an export's
+    temporary sibling is not one) holding a `saved_model.pb`; a version with a
+    manifest is verified against it. A loaded version is never reloaded (versions
+    are immutable); a failed one is retried once its files change. Versions follow
+    TF Serving: the newest loaded version answers by default, any loaded one by
+    number; there is no label configuration, so every version label is unknown.
+    Unlike TF Serving's default policy, older versions stay loaded.
+
+    Args:
+        root: the directory holding one base directory per model.
+
+    Example:
+
+    ```python
+    repository = ModelRepository("saved_models")
+    repository.refresh()
+    version, servable = repository.servable("sensor_basic_motions")
+    ```
+    """
+
+    def __init__(self, root):
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise ValueError(f"{self.root}: not a directory; expected a root holding <name>/<version>/ models")
+        self._models = {}
+        self._lock = threading.Lock()
+        self._refreshing = threading.Lock()
+        self._stop = threading.Event()
+        self._poller = None
+
+    def refresh(self):
+        """Loads new versions and drops removed ones; returns the model names found."""
+        with self._refreshing:
+            bases = [p for p in sorted(self.root.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+            models = {base.name: self._versions(base) for base in bases}
+            with self._lock:
+                self._models = models
+            return sorted(models)
+
+    def _versions(self, base):
+        with self._lock:
+            known = self._models.get(base.name, {})
+        versions = {}
+        for number, path in artifacts.version_dirs(base).items():
+            if not (path / "saved_model.pb").is_file():
+                continue
+            old = known.get(number)
+            keep = old is not None and (old.loaded is not None or old.fingerprint == _fingerprint(path))
+            versions[number] = old if keep else _load(number, path)
+        return versions
+
+    def start_polling(self, seconds):
+        """Calls `refresh()` every `seconds` in a daemon thread until `stop_polling()`."""
+        self._stop.clear()
+        self._poller = threading.Thread(target=self._poll, args=(seconds,), name="zoo-model-poll", daemon=True)
+        self._poller.start()
+
+    def stop_polling(self):
+        self._stop.set()
+        if self._poller is not None:
+            self._poller.join()
+            self._poller = None
+
+    def _poll(self, seconds):
+        while not self._stop.wait(seconds):
+            try:
+                self.refresh()
+            except OSError as err:  # the root vanished or is unreadable for a moment: keep what is loaded
+                logger.warning("polling %s failed: %s", self.root, err)
+
+    def _model(self, name):
+        with self._lock:
+            return self._models.get(name, {})
+
+    def servable(self, name, version=None, label=None):
+        """The `(version, _Version)` answering a request: `version`, `label`'s, or the newest loaded one.
+
+        Raises:
+            ServingError: NOT_FOUND, with TF Serving's message, when there is none;
+                INVALID_ARGUMENT for a missing name or any label.
+        """
+        if not name:
+            raise ServingError("ModelSpec has no name specified.")
+        _refuse_label(label)
+        loaded = {n: v for n, v in self._model(name).items() if v.loaded is not None}
+        if version is None:
+            if not loaded:
+                raise _not_found(f"Servable not found for request: Latest({name})")
+            version = max(loaded)
+        if version not in loaded:
+            raise _not_found(f"Servable not found for request: Specific({name}, {version})")
+        return version, loaded[version]
+
+    def status(self, name, version=None, label=None):
+        """TF Serving's `GetModelStatusResponse` for one model (all versions) or one version."""
+        _refuse_label(label)
+        versions = self._model(name)
+        if not versions:
+            raise _not_found(f"Could not find any versions of model {name}")
+        if version is not None:
+            if version not in versions:
+                raise _not_found(f"Could not find version {version} of model {name}")
+            versions = {version: versions[version]}
+        response = get_model_status_pb2.GetModelStatusResponse()
+        for number in sorted(versions, reverse=True):
+            response.model_version_status.append(_version_status(versions[number]))
+        return response
+
+    def metadata(self, name, version=None, label=None):
+        """TF Serving's `GetModelMetadataResponse` (the signature defs) for a servable version."""
+        number, servable = self.servable(name, version, label)
+        response = get_model_metadata_pb2.GetModelMetadataResponse()
+        response.model_spec.name = name
+        response.model_spec.version.value = number
+        signature_map = get_model_metadata_pb2.SignatureDefMap()
+        for key, signature in servable.signature_defs.items():
+            signature_map.signature_def[key].CopyFrom(signature)
+        response.metadata["signature_def"].Pack(signature_map)
+        return response
+
+
+def _refuse_label(label):
+    # TF Serving's answer for a label its model config does not define (ServerCore::GetModelVersionForLabel).
+    if label is not None:
+        raise ServingError(f"Unrecognized servable version label: {label}")
+
+
+def _version_status(version):
+    State = get_model_status_pb2.ModelVersionStatus.State
+    status = get_model_status_pb2.ModelVersionStatus(version=version.number)
+    if version.loaded is not None:
+        status.state = State.AVAILABLE
+        status.status.CopyFrom(status_pb2.StatusProto(error_code=tf.errors.OK))
+    else:
+        status.state = State.END
+        status.status.CopyFrom(status_pb2.StatusProto(error_code=tf.errors.UNKNOWN, error_message=version.error))
+    return status
