@@ -71,12 +71,15 @@ def _address(address):
 def _as_array(value, dtype):
     """An input as a NumPy array of the signature's dtype (strings: an object array of `str` or `bytes`); as it
     is when it does not convert, for the server to refuse in its words."""
-    if dtype == tf.string:
-        return np.array(value, dtype=object)
     try:
-        return np.asarray(value, dtype=dtype.as_numpy_dtype if dtype is not None else None)
+        if dtype != tf.string:
+            return np.asarray(value, dtype=dtype.as_numpy_dtype if dtype is not None else None)
+        array = np.array(value, dtype=object)
+        if all(isinstance(item, (str, bytes)) for item in array.flat):
+            return array
     except (TypeError, ValueError):
-        return np.asarray(value)
+        pass
+    return np.asarray(value)
 
 
 def _output_array(name, value, dtype):
