@@ -60,8 +60,10 @@ def parse_args(argv=None):
                         help="batch-normalise the CNN's convolutions")
     parser.add_argument("--dropout", type=float, default=0.1, help="dropout on grid features, words and states")
     parser.add_argument("--beam-width", type=int, default=3, help="beam width of the exported model (1: greedy)")
-    parser.add_argument("--references", choices=REFERENCES, default="random",
-                        help="which reference caption of each image an epoch trains on (all: one example each)")
+    parser.add_argument("--references", choices=(*REFERENCES, "canonical"),
+                        help="which reference caption of each image an epoch trains on (all: one example each; "
+                             "canonical, scenes only: the one naming the objects from left to right). Default: "
+                             "canonical for scenes, random for COCO")
     parser.add_argument("--dataset", choices=DATASETS, default="scenes",
                         help="scenes: the generated scenes (offline); coco: COCO captions through TFDS (prepared "
                              "once online, see zoo.datasets.coco)")
@@ -74,7 +76,10 @@ def parse_args(argv=None):
     parser.add_argument("--eval-images", type=int, help="score the first N images of each evaluated split only")
     parser.add_argument("--name", default="caption_scenes", help="exported model name")
     parser.add_argument("--init-from", help="fine-tune this pretrained captioner (name or directory)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.references is None:
+        args.references = "canonical" if args.dataset == "scenes" else "random"
+    return args
 
 
 def build_model(args, train):
@@ -92,6 +97,8 @@ def build_model(args, train):
 def load_data(args):
     """`({split: images with captions}, the dataset module)`: the train split first, then the scored ones."""
     if args.dataset == "coco":
+        if args.references == "canonical":
+            raise ValueError("--references canonical needs the generated scenes (--dataset scenes)")
         sizes = {"train": args.train_images, "validation": args.eval_images, "test": args.eval_images}
         if args.smoke:
             sizes = {split: SMOKE_IMAGES[split] for split in sizes}
@@ -104,6 +111,8 @@ def load_data(args):
         data = {split: scenes.load(split) for split in SMOKE_IMAGES}
     if args.train_images:
         data["train"] = data["train"].take(args.train_images)
+    if args.references == "canonical":
+        data["train"] = data["train"].canonical_first()
     if args.eval_images:
         data.update({split: part.take(args.eval_images) for split, part in data.items() if split != "train"})
     return data, scenes
@@ -137,7 +146,8 @@ def main(argv=None):
     flags = training.run_flags(args, RUN_LOCATION_FLAGS)
     fit_seconds = training.fit(
         model, workdir, flags,
-        as_dataset(data["train"], model, args.batch_size, shuffle=True, seed=args.seed, references=args.references),
+        as_dataset(data["train"], model, args.batch_size, shuffle=True, seed=args.seed,
+                   references="first" if args.references == "canonical" else args.references),
         as_dataset(data["validation"], model, 128, references="first"),
         args.epochs, args.patience, args.lr_patience,
     )

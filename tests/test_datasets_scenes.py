@@ -408,3 +408,17 @@ def test_describe():
     assert sorted(card["held_out_pairs"]) == sorted(f"{c} {s}" for c, s in HELD_OUT)
     assert "held-out" in card["split"]
     json.dumps(card)
+
+
+@pytest.mark.parametrize("split", ["train", "compositional"])
+def test_the_canonical_caption_is_a_reference_naming_objects_left_to_right(split):
+    data = scenes.generate_split(split, 40)
+    reordered = data.canonical_first()
+    assert len(reordered) == len(data) and reordered.images is data.images
+    for refs, moved, scene in zip(data.captions, reordered.captions, data.scenes):
+        canonical = scenes.canonical_caption(scene)
+        assert moved[0] == canonical and sorted(moved) == sorted(refs)
+        named = scenes.parse_caption(canonical)["objects"]
+        xs = [next(o["x"] for o in scene["objects"] if (o["shape"], o["colour"], o["size"]) ==
+                   (n["shape"], n["colour"], n["size"])) for n in named]
+        assert xs == sorted(xs), canonical

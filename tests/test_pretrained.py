@@ -181,3 +181,63 @@ def test_pretrained_translator_from_the_command_line(capsys):
     assert main(["predict", _committed(TRANSLATOR), "--text", "Jehová es mi pastor; nada me faltará.\n"]) == 0
     (line,) = capsys.readouterr().out.splitlines()
     assert line[0].isupper() and line.rstrip().endswith((".", ";", ":")), line
+
+
+# --- the captioner ----------------------------------------------------------------------------------
+
+CAPTIONER = "caption_scenes"
+CAPTION_GOALS = {"bleu_test": 90.0, "bleu_compositional": 70.0, "attribute_accuracy_test": 0.98}
+
+
+def test_pretrained_captioner_card():
+    card = zoo.info(_committed(CAPTIONER))
+    for key in ("dataset", "test_metrics", "compositional_metrics", "test_slice_metrics", "recipe_command",
+                "license"):
+        assert card.get(key), key
+    assert card["task"] == "image-captioning" and registry.resolve(CAPTIONER).is_relative_to(registry.BUNDLED)
+    assert card["recipe_command"].startswith("python recipes/image_captioning.py") and "--smoke" not in card[
+        "recipe_command"]
+    assert card["dataset"]["name"] == "scenes" and card["dataset"]["examples"]["test"] == 1_000
+    assert card["hyperparameters"]["decoder"] == "attention"
+    assert card["test_metrics"]["bleu"] >= CAPTION_GOALS["bleu_test"]
+    assert card["compositional_metrics"]["bleu"] >= CAPTION_GOALS["bleu_compositional"]
+    assert card["test_metrics"]["attribute_accuracy"] >= CAPTION_GOALS["attribute_accuracy_test"]
+    assert set(card["signatures"]) == {"serving_default", "caption"}
+    assert _size(registry.resolve(CAPTIONER)) < 30 * MB
+
+
+@pytest.mark.slow
+def test_pretrained_captioner_reproduces_its_card_metrics_on_the_test_slice():
+    from zoo.captioning.metrics import evaluate
+    from zoo.datasets import scenes
+
+    model = zoo.load(_committed(CAPTIONER))  # verifies every file against the manifest
+    expected = model.card["test_slice_metrics"]
+    got = evaluate(model, scenes.generate_split("test", expected["images"]))
+    for key in ("bleu", "attribute_accuracy", "exact", "images", "beam_width"):
+        assert got[key] == pytest.approx(expected[key], abs=1e-9), key
+
+
+def test_pretrained_captioner_describes_unseen_colour_shape_pairs_truly():
+    from zoo.datasets import scenes
+
+    model = zoo.load(_committed(CAPTIONER))
+    data = scenes.generate_split("compositional", 8)
+    captions = model.caption(data.images)
+    true = [scenes.caption_is_true(c, s) for c, s in zip(captions, data.scenes)]
+    assert sum(true) >= 6, list(zip(captions, true))
+
+
+def test_pretrained_captioner_from_the_command_line(tmp_path, capsys):
+    import tensorflow as tf
+
+    from zoo.cli import main
+    from zoo.datasets import scenes
+
+    image, scene, _ = scenes.generate("test", 1)  # one object: nothing to relate, little to get wrong
+    path = tmp_path / "scene.png"
+    path.write_bytes(tf.io.encode_png(image).numpy())
+    assert main(["predict", _committed(CAPTIONER), "--image", str(path)]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    shown, caption = line.split("\t")
+    assert shown == str(path) and scenes.caption_is_true(caption, scene), caption

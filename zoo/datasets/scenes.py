@@ -131,6 +131,14 @@ class Scenes:
     def take(self, count):
         return Scenes(self.name, self.split, self.images[:count], self.captions[:count], self.scenes[:count])
 
+    def canonical_first(self):
+        """The same images with each one's `canonical_caption` moved to the front of its references."""
+        reordered = []
+        for refs, scene in zip(self.captions, self.scenes):
+            canonical = canonical_caption(scene)
+            reordered.append([canonical, *(r for r in refs if r != canonical)])
+        return Scenes(self.name, self.split, self.images, reordered, self.scenes)
+
 
 def generate(split, index):
     """Image `index` of `split` as `(image, scene, reference captions)`, the same every time."""
@@ -241,14 +249,36 @@ def reference_captions(scene):
     """Every caption of the grammar for `scene`, in each wording and each order of its objects."""
     objects = scene["objects"]
     relations = {(r["subject"], r["object"]): r["relation"] for r in scene["relations"]}
-    captions = []
-    for words in WORDINGS:
-        for first, *others in itertools.permutations(range(len(objects))):
-            caption = [_phrase(objects[first], words)]
-            for k, other in enumerate(others):
-                caption += ["and"] * (k > 0) + [words[relations[first, other]], _phrase(objects[other], words)]
-            captions.append(" ".join(caption))
-    return captions
+    return [_caption(objects, relations, first, others, words)
+            for words in WORDINGS for first, *others in itertools.permutations(range(len(objects)))]
+
+
+def canonical_caption(scene):
+    """The reference naming the objects from left to right (by centre x, then y), in the first wording.
+
+    One caption per image, so that every word of it follows from the image:
+    among all references, which object comes next (and so which relation is
+    said) is the writer's free choice.
+
+    >>> scene = {"objects": [{"shape": "circle", "colour": "red", "size": "small", "x": 40, "y": 30},
+    ...                      {"shape": "cross", "colour": "blue", "size": "large", "x": 12, "y": 28}]}
+    >>> scene["relations"] = [{"subject": 0, "relation": "right", "object": 1},
+    ...                       {"subject": 1, "relation": "left", "object": 0}]
+    >>> canonical_caption(scene)
+    'a large blue cross to the left of a small red circle'
+    """
+    objects = scene["objects"]
+    relations = {(r["subject"], r["object"]): r["relation"] for r in scene["relations"]}
+    first, *others = sorted(range(len(objects)), key=lambda i: (objects[i]["x"], objects[i]["y"]))
+    return _caption(objects, relations, first, others, WORDINGS[0])
+
+
+def _caption(objects, relations, first, others, words):
+    """`first`, then each of `others` with its relation to `first`."""
+    caption = [_phrase(objects[first], words)]
+    for k, other in enumerate(others):
+        caption += ["and"] * (k > 0) + [words[relations[first, other]], _phrase(objects[other], words)]
+    return " ".join(caption)
 
 
 def _phrase(obj, words):
