@@ -111,8 +111,8 @@ def load_data(args):
         data = {split: scenes.load(split) for split in SMOKE_IMAGES}
     if args.train_images:
         data["train"] = data["train"].take(args.train_images)
-    if args.references == "canonical":
-        data["train"] = data["train"].canonical_first()
+    if args.references == "canonical":  # validation too: its loss must measure what training learns
+        data.update({split: data[split].canonical_first() for split in ("train", "validation")})
     if args.eval_images:
         data.update({split: part.take(args.eval_images) for split, part in data.items() if split != "train"})
     return data, scenes
