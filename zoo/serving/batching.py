@@ -28,7 +28,8 @@ Float kernels may round a row differently in a call of another size (oneDNN
 and Eigen pick their kernels by shape: a tiny GRU's scores move by one ulp
 between batch 1 and batch 2). So the first merged call of each shape (merged
 rows, input and output shapes) is checked: its requests are also run one by
-one and answered with those results; if every row is bitwise equal, later
+one and answered with those results; if every row (cut back to its width) is
+bitwise equal, later
 merged calls of that shape are trusted, otherwise the signature runs unbatched
 from then on (logged, and listed by `Batcher.unbatched()`). This rests on a
 kernel's rounding depending on the shapes of a call, not on its values.

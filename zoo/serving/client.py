@@ -32,20 +32,13 @@ from tensorflow.core.framework import types_pb2
 from tensorflow_serving.apis import (get_model_metadata_pb2, get_model_status_pb2, model_service_pb2_grpc,
                                      predict_pb2, prediction_service_pb2_grpc)
 
-from zoo.serving.rest import proto_to_json
+from zoo.serving.rest import HTTP_STATUS, proto_to_json
 from zoo.serving.signatures import DEFAULT_SIGNATURE
 
-# The inverse of TF Serving's status code → HTTP status mapping, for REST errors.
-_CODE_OF_HTTP_STATUS = {
-    HTTPStatus.BAD_REQUEST: "INVALID_ARGUMENT",
-    HTTPStatus.NOT_FOUND: "NOT_FOUND",
-    HTTPStatus.PRECONDITION_FAILED: "FAILED_PRECONDITION",
-    HTTPStatus.TOO_MANY_REQUESTS: "RESOURCE_EXHAUSTED",
-    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "RESOURCE_EXHAUSTED",
-    HTTPStatus.NOT_IMPLEMENTED: "UNIMPLEMENTED",
-    HTTPStatus.SERVICE_UNAVAILABLE: "UNAVAILABLE",
-    HTTPStatus.GATEWAY_TIMEOUT: "DEADLINE_EXCEEDED",
-}
+# The inverse of TF Serving's status code → HTTP status mapping, for REST errors (400: INVALID_ARGUMENT).
+_CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
+_CODE_OF_HTTP_STATUS = {status: _CODE_NAMES[code] for code, status in reversed(HTTP_STATUS.items())}
+_CODE_OF_HTTP_STATUS[HTTPStatus.REQUEST_ENTITY_TOO_LARGE] = "RESOURCE_EXHAUSTED"
 
 
 class RequestError(Exception):

@@ -14,7 +14,7 @@ same package, names and field numbers.
 
 from pathlib import Path
 
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format, wrappers_pb2
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, wrappers_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
 from zoo import artifacts
@@ -37,6 +37,7 @@ def model_server_config(names, base_path=CONTAINER_MODELS):
 
     Example:
 
+    >>> from google.protobuf import text_format
     >>> print(text_format.MessageToString(model_server_config(["pos_brown"])), end="")
     model_config_list {
       config {
@@ -100,6 +101,7 @@ def batching_parameters(max_batch_size=DEFAULT_MAX_BATCH_SIZE, batch_timeout_mic
 
     Example:
 
+    >>> from google.protobuf import text_format
     >>> print(text_format.MessageToString(batching_parameters(8, 1000, 50, allowed_batch_sizes=[4, 8])), end="")
     max_batch_size {
       value: 8

@@ -138,7 +138,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
 
 
 def grpc_server(repository, host="127.0.0.1", port=8500, batcher=None, max_message_bytes=MAX_MESSAGE_BYTES):
-    """A started-on-demand gRPC server answering both services; returns `(server, bound port)`.
+    """A gRPC server answering both services, bound but not started; returns `(server, bound port)`.
 
     Args:
         repository: the `ModelRepository` to serve.
@@ -149,10 +149,12 @@ def grpc_server(repository, host="127.0.0.1", port=8500, batcher=None, max_messa
     """
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="zoo-grpc"),
                          options=[("grpc.max_receive_message_length", max_message_bytes),
-                                  ("grpc.max_send_message_length", -1)])
+                                  ("grpc.max_send_message_length", -1),
+                                  ("grpc.so_reuseport", 0)])  # a port in use is an error, not shared
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(PredictionServicer(repository, batcher), server)
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelServicer(repository), server)
-    bound = server.add_insecure_port(f"{host}:{port}")
-    if bound == 0:
-        raise OSError(f"gRPC: cannot listen on {host}:{port}")
+    try:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError as err:  # what grpcio raises for a port in use
+        raise OSError(f"gRPC: cannot listen on {host}:{port}: {err}") from None
     return server, bound

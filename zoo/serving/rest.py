@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 << 20
 
 # TF Serving's mapping of a status code to an HTTP code (model_servers/http_server.cc, ToHTTPStatusCode).
-_HTTP_STATUS = {
+HTTP_STATUS = {
     tf.errors.INVALID_ARGUMENT: HTTPStatus.BAD_REQUEST,
     tf.errors.OUT_OF_RANGE: HTTPStatus.BAD_REQUEST,
     tf.errors.NOT_FOUND: HTTPStatus.NOT_FOUND,
@@ -52,7 +52,7 @@ _HTTP_STATUS = {
 
 def http_status(code):
     """The HTTP status TF Serving answers for a canonical status code."""
-    return _HTTP_STATUS.get(code, HTTPStatus.INTERNAL_SERVER_ERROR)
+    return HTTP_STATUS.get(code, HTTPStatus.INTERNAL_SERVER_ERROR)
 
 
 def proto_to_json(message):
