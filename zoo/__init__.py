@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 import keras  # noqa: E402
 
 from zoo import artifacts, registry  # noqa: E402
+from zoo.agreement import AgreementClassifier  # noqa: E402,F401
 from zoo.artifacts import CorruptModelError  # noqa: E402
 from zoo.captioning import Captioner  # noqa: E402,F401
 from zoo.plots import plot_attention, plot_caption_attention  # noqa: E402

@@ -1,0 +1,85 @@
+"""Agreement metrics: accuracy overall, by subject–verb distance and by number of attractors."""
+
+import numpy as np
+
+DISTANCE_BUCKETS = ((1, 1), (2, 4), (5, 9), (10, 14), (15, None))  # inclusive; None: no upper end
+ATTRACTOR_BUCKETS = ((0, 0), (1, 1), (2, 2), (3, None))
+
+
+def _bucket_name(low, high):
+    return str(low) if low == high else f"{low}+" if high is None else f"{low}-{high}"
+
+
+def _accuracy(correct):
+    return {"accuracy": float(correct.mean()) if correct.size else None, "examples": int(correct.size)}
+
+
+def _by(values, buckets, correct):
+    buckets = [(low, np.inf if high is None else high, _bucket_name(low, high)) for low, high in buckets]
+    return {name: _accuracy(correct[(values >= low) & (values <= high)]) for low, high, name in buckets}
+
+
+def agreement_metrics(labels, predicted, distances, attractors, label_names=("singular", "plural")):
+    """Metrics of predicted against true verb numbers.
+
+    Returns:
+        A JSON-able dict: `accuracy`, `errors`, `examples`, `confusion_matrix`
+        (rows true, columns predicted), `by_distance` and `by_attractors`
+        (accuracy and examples per bucket), `distance_5_plus` and
+        `with_attractors` (one attractor or more).
+
+    >>> m = agreement_metrics([0, 1, 1], [0, 1, 0], distances=[1, 6, 7], attractors=[0, 0, 1])
+    >>> m["accuracy"], m["by_distance"]["5-9"]
+    (0.6666666666666666, {'accuracy': 0.5, 'examples': 2})
+    >>> m["by_attractors"]["0"], m["with_attractors"]
+    ({'accuracy': 1.0, 'examples': 2}, {'accuracy': 0.0, 'examples': 1})
+    """
+    labels, predicted = np.asarray(labels), np.asarray(predicted)
+    distances, attractors = np.asarray(distances), np.asarray(attractors)
+    correct = labels == predicted
+    matrix = np.zeros((len(label_names), len(label_names)), np.int64)
+    np.add.at(matrix, (labels, predicted), 1)
+    return {
+        "accuracy": float(correct.mean()),
+        "errors": int((~correct).sum()),
+        "examples": int(correct.size),
+        "confusion_matrix": matrix.tolist(),
+        "by_distance": _by(distances, DISTANCE_BUCKETS, correct),
+        "by_attractors": _by(attractors, ATTRACTOR_BUCKETS, correct),
+        "distance_5_plus": _accuracy(correct[distances >= 5]),
+        "with_attractors": _accuracy(correct[attractors >= 1]),
+    }
+
+
+def score(model, data):
+    """`agreement_metrics` of a model (or anything with `predict_tokens`) on `AgreementExamples`."""
+    predicted = np.argmax(model.predict_tokens(data.prefixes).scores, axis=1)
+    return agreement_metrics(data.labels, predicted, data.distances, data.attractors)
+
+
+def majority_metrics(train_labels, data):
+    """The metrics of always answering the most frequent number of training."""
+    majority = int(np.bincount(train_labels, minlength=2).argmax())
+    return agreement_metrics(data.labels, np.full(len(data), majority), data.distances, data.attractors)
+
+
+def evaluate_on(model, split):
+    from zoo.datasets import agreement
+
+    return score(model, agreement.load(split))
+
+
+SEED_PREFIXES = (  # the seed note's sentences, cut before their verbs
+    ("The book", "singular"),
+    ("The books", "plural"),
+    ("The book that I got yesterday", "singular"),
+    ("The books read by the second-grade children", "plural"),
+)
+
+
+def demo_lines(model):
+    """The seed note's four sentences, cut before their verbs (no data needed)."""
+    result = model.predict_number([text for text, _ in SEED_PREFIXES])
+    return "\n".join(
+        f"  {text + ' ...':<48} {label:<8} p={scores.max():.3f}  {'ok' if label == expected else 'WRONG'}"
+        for (text, expected), label, scores in zip(SEED_PREFIXES, result.labels, result.scores))

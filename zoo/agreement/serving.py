@@ -1,0 +1,100 @@
+"""The agreement classifier's serving signatures and the Python API built on them.
+
+| signature | inputs | outputs |
+|---|---|---|
+| `serving_default` | `sentences` string `[B]`, raw UTF-8 text | `label` string `[B]`, `scores` float32 `[B, 2]` |
+| `classify_tokens` | `tokens` string `[B, N]`, pre-tokenised, `""` padded | same |
+
+Each input is the words before a verb; `label` is `singular` or `plural`, `scores` their probabilities in
+that order. An input with no words is refused: there is no subject to agree with.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.sensor.serving import Classification
+from zoo.tagging.tokenizer import tokenize
+from zoo.validation import as_utf8_list, as_value_error, check, is_utf8
+
+_SENTENCES = tf.TensorSpec(None, tf.string, name="sentences")
+_TOKENS = tf.TensorSpec(None, tf.string, name="tokens")
+BATCH_SIZE = 256  # inputs per signature call in the Python API
+
+
+def signatures(model):
+    label_names = tf.constant(model.label_names)
+    too_long = f"more than max_tokens {model.max_tokens} tokens in one input; send the words before one verb"
+
+    @tf.function(input_signature=[_TOKENS])
+    def classify_tokens(tokens):
+        with tf.control_dependencies([
+            check(tf.rank(tokens) == 2, "tokens: expected string (batch, tokens), one row of tokens per input"),
+            check(is_utf8(tokens), "tokens: not valid UTF-8; expected UTF-8 strings"),
+            check(tf.shape(tokens)[-1] <= model.max_tokens, f"tokens: {too_long}"),
+            check(tf.reduce_all(tf.reduce_any(tokens != "", axis=-1)),
+                  "tokens: a row with no tokens; expected the words before a verb, at least one"),
+        ]):
+            scores = model({"tokens": tf.reshape(tokens, [tf.shape(tokens)[0], -1])}, training=False)
+        return {"label": tf.gather(label_names, tf.argmax(scores, axis=-1)), "scores": scores}
+
+    @tf.function(input_signature=[_SENTENCES])
+    def serving_default(sentences):
+        with tf.control_dependencies([
+            check(tf.rank(sentences) == 1, "sentences: expected string (batch,), the words before a verb, "
+                                           "one text per element"),
+            check(is_utf8(sentences), "sentences: not valid UTF-8; expected UTF-8 text"),
+        ]):
+            tokens = tokenize(tf.reshape(sentences, [-1]))
+        lengths = tokens.row_lengths()
+        with tf.control_dependencies([
+            check(tf.reduce_all(lengths <= model.max_tokens), f"sentences: {too_long}"),
+            check(tf.reduce_all(lengths > 0), "sentences: an empty text; expected the words before a verb"),
+        ]):
+            return classify_tokens(tokens.to_tensor(""))
+
+    return {"serving_default": serving_default, "classify_tokens": classify_tokens}
+
+
+def example_requests(model):
+    return {
+        "serving_default": {"sentences": np.array([b"The book that I got yesterday",
+                                                   b"The books read by the second-grade children"])},
+        "classify_tokens": {"tokens": np.array([[b"The", b"key", b"to", b"the", b"cabinets"],
+                                                [b"The", b"books", b"", b"", b""]])},
+    }
+
+
+def _classify_in_batches(model, signature, rows, as_tensor):
+    """Runs `signature` over `rows` in batches of similar size (less padding), in input order."""
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
+    labels, scores = [None] * len(rows), np.zeros((len(rows), len(model.label_names)), np.float32)
+    for start in range(0, len(order), BATCH_SIZE):
+        batch = order[start:start + BATCH_SIZE]
+        with as_value_error():
+            outputs = model.signatures[signature](as_tensor([rows[i] for i in batch]))
+        scores[batch] = outputs["scores"].numpy()
+        for i, label in zip(batch, outputs["label"].numpy()):
+            labels[i] = label.decode("utf-8")
+    return Classification(labels, scores)
+
+
+def predict_sentences(model, sentences):
+    rows = as_utf8_list(sentences)
+    for i, row in enumerate(rows):
+        if not row.strip():
+            raise ValueError(f"sentences[{i}]: empty; expected the words before a verb")
+    return _classify_in_batches(model, "serving_default", rows, lambda texts: tf.constant(texts, tf.string))
+
+
+def _padded(token_lists):
+    width = max(len(tokens) for tokens in token_lists)
+    return tf.constant([tokens + [""] * (width - len(tokens)) for tokens in token_lists], tf.string)
+
+
+def predict_token_lists(model, prefixes):
+    rows = []
+    for i, tokens in enumerate(prefixes):
+        if isinstance(tokens, (str, bytes)) or not tokens or not all(isinstance(t, str) and t for t in tokens):
+            raise ValueError(f"prefixes[{i}]: expected a non-empty list of non-empty token strings")
+        rows.append(list(tokens))
+    return _classify_in_batches(model, "classify_tokens", rows, _padded)
