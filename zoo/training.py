@@ -11,6 +11,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from zoo import distribute
 from zoo.layers import CELLS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,7 +29,9 @@ def recipe_parser(description, cells=CELLS):
     parser.add_argument("--initializer", default="orthogonal", help="initialiser of the recurrent weights W_hh")
     parser.add_argument("--learning-rate", type=float, default=3e-3, help="Adam learning rate")
     parser.add_argument("--epochs", type=int, default=100, help="maximum epochs")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=32,
+                        help="training examples per step on each replica (device or worker); a step trains on "
+                             "this x the replicas")
     parser.add_argument("--patience", type=int, default=30, help="early-stopping patience (epochs)")
     parser.add_argument("--lr-patience", type=int, default=20,
                         help="halve the learning rate after this many epochs without validation progress")
@@ -37,6 +40,9 @@ def recipe_parser(description, cells=CELLS):
     parser.add_argument("--out", type=Path, default=REPO / "saved_models", help="where model versions are exported")
     parser.add_argument("--version", type=int, help="version to export (default: next free)")
     parser.add_argument("--smoke", action="store_true", help="a seconds-long end-to-end run on a slice of the data")
+    parser.add_argument("--distribute", choices=distribute.STRATEGIES, default="none",
+                        help="none: one device; mirrored: every local GPU; multi_worker: the cluster in $TF_CONFIG, "
+                             "one process per worker running this same command (the chief, worker 0, writes)")
     return parser
 
 
@@ -91,31 +97,48 @@ def fit(model, workdir, flags, train, validation, epochs, patience, lr_patience)
     last finished epoch. Training over, the weights are kept in `workdir`:
     a rerun with the same flags after a failure or kill in evaluation or
     export goes straight back to them instead of training again. A run with
-    other flags starts afresh.
+    other flags (or another number of replicas) starts afresh.
+
+    A model built in a `tf.distribute` strategy's scope trains on its
+    replicas, the datasets split between them by their batches. On a
+    multi-worker cluster the chief keeps `workdir` as above; the other
+    workers train from the chief's run record, trained weights and backup
+    (shared storage across machines) and write their own into a temporary
+    directory, so a killed worker is resumed from the chief's last epoch.
     """
+    strategy = model.distribute_strategy
+    flags = {**flags, "replicas": strategy.num_replicas_in_sync}
     workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
     record, weights = workdir / "run.json", workdir / "trained.weights.h5"
-    run = json.loads(record.read_text()) if record.exists() else {}
-    if run.get("flags") != flags:
-        for stale in (workdir / "backup", weights):
-            shutil.rmtree(stale) if stale.is_dir() else stale.unlink(missing_ok=True)
-        run = {"flags": flags, "epoch_seconds": {}}
-        record.write_text(json.dumps(run, indent=2))
+    if distribute.is_chief(strategy):
+        workdir.mkdir(parents=True, exist_ok=True)
+        run = json.loads(record.read_text()) if record.exists() else {}
+        if run.get("flags") != flags:
+            for stale in (workdir / "backup", weights):
+                shutil.rmtree(stale) if stale.is_dir() else stale.unlink(missing_ok=True)
+            record.write_text(json.dumps({"flags": flags, "epoch_seconds": {}}, indent=2))
+    distribute.barrier(strategy, "run-record")  # the other workers read it once the chief has it ready
+    run = json.loads(record.read_text())
     if run.get("trained") and weights.exists():
         model.build_for_inference()
         model.load_weights(weights)
         print(f"reusing the weights trained with the same flags in {workdir}")
     else:
-        model.fit(train, validation_data=validation, epochs=epochs,
-                  shuffle=False,  # the datasets reshuffle themselves each epoch
-                  callbacks=[*standard_callbacks(workdir, patience, lr_patience), _EpochClock(record, run)],
-                  verbose=2)
-        partial = workdir / "partial-trained.weights.h5"
-        model.save_weights(partial)
-        partial.replace(weights)
-        run["trained"] = True
-        record.write_text(json.dumps(run, indent=2))
+        with distribute.write_dir(workdir, strategy) as own:
+            if own != workdir and (workdir / "backup").exists():
+                shutil.copytree(workdir / "backup", own / "backup")
+            model.fit(distribute.shard_by_data(train, strategy),
+                      validation_data=distribute.shard_by_data(validation, strategy),
+                      epochs=epochs, shuffle=False,  # the datasets reshuffle themselves each epoch
+                      callbacks=[*standard_callbacks(own, patience, lr_patience),
+                                 _EpochClock(own / record.name, run)],
+                      verbose=2)
+            partial = own / "partial-trained.weights.h5"
+            model.save_weights(partial)
+            partial.replace(own / weights.name)
+            run["trained"] = True
+            (own / record.name).write_text(json.dumps(run, indent=2))
+    distribute.leave_together(strategy)
     return sum(run["epoch_seconds"].values())
 
 

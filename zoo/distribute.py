@@ -1,0 +1,189 @@
+"""Training on several devices or machines with `tf.distribute`: the strategy a recipe's `--distribute` names,
+the global batch, which process writes, and the rest every recipe shares.
+
+`none` trains on one device; `mirrored` on every local GPU (`tf.distribute.MirroredStrategy`);
+`multi_worker` on the cluster that `$TF_CONFIG` describes, one process per worker
+(`tf.distribute.MultiWorkerMirroredStrategy`). Every process of a cluster runs the same recipe command;
+the chief (worker 0) alone writes logs, checkpoints and the export, into directories the others can read
+(shared storage when the workers are on several machines).
+
+Example:
+
+>>> strategy = strategy_for("none")
+>>> strategy.num_replicas_in_sync, is_chief(strategy), global_batch_size(32, strategy)
+(1, True, 32)
+"""
+
+import atexit
+import collections
+import contextlib
+import fcntl
+import functools
+import itertools
+import tempfile
+from pathlib import Path
+
+import tensorflow as tf
+from tensorflow.python.eager import context
+
+STRATEGIES = ("none", "mirrored", "multi_worker")
+BARRIER_TIMEOUT = 24 * 3600  # seconds; a dead worker fails a barrier at once, a slow one may take long
+_BARRIERS = collections.defaultdict(itertools.count)  # the same ids in the same order on every worker
+
+
+def strategy_for(name):
+    """The `tf.distribute.Strategy` that `--distribute NAME` asks for.
+
+    Call it first thing in a program: a multi-worker strategy sets up TensorFlow's collective
+    ops, which must happen before TensorFlow runs any op. Its workers synchronise with RING
+    all-reduce over gRPC (NCCL's choice where there are GPUs), so they run on CPUs too.
+
+    Args:
+        name: `"none"`, `"mirrored"` or `"multi_worker"`.
+    """
+    if name == "none":
+        return tf.distribute.get_strategy()
+    if name not in STRATEGIES[1:]:
+        raise ValueError(f"--distribute must be one of {STRATEGIES}, got {name!r}")
+    _let_keras_fit_distributed()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    implementation = (tf.distribute.experimental.CommunicationImplementation.AUTO
+                      if tf.config.list_physical_devices("GPU") else
+                      tf.distribute.experimental.CommunicationImplementation.RING)
+    return tf.distribute.MultiWorkerMirroredStrategy(
+        communication_options=tf.distribute.experimental.CommunicationOptions(implementation=implementation))
+
+
+def global_batch_size(per_replica, strategy):
+    """Examples per training step: `per_replica` on each replica (device or worker) of `strategy`."""
+    return per_replica * strategy.num_replicas_in_sync
+
+
+def is_chief(strategy):
+    """Whether this process writes logs, checkpoints and exports: every process but a multi-worker
+    cluster's non-chief workers."""
+    return strategy.extended.should_checkpoint
+
+
+def barrier(strategy, name, timeout=BARRIER_TIMEOUT):
+    """Returns once every worker of a multi-worker `strategy` has reached the barrier `name`; at once
+    for other strategies.
+
+    Raises:
+        tf.errors.OpError: after `timeout` seconds, or as soon as a worker is found dead.
+    """
+    if _multi_worker(strategy):
+        context.context().wait_at_barrier(f"zoo/{name}/{next(_BARRIERS[name])}", int(timeout * 1000))
+
+
+def leave_together(strategy):
+    """Makes every worker wait for the others when its process ends: the chief evaluates and exports
+    after training while the other workers are done, and a worker that just left would show in the
+    chief's log as a crashed task. Called once training is over, so a failed training step never
+    waits for a peer that will not come."""
+    if _multi_worker(strategy):
+        atexit.register(_wait_at_exit, strategy)
+
+
+@contextlib.contextmanager
+def write_dir(path, strategy):
+    """Yields where this process writes what belongs in `path`: `path` itself on the chief, a fresh
+    temporary directory on another worker, deleted on leaving the block (TF's multi-worker pattern:
+    every worker trains with the same callbacks, only the chief's files are kept)."""
+    if is_chief(strategy):
+        yield Path(path)
+    else:
+        with tempfile.TemporaryDirectory(prefix="zoo-worker-") as scratch:
+            yield Path(scratch)
+
+
+def shard_by_data(dataset, strategy):
+    """`dataset` (of batches) as `strategy` splits it between its replicas: every worker reads it all and
+    keeps its share of each global batch (tf.data's DATA auto-sharding; the zoo's datasets are in memory,
+    read from files cached already, so there are no files to share out).
+
+    A batch too small to give every replica an example (a bucket's last batch, now and then) is filled up
+    with repeats of its own examples, since an empty batch is an edge no model here is built for: on two
+    replicas, a batch of one trains its example on both, the same step one process takes.
+    """
+    replicas = strategy.num_replicas_in_sync
+    if replicas > 1:
+        dataset = dataset.map(lambda *batch: _filled(batch, replicas))
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
+@contextlib.contextmanager
+def data_lock():
+    """Holds the data cache (`$ZOO_DATA`) for this process alone: the worker processes of one machine
+    take turns loading their data, so the first fetches it into the cache and the others read it."""
+    from zoo.datasets import data_dir
+
+    data_dir().mkdir(parents=True, exist_ok=True)
+    with open(data_dir() / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _multi_worker(strategy):
+    """Whether `strategy` spans a cluster (a multi-worker strategy without `$TF_CONFIG` is one local worker)."""
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and bool(strategy.cluster_resolver.cluster_spec().jobs))
+
+
+def _filled(batch, replicas):
+    size = tf.shape(tf.nest.flatten(batch)[0], out_type=tf.int64)[0]
+    filled = tf.while_loop(lambda n: ~_fills_every_replica(n, replicas), lambda n: n + 1, [size])[0]
+    repeated = tf.cond(filled == size, lambda: batch,
+                       lambda: tf.nest.map_structure(lambda x: tf.gather(x, tf.range(filled) % size), batch))
+    return repeated if len(repeated) > 1 else repeated[0]
+
+
+def _fills_every_replica(size, replicas):
+    share = (size + replicas - 1) // replicas  # tf.distribute hands out shares of up to this size in turn
+    return (size + share - 1) // share >= replicas
+
+
+def _wait_at_exit(strategy):
+    try:
+        barrier(strategy, "exit")
+    except tf.errors.OpError:
+        pass  # a worker is gone, or never came: this one is leaving anyway
+
+
+@functools.cache
+def _let_keras_fit_distributed():
+    """Keras 3's TensorFlow trainer mis-builds and mis-reduces under `tf.distribute` strategies
+    (keras-team/keras#20585, tensorflow/tensorflow#72388). To build the model before `fit`, it
+    averages the first input batch over the replicas (nested inputs are refused under
+    MultiWorkerMirroredStrategy, strings cannot be averaged) after drawing it from a pass over the
+    dataset of its own, so a reshuffling dataset trains on another order than it would on one
+    device. Under MultiWorkerMirroredStrategy, it also averages each step's metric results along an
+    axis they lack (scalars).
+
+    Building only needs the inputs' shapes and dtypes, which the dataset's element spec has
+    without a pass. The metric results are the same on every replica already (Keras metric
+    variables sum their updates over all replicas), so the first replica's are taken.
+    """
+    from keras.src.backend.tensorflow import trainer
+
+    reduce_per_replica = trainer.reduce_per_replica
+    maybe_symbolic_build = trainer.TensorFlowTrainer._maybe_symbolic_build
+
+    def reduce_synchronised(values, strategy, reduction):
+        if reduction == "auto" and isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            reduction = "first"
+        return reduce_per_replica(values, strategy, reduction)
+
+    def build_from_element_spec(self, iterator=None, data_batch=None):
+        if iterator is not None and self._distribute_strategy is not None:  # built in a strategy's scope
+            data_batch, iterator = iterator.data_adapter.get_tf_dataset().element_spec, None
+        return maybe_symbolic_build(self, iterator=iterator, data_batch=data_batch)
+
+    trainer.reduce_per_replica = reduce_synchronised
+    trainer.TensorFlowTrainer._maybe_symbolic_build = build_from_element_spec
