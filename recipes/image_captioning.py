@@ -29,7 +29,7 @@ import argparse
 from pathlib import Path
 
 import zoo
-from zoo import plots, training
+from zoo import distribute, plots, training
 from zoo.captioning import Captioner
 from zoo.captioning.data import REFERENCES, as_dataset
 from zoo.captioning.metrics import evaluate
@@ -131,26 +131,31 @@ def report(split, metrics):
 
 def main(argv=None):
     args = parse_args(argv)
+    strategy = distribute.strategy_for(args.distribute)
     workdir = args.workdir or training.REPO / "runs" / args.name
     training.seed_everything(args.seed)
     if args.smoke:
         args.epochs, args.hidden, args.embedding_dim, args.filters = 2, 16, 16, [4, 8, 8]
         args.patience, args.lr_patience = 2, 1
-    data, source = load_data(args)
+    with distribute.data_lock():
+        data, source = load_data(args)
     scored = [split for split in data if split != "train"]
-    model = build_model(args, data["train"])
+    with strategy.scope():
+        model = build_model(args, data["train"])
+        training.compile_word_generator(model, args.learning_rate)
     print(f"{source.NAME}: {len(data['train'])} train images, " + ", ".join(f"{len(data[s])} {s}" for s in scored)
           + f"; {len(model.vocabulary)} words; {model.count_params():,} parameters")
 
-    training.compile_word_generator(model, args.learning_rate)
     flags = training.run_flags(args, RUN_LOCATION_FLAGS)
     fit_seconds = training.fit(
         model, workdir, flags,
-        as_dataset(data["train"], model, args.batch_size, shuffle=True, seed=args.seed,
-                   references="first" if args.references == "canonical" else args.references),
+        as_dataset(data["train"], model, distribute.global_batch_size(args.batch_size, strategy), shuffle=True,
+                   seed=args.seed, references="first" if args.references == "canonical" else args.references),
         as_dataset(data["validation"], model, 128, references="first"),
         args.epochs, args.patience, args.lr_patience,
     )
+    if not distribute.is_chief(strategy):
+        return None  # the chief evaluates and exports
 
     results = {}  # by model card key
     for split in scored:

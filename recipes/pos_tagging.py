@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 import zoo
-from zoo import plots, training
+from zoo import distribute, plots, training
 from zoo.datasets import brown, tagged
 from zoo.tagging import SequenceTagger
 from zoo.tagging.metrics import tagging_metrics
@@ -117,7 +117,9 @@ def build_model(args, tag_names, word_vocabulary, char_vocabulary):
 
 def main(argv=None):
     args = parse_args(argv)
-    train, validation, test, dataset = load_data(args)
+    strategy = distribute.strategy_for(args.distribute)
+    with distribute.data_lock():
+        train, validation, test, dataset = load_data(args)
     name = args.name or (f"pos_{Path(dataset['name']).stem}" if args.train_file else
                          "pos_brown" if args.tagset == "universal" else "pos_brown_fine")
     workdir = args.workdir or training.REPO / "runs" / name
@@ -132,16 +134,20 @@ def main(argv=None):
           f"({train.num_tokens} / {validation.num_tokens} / {test.num_tokens} tokens), {len(tag_names)} tags, "
           f"{len(word_vocabulary)} words and {len(char_vocabulary)} characters in the vocabularies")
 
-    model = build_model(args, tag_names, word_vocabulary, char_vocabulary)
-    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="sparse_categorical_crossentropy",
-                  weighted_metrics=["accuracy"])
+    with strategy.scope():
+        model = build_model(args, tag_names, word_vocabulary, char_vocabulary)
+        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="sparse_categorical_crossentropy",
+                      weighted_metrics=["accuracy"])
     flags = training.run_flags(args, RUN_LOCATION_FLAGS)
     fit_seconds = training.fit(
         model, workdir, flags,
-        tagged.as_dataset(train, model.tag_names, args.batch_size, shuffle=True, seed=args.seed),
+        tagged.as_dataset(train, model.tag_names, distribute.global_batch_size(args.batch_size, strategy),
+                          shuffle=True, seed=args.seed),
         tagged.as_dataset(validation, model.tag_names, 256),
         args.epochs, args.patience, args.lr_patience,
     )
+    if not distribute.is_chief(strategy):
+        return None  # the chief evaluates and exports
 
     known = {w for sentence in train.words for w in sentence}
     results = {}

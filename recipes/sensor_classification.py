@@ -13,7 +13,7 @@ import re
 import keras
 import numpy as np
 
-from zoo import plots, training
+from zoo import distribute, plots, training
 from zoo.datasets import uea
 from zoo.sensor import SensorClassifier
 from zoo.sensor.metrics import classification_metrics
@@ -47,6 +47,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    strategy = distribute.strategy_for(args.distribute)
     name = model_name(args.dataset)
     workdir = args.workdir or training.REPO / "runs" / name
     training.seed_everything(args.seed)
@@ -59,34 +60,37 @@ def main(argv=None):
     print(f"{args.dataset}: {len(train)} train / {len(validation)} validation / {len(test)} test series, "
           f"input size {train.num_channels}, output size {len(train.class_names)}")
 
-    model = SensorClassifier(
-        num_channels=train.num_channels,
-        class_names=train.class_names,
-        channel_mean=mean,
-        channel_std=std,
-        cell=args.cell,
-        hidden=args.hidden,
-        bidirectional=args.bidirectional,
-        num_layers=args.layers,
-        dropout=args.dropout,
-        noise=args.noise,
-        input_dropout=args.input_dropout,
-        recurrent_initializer=args.initializer,
-        readout=args.readout,
-        max_length=args.max_length,
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(args.learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    with strategy.scope():
+        model = SensorClassifier(
+            num_channels=train.num_channels,
+            class_names=train.class_names,
+            channel_mean=mean,
+            channel_std=std,
+            cell=args.cell,
+            hidden=args.hidden,
+            bidirectional=args.bidirectional,
+            num_layers=args.layers,
+            dropout=args.dropout,
+            noise=args.noise,
+            input_dropout=args.input_dropout,
+            recurrent_initializer=args.initializer,
+            readout=args.readout,
+            max_length=args.max_length,
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(args.learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
     flags = training.run_flags(args, RUN_LOCATION_FLAGS)
     fit_seconds = training.fit(
         model, workdir, flags,
-        uea.as_dataset(train, args.batch_size, shuffle=True, seed=args.seed),
+        uea.as_dataset(train, distribute.global_batch_size(args.batch_size, strategy), shuffle=True, seed=args.seed),
         uea.as_dataset(validation, args.batch_size),
         args.epochs, args.patience, args.lr_patience,
     )
+    if not distribute.is_chief(strategy):
+        return None  # the chief evaluates and exports
 
     results = {}
     for split in (validation, test):

@@ -24,7 +24,7 @@ from pathlib import Path
 import tensorflow as tf
 
 import zoo
-from zoo import plots, training
+from zoo import distribute, plots, training
 from zoo.datasets import bible
 from zoo.datasets.parallel import (
     FILE_SPLIT_RULE,
@@ -129,7 +129,9 @@ def build_model(args, train):
 
 def main(argv=None):
     args = parse_args(argv)
-    train, validation, test, dataset = load_data(args)
+    strategy = distribute.strategy_for(args.distribute)
+    with distribute.data_lock():
+        train, validation, test, dataset = load_data(args)
     name = args.name or ("translate_es_en" if dataset["name"] == bible.NAME else
                          "translate_" + "".join(c if c.isalnum() else "_" for c in Path(dataset["name"]).stem))
     workdir = args.workdir or training.REPO / "runs" / name
@@ -139,20 +141,24 @@ def main(argv=None):
         args.epochs, args.hidden, args.embedding_dim, args.min_count = 2, 16, 16, 1
         args.patience, args.lr_patience = 2, 1
     fitted = train.shorter_than(args.max_train_words)
-    model = build_model(args, fitted)
+    with strategy.scope():
+        model = build_model(args, fitted)
+        training.compile_word_generator(model, args.learning_rate)
     print(f"{dataset['name']}: {len(fitted)} train pairs (of {len(train)}; sources up to {args.max_train_words} "
           f"words), {len(validation)} validation, {len(test)} test; vocabularies "
           f"{len(model.source_vocabulary)} source, {len(model.target_vocabulary)} target words; "
           f"{model.count_params():,} parameters")
 
-    training.compile_word_generator(model, args.learning_rate)
     flags = training.run_flags(args, RUN_LOCATION_FLAGS)
     fit_seconds = training.fit(
         model, workdir, flags,
-        as_dataset(fitted, model, args.batch_size, shuffle=True, seed=args.seed),
+        as_dataset(fitted, model, distribute.global_batch_size(args.batch_size, strategy), shuffle=True,
+                   seed=args.seed),
         as_dataset(validation, model, 128),
         args.epochs, args.patience, args.lr_patience,
     )
+    if not distribute.is_chief(strategy):
+        return None  # the chief evaluates and exports
 
     length_penalties = {}
     if args.length_penalty is not None:
