@@ -1,0 +1,231 @@
+"""zoo.distribute and `--distribute`: every recipe trained by two worker processes on 127.0.0.1
+(MultiWorkerMirroredStrategy, one port and TF_CONFIG each), the chief's export, the same weights as
+one process on the same global batch, and a killed worker resumed from the chief's backup."""
+
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+import types
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo
+from zoo import distribute
+
+CLUSTER_TIMEOUT = 300  # seconds for a whole two-worker run
+SENSOR = ["--dataset", "BasicMotions"]
+NO_NOISE = ["--noise", "0", "--dropout", "0"]  # training without randomness: one process can repeat it
+GREEDY = ["--beam-width", "1"]  # the chief's evaluation, shorter
+RECIPES = {  # the recipe's RecipeRunner fixture, the data fixture it needs, its export name, flags for a short smoke
+    "sensor": ("recipe", None, "sensor_basic_motions", [*SENSOR, *NO_NOISE, "--batch-size", "6"]),
+    "pos": ("pos_recipe", "brown_tarball", "pos_brown", []),
+    "translation": ("translation_recipe", "bible_pairs", "translate_es_en", ["--length-penalty", "0", *GREEDY]),
+    "captioning": ("captioning_recipe", None, "caption_scenes", ["--eval-images", "8", *GREEDY]),
+}
+
+
+def free_ports(count):
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+
+
+class Cluster:
+    """The worker processes of one recipe on 127.0.0.1, each with its own port, TF_CONFIG, log file and
+    process group; `$TMPDIR` is `root/tmp`, so what the workers leave there can be checked."""
+
+    def __init__(self, runner, root, workers=2):
+        self.runner, self.root = runner, root
+        self.addresses = [f"127.0.0.1:{port}" for port in free_ports(workers)]
+        self.tmp = root / "tmp"
+        self.tmp.mkdir(parents=True, exist_ok=True)
+
+    @contextlib.contextmanager
+    def running(self, args, name):
+        """Yields the started workers (chief first); kills whatever still runs on leaving."""
+        procs = []
+        try:
+            for index in range(len(self.addresses)):
+                tf_config = {"cluster": {"worker": self.addresses}, "task": {"type": "worker", "index": index}}
+                with open(self.log(name, index), "w") as log:
+                    procs.append(subprocess.Popen(
+                        self.runner.argv([*args, "--distribute", "multi_worker"]), cwd=self.runner.repo,
+                        env=self.runner.env(TF_CONFIG=json.dumps(tf_config), TMPDIR=self.tmp),
+                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+            yield procs
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=30)
+
+    def run(self, args, name, timeout=CLUSTER_TIMEOUT):
+        """Runs every worker to completion; returns a CompletedProcess each, the log as its stdout."""
+        deadline = time.monotonic() + timeout
+        with self.running(args, name) as procs:
+            for proc in procs:
+                try:
+                    proc.wait(timeout=max(deadline - time.monotonic(), 0))
+                except subprocess.TimeoutExpired:
+                    pytest.fail(f"{name}: not done within {timeout} s\n" + self.logs(name))
+        return [subprocess.CompletedProcess(proc.args, proc.returncode, self.log(name, i).read_text(), "")
+                for i, proc in enumerate(procs)]
+
+    def log(self, name, index):
+        return self.root / f"{name}-worker{index}.log"
+
+    def logs(self, name):
+        return "\n".join(f"--- worker {i}\n{self.log(name, i).read_text()[-3000:]}" for i in range(len(self.addresses)))
+
+
+def exported_weights(version_dir):
+    return zoo.load(version_dir).get_weights()
+
+
+@pytest.fixture(scope="module")
+def two_workers(request, tmp_path_factory):
+    """`two_workers(recipe)`: that recipe's smoke, trained by a two-worker cluster once per module."""
+    done = {}
+
+    def run(name):
+        if name not in done:
+            runner_fixture, data_fixture, model_name, flags = RECIPES[name]
+            if data_fixture:
+                request.getfixturevalue(data_fixture)  # fetched once, before the workers share it
+            root = tmp_path_factory.mktemp(f"cluster-{name}")
+            cluster = Cluster(request.getfixturevalue(runner_fixture), root)
+            args = [*flags, "--smoke", "--workdir", root / "work", "--out", root / "models"]
+            done[name] = types.SimpleNamespace(cluster=cluster, procs=cluster.run(args, "smoke"), root=root,
+                                               work=root / "work", base=root / "models" / model_name)
+        return done[name]
+
+    return run
+
+
+# --- the pieces ------------------------------------------------------------------------------------
+
+
+def test_every_recipe_takes_the_distribute_flag(request):
+    for runner_fixture, *_ in RECIPES.values():
+        module = request.getfixturevalue(runner_fixture).module()
+        assert module.parse_args([]).distribute == "none"
+        assert module.parse_args(["--distribute", "multi_worker"]).distribute == "multi_worker"
+        with pytest.raises(SystemExit):
+            module.parse_args(["--distribute", "horovod"])
+    with pytest.raises(ValueError, match="--distribute must be one of"):
+        distribute.strategy_for("horovod")
+
+
+def test_a_batch_too_small_for_every_replica_is_filled_with_its_own_examples():
+    batches = tf.data.Dataset.range(1, 8).map(lambda size: (tf.range(size), {"x": tf.zeros([size, 2])}))
+    for replicas, sizes in ((1, [1, 2, 3, 4, 5, 6, 7]), (2, [2, 2, 3, 4, 5, 6, 7]), (3, [3, 3, 3, 5, 5, 6, 7])):
+        sharded = distribute.shard_by_data(batches, types.SimpleNamespace(num_replicas_in_sync=replicas))
+        assert sharded.cardinality() == 7
+        assert sharded.options().experimental_distribute.auto_shard_policy == tf.data.experimental.AutoShardPolicy.DATA
+        filled = list(sharded.as_numpy_iterator())
+        assert [len(ids) for ids, _ in filled] == sizes
+        assert [len(x["x"]) for _, x in filled] == sizes
+        for size, (ids, _) in enumerate(filled, 1):
+            assert ids.tolist() == [i % size for i in range(len(ids))]
+
+
+def test_worker_processes_of_one_machine_take_turns_with_the_data_cache():
+    order = []
+
+    def second():
+        with distribute.data_lock():
+            order.append("second")
+
+    with distribute.data_lock():
+        other = threading.Thread(target=second)
+        other.start()
+        time.sleep(0.3)
+        order.append("first")
+    other.join(timeout=10)
+    assert order == ["first", "second"]
+
+
+# --- two workers on 127.0.0.1 ---------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(RECIPES))
+def test_two_workers_train_the_smoke_and_the_chief_exports(two_workers, name):
+    run = two_workers(name)
+    chief, worker = run.procs
+    assert chief.returncode == 0 and worker.returncode == 0, run.cluster.logs("smoke")
+    assert f"exported {run.base / '1'}" in chief.stdout
+    assert "exported" not in worker.stdout  # the chief evaluates and exports; the worker waited for it
+    assert "Epoch 2/2" in worker.stdout
+    for log in (chief.stdout, worker.stdout):
+        assert "unhealthy" not in log and "Traceback" not in log  # the workers left together
+
+    model = zoo.load(run.base)
+    assert [p.name for p in run.base.iterdir()] == ["1"]
+    assert model.card["hyperparameters"]["distribute"] == "multi_worker"
+    assert json.loads((run.work / "run.json").read_text())["flags"]["replicas"] == 2
+    assert run.cluster.runner.logged_epochs(run.work) == [0, 1]
+    assert not (run.work / "backup").exists()
+    assert list(run.cluster.tmp.iterdir()) == []  # the worker's own checkpoints and logs are gone
+
+
+@pytest.mark.slow
+def test_two_workers_train_as_one_process_on_the_same_global_batch(two_workers, recipe, tmp_path):
+    # 24 smoke series in global batches of 12: 2 steps an epoch, 4 in all; same seed, same shuffled order
+    two = two_workers("sensor")  # 2 workers x 6 per replica
+    singles = {}
+    for batch, strategy in ((12, "none"), (6, "mirrored")):  # mirrored: one process, on its one CPU
+        root = tmp_path / str(batch)
+        proc = recipe.run([*SENSOR, *NO_NOISE, "--smoke", "--batch-size", batch, "--distribute", strategy,
+                           "--workdir", root / "work", "--out", root / "models"], timeout=CLUSTER_TIMEOUT)
+        assert proc.returncode == 0, recipe.explain(proc)
+        singles[batch] = root / "models" / "sensor_basic_motions"
+    assert zoo.load(singles[6]).card["hyperparameters"]["distribute"] == "mirrored"
+
+    weights = exported_weights(two.base)
+    for mine, single in zip(weights, exported_weights(singles[12])):
+        np.testing.assert_allclose(mine, single, rtol=1e-5, atol=1e-6)
+    assert not all(np.allclose(mine, other, rtol=1e-3, atol=1e-4)  # the per-replica batch alone differs
+                   for mine, other in zip(weights, exported_weights(singles[6])))
+    histories = [np.genfromtxt(work / "history.csv", delimiter=",", names=True)
+                 for work in (two.work, tmp_path / "12" / "work")]
+    for column in ("loss", "val_loss"):  # the chief's logs report the whole cluster's metrics
+        np.testing.assert_allclose(histories[0][column], histories[1][column], rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_restarted_with_its_cluster_and_resumes_from_the_last_backup(recipe, tmp_path):
+    work, out = tmp_path / "work", tmp_path / "models"
+    epochs = 8
+    args = [*SENSOR, "--cell", "elman", "--hidden", "4", "--epochs", epochs, "--patience", "100",
+            "--workdir", work, "--out", out]
+    cluster = Cluster(recipe, tmp_path)
+    with cluster.running(args, "killed") as (chief, worker):
+        recipe.kill_when(worker, lambda: (work / "backup").exists() and len(recipe.logged_epochs(work)) >= 2,
+                         CLUSTER_TIMEOUT, "the cluster reaching epoch 2")
+        try:
+            chief.wait(timeout=120)  # its peer gone, the chief fails too
+        except subprocess.TimeoutExpired:
+            pytest.fail("the chief outlived its peer by 120 s\n" + cluster.logs("killed"))
+    assert chief.returncode != 0
+    assert not (out / "sensor_basic_motions").exists()
+    before = recipe.logged_epochs(work)
+    assert 2 <= len(before) < epochs
+
+    chief, worker = cluster.run(args, "restarted")
+    recipe.assert_resumed(chief, work, before, epochs)
+    assert worker.returncode == 0, cluster.logs("restarted")
+    first_epoch = [re.search(r"^Epoch (\d+)/", proc.stdout, re.MULTILINE).group(1) for proc in (chief, worker)]
+    assert first_epoch[0] == first_epoch[1] != "1"  # the worker resumed from the chief's backup too
+    model = zoo.load(out / "sensor_basic_motions")
+    assert (model.card["version"], model.card["hyperparameters"]["epochs"]) == (1, epochs)
