@@ -44,9 +44,9 @@ def parse_args(argv=None):
     parser.add_argument("--dropout", type=float, default=0.2, help="dropout on word vectors and the last state")
     parser.add_argument("--word-dropout", type=float, default=0.05,
                         help="probability of reading a known word as unknown while training")
-    parser.add_argument("--train-examples", type=int, help="train on this many examples drawn from train (default all)")
     parser.add_argument("--min-ending-count", type=int, default=3,
                         help="train count a word ending (its last 3 letters) needs for its own embedding")
+    parser.add_argument("--train-examples", type=int, help="train on this many examples drawn from train (default all)")
     parser.add_argument("--max-tokens", type=int, default=10_000, help="longest input the model accepts")
     parser.add_argument("--baseline", action="append", default=[],
                         help="an exported agreement model (name or directory) to score on the same test examples; "
@@ -55,21 +55,17 @@ def parse_args(argv=None):
 
 
 def report(results):
-    """One line per model: accuracy overall, at distance >= 5, with attractors, and per bucket."""
+    """A text table, one row per model: accuracy (%) overall, at distance 5 or more, with one attractor or more,
+    then per distance bucket (d=) and per attractor count (a=); the last row counts the examples."""
     first = next(iter(results.values()))
-    header = (f"{'':<24} {'all':>7} {'dist>=5':>8} {'attr>=1':>8} | distance " + " ".join(
-        f"{b:>6}" for b in first["by_distance"]) + " | attractors " + " ".join(
-        f"{b:>6}" for b in first["by_attractors"]))
-    lines = [header]
-    for name, m in results.items():
-        per = lambda group: " ".join(f"{_percent(v['accuracy']):>6}" for v in m[group].values())  # noqa: E731
-        lines.append(f"{name:<24} {_percent(m['accuracy']):>7} {_percent(m['distance_5_plus']['accuracy']):>8} "
-                     f"{_percent(m['with_attractors']['accuracy']):>8} | distance {per('by_distance')} "
-                     f"| attractors {per('by_attractors')}")
-    counts = lambda group: " ".join(f"{v['examples']:>6}" for v in first[group].values())  # noqa: E731
-    lines.append(f"{'examples':<24} {first['examples']:>7} {first['distance_5_plus']['examples']:>8} "
-                 f"{first['with_attractors']['examples']:>8} | distance {counts('by_distance')} "
-                 f"| attractors {counts('by_attractors')}")
+    columns = [("all", lambda m: m), ("dist>=5", lambda m: m["distance_5_plus"]),
+               ("attr>=1", lambda m: m["with_attractors"])]
+    columns += [(f"{prefix}{bucket}", lambda m, group=group, bucket=bucket: m[group][bucket])
+                for group, prefix in (("by_distance", "d="), ("by_attractors", "a=")) for bucket in first[group]]
+    lines = [f"{'':<24}" + "".join(f"{title:>8}" for title, _ in columns)]
+    for name, metrics in results.items():
+        lines.append(f"{name:<24}" + "".join(f"{_percent(cell(metrics)['accuracy']):>8}" for _, cell in columns))
+    lines.append(f"{'examples':<24}" + "".join(f"{cell(first)['examples']:>8}" for _, cell in columns))
     return "\n".join(lines)
 
 
@@ -114,8 +110,9 @@ def main(argv=None):
     baselines = {"majority": {**compared["majority"], "rule": "always the most frequent number of train"}}
     for reference in args.baseline:
         other = zoo.load(reference)
-        compared[other.card["name"]] = metrics = score(other, test)
-        baselines[other.card["name"]] = {**metrics, "cell": other.cell, "recipe_command": other.card["recipe_command"]}
+        key = other.card["name"] if other.card["name"] != name else f"{name} v{other.card['version']}"
+        compared[key] = metrics = score(other, test)
+        baselines[key] = {**metrics, "cell": other.cell, "recipe_command": other.card["recipe_command"]}
     print(f"validation: accuracy {results['validation']['accuracy']:.4f}")
     print(f"test: accuracy {results['test']['accuracy']:.4f} ({results['test']['errors']} errors of "
           f"{results['test']['examples']})")

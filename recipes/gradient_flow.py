@@ -124,14 +124,12 @@ def delayed_recall(count, length, symbols, seed):
     return inputs, steps[:, 0].astype(np.int32)
 
 
-@keras.saving.register_keras_serializable(package="zoo")
 class RecallNetwork(keras.Model):
     """One recurrent layer and a softmax over the symbols, read from the last state."""
 
     def __init__(self, cell, hidden, num_inputs, num_symbols, recurrent_initializer="orthogonal", **kwargs):
         super().__init__(**kwargs)
-        self.cell_name, self.hidden, self.num_inputs, self.num_symbols = cell, hidden, num_inputs, num_symbols
-        self.recurrent_initializer = recurrent_initializer
+        self.num_inputs = num_inputs
         self.rnn = make_rnn(cell, hidden, recurrent_initializer=recurrent_initializer, name="rnn")
         self.head = keras.layers.Dense(num_symbols, activation="softmax", name="W_hy")
         self.build_for_inference()
@@ -141,10 +139,6 @@ class RecallNetwork(keras.Model):
 
     def build_for_inference(self):
         self(np.zeros((1, 2, self.num_inputs), np.float32))
-
-    def get_config(self):
-        return {**super().get_config(), "cell": self.cell_name, "hidden": self.hidden, "num_inputs": self.num_inputs,
-                "num_symbols": self.num_symbols, "recurrent_initializer": self.recurrent_initializer}
 
 
 # --- the measurement -----------------------------------------------------------------------------------------
@@ -236,17 +230,16 @@ def train_recall(args, cell, length, workdir):
     before = by_distance(state_gradient_norms(model.rnn.cell, model.head, x_test, y_test))
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=1.0),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    as_dataset = lambda split, shuffle: _batches(*data[split], args.batch_size, shuffle, args.seed)  # noqa: E731
     flags = {"cell": cell, "length": length, **{k: getattr(args, k) for k in RECALL_FLAGS}}
-    training.fit(model, workdir, flags, as_dataset("train", True), as_dataset("validation", False),
-                 args.epochs, args.patience, args.lr_patience)
+    training.fit(model, workdir, flags, _batches(*data["train"], args.batch_size, shuffle=True, seed=args.seed),
+                 _batches(*data["validation"], args.batch_size), args.epochs, args.patience, args.lr_patience)
     plots.plot_history(workdir / "history.csv", workdir / "curves.png")
     after = by_distance(state_gradient_norms(model.rnn.cell, model.head, x_test, y_test))
     accuracy = float(np.mean(np.argmax(model.predict(x_test, batch_size=256, verbose=0), axis=1) == y_test))
     return before, after, accuracy
 
 
-def _batches(x, y, batch_size, shuffle, seed):
+def _batches(x, y, batch_size, shuffle=False, seed=0):
     dataset = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
         dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
@@ -287,8 +280,9 @@ def decay(norms, span=DECAY_SPAN):
 def tables(results, args):
     lengths = recall_lengths(args)
     distances = " | ".join(f"d={d}" for d in REPORTED_DISTANCES)
-    lines = [f"## Gradient norm ||dL/ds_t|| by distance T - t (hidden {args.hidden}, W_hh {args.initializer})", "",
-             f"| task | cell | weights | {distances} | fell by (over {DECAY_SPAN} steps or fewer) |",
+    lines = [f"## Gradient norm ||dL/ds_t|| / ||dL/dz_T|| by distance T - t (hidden {args.hidden}, "
+             f"W_hh {args.initializer})", "",
+             f"| task | cell | weights | {distances} | change over {DECAY_SPAN} steps (or fewer) |",
              "|---|---|---|" + "---|" * (len(REPORTED_DISTANCES) + 1)]
     for task, label in (("recall", f"delayed recall, T={args.length}"),
                         ("brown", f"Brown prefixes >= {args.brown_length} words")):
@@ -297,7 +291,8 @@ def tables(results, args):
                 norms = result[when]
                 cells = [f"{norms[d]:.2e}" if d < len(norms) else "-" for d in REPORTED_DISTANCES]
                 factor, steps = decay(norms)
-                lines.append(f"| {label} | {cell} | {when} | " + " | ".join(cells) + f" | {factor:.1e}x over {steps} |")
+                change = f"fell {factor:.1e}x" if factor >= 1 else f"rose {1 / factor:.1e}x"
+                lines.append(f"| {label} | {cell} | {when} | " + " | ".join(cells) + f" | {change} over {steps} |")
     lines += ["", f"## Delayed-recall test accuracy by length (chance {1 / args.symbols:.2f})", "",
               "| cell | " + " | ".join(f"T={n}" for n in lengths) + " |", "|---|" + "---|" * len(lengths)]
     for cell, result in results["recall_accuracy"].items():
@@ -318,7 +313,7 @@ def plot_norms(results, args, path):
                 ax.semilogy(np.arange(len(norms)), np.maximum(norms, 1e-30), style, color=colour,
                             label=f"{cell}, {when}")
         ax.set_xlabel("distance T - t (steps back from the loss)")
-        ax.set_ylabel("||dL / ds_t||, mean over examples")
+        ax.set_ylabel("||dL/ds_t|| / ||dL/dz_T||, mean over examples")
         ax.set_title(title)
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8)
