@@ -137,6 +137,7 @@ def _multi_worker(strategy):
 
 
 def _filled(batch, replicas):
+    """`batch` with its first examples repeated until tf.distribute's split gives every replica one."""
     size = tf.shape(tf.nest.flatten(batch)[0], out_type=tf.int64)[0]
     filled = tf.while_loop(lambda n: ~_fills_every_replica(n, replicas), lambda n: n + 1, [size])[0]
     repeated = tf.cond(filled == size, lambda: batch,

@@ -118,6 +118,9 @@ def fit(model, workdir, flags, train, validation, epochs, patience, lr_patience)
                 shutil.rmtree(stale) if stale.is_dir() else stale.unlink(missing_ok=True)
             record.write_text(json.dumps({"flags": flags, "epoch_seconds": {}}, indent=2))
     distribute.barrier(strategy, "run-record")  # the other workers read it once the chief has it ready
+    if not record.exists():
+        raise FileNotFoundError(f"{record}: the chief's run record is not here; the workers of a cluster need "
+                                "one --workdir they all share")
     run = json.loads(record.read_text())
     if run.get("trained") and weights.exists():
         model.build_for_inference()
