@@ -22,7 +22,7 @@ import keras
 import numpy as np
 
 import zoo
-from zoo import plots, training
+from zoo import distribute, plots, training
 from zoo.agreement import AgreementClassifier
 from zoo.agreement.metrics import majority_metrics, score
 from zoo.agreement.model import ENCODERS, build_vocabularies
@@ -75,10 +75,12 @@ def _percent(value):
 
 def main(argv=None):
     args = parse_args(argv)
+    strategy = distribute.strategy_for(args.distribute)
     name = args.name or ("agreement_brown_dense" if args.cell == "dense" else "agreement_brown")
     workdir = args.workdir or training.REPO / "runs" / name
     training.seed_everything(args.seed)
-    train, validation, test = (agreement.load(s) for s in agreement.SPLITS)
+    with distribute.data_lock():
+        train, validation, test = (agreement.load(s) for s in agreement.SPLITS)
     if args.train_examples:
         train = train.sample(args.train_examples, seed=args.seed)
     if args.smoke:
@@ -90,20 +92,24 @@ def main(argv=None):
           f"{np.mean(train.labels == 1):.1%} plural in train, {len(words)} words and {len(endings)} endings "
           "in the vocabularies")
 
-    model = AgreementClassifier(
-        words, endings, cell=args.cell, hidden=args.hidden, bidirectional=args.bidirectional, num_layers=args.layers,
-        word_dim=args.word_dim, dropout=args.dropout, word_dropout=args.word_dropout,
-        recurrent_initializer=args.initializer, max_tokens=args.max_tokens, seed=args.seed,
-    )
-    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    with strategy.scope():
+        model = AgreementClassifier(
+            words, endings, cell=args.cell, hidden=args.hidden, bidirectional=args.bidirectional,
+            num_layers=args.layers, word_dim=args.word_dim, dropout=args.dropout, word_dropout=args.word_dropout,
+            recurrent_initializer=args.initializer, max_tokens=args.max_tokens, seed=args.seed,
+        )
+        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
     flags = training.run_flags(args, RUN_LOCATION_FLAGS)
     fit_seconds = training.fit(
         model, workdir, flags,
-        agreement.as_dataset(train, args.batch_size, shuffle=True, seed=args.seed),
+        agreement.as_dataset(train, distribute.global_batch_size(args.batch_size, strategy), shuffle=True,
+                             seed=args.seed),
         agreement.as_dataset(validation, 256),
         args.epochs, args.patience, args.lr_patience,
     )
+    if not distribute.is_chief(strategy):
+        return None  # the chief evaluates and exports
 
     results = {split.split: score(model, split) for split in (validation, test)}
     compared = {name: results["test"], "majority": majority_metrics(train.labels, test)}

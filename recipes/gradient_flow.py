@@ -85,6 +85,8 @@ def parse_args(argv=None):
         parser.error("gradient flow is measured through one unidirectional layer: no --bidirectional or --layers")
     if args.export is not None:
         parser.error("this recipe exports no model: no --out or --version")
+    if args.distribute != "none":
+        parser.error("the gradients are measured in one process: no --distribute")
     return args
 
 

@@ -184,7 +184,7 @@ def test_flags(recipe, tmp_path):
     assert defaults.cells == ["elman", "gru", "lstm"] and recipe.recall_lengths(defaults) == [10, 25, 50, 100]
     assert defaults.initializer == "orthogonal"
     for bad in (["--cells", "elman,transformer"], ["--cells", ""], ["--lengths", "1,5"], ["--bidirectional"],
-                ["--layers", "2"], ["--out", "somewhere"], ["--version", "2"]):
+                ["--layers", "2"], ["--out", "somewhere"], ["--version", "2"], ["--distribute", "mirrored"]):
         with pytest.raises(SystemExit):
             recipe.parse_args(bad)
 
