@@ -19,7 +19,8 @@ from zoo.sensor import SensorClassifier
 from zoo.sensor.metrics import classification_metrics
 from zoo.sensor.model import ENCODERS, READOUTS
 
-RUN_LOCATION_FLAGS = ("workdir", "out", "version", "smoke")  # where a run writes, not how it trains
+# where a run writes and what it runs on, not what it trains
+RUN_LOCATION_FLAGS = ("workdir", "out", "version", "smoke", "distribute")
 
 
 def model_name(dataset):
