@@ -60,7 +60,8 @@ def trained(tmp_path_factory):
     model = tiny_model()
     model.compile(optimizer=keras.optimizers.Adam(0.03), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
-    history = model.fit(agreement.as_dataset(data, 16, shuffle=True, seed=0), epochs=40, verbose=0)
+    history = model.fit(agreement.as_dataset(data, 16, shuffle=True, seed=0), epochs=40, shuffle=False,
+                        verbose=0)  # the dataset shuffles itself
     base = tmp_path_factory.mktemp("agreement") / "models" / "agreement_toy"
     version_dir = model.export(base, card={
         "description": "toy agreement classifier", "dataset": {"name": "toy", "source": "tests"},

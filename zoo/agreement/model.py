@@ -48,13 +48,13 @@ class AgreementClassifier(ZooModel):
     of two embeddings: one of its normalised form (lower-case, digits as
     `0`; unknown words share one entry) and one of its last three letters,
     which carries number to rare and unseen nouns (`-oks`, `-ies`, but also
-    `-ren`, `-ple`), as Brown's tags told Linzen et al.'s model. A recurrent
-    network reads the words in order and the number is read from its last
-    state (`softmax(h_T W_hy)`). The `"dense"`
+    `-ren`, `-ple`), much as Linzen et al. gave their model the part-of-speech
+    tags of rare words. A recurrent network reads the words in order and the
+    number is read from its last state (`softmax(h_T W_hy)`). The `"dense"`
     encoder has no recurrence (a per-word MLP, then mean and max over the
     words): the bag-of-words baseline, which cannot tell which noun came
     first. Tokenisation (`zoo.tagging.tokenizer`, Brown conventions) and the
-    lookup are inside the graph, so raw text goes in everywhere.
+    lookups are inside the graph, so raw text goes in everywhere.
 
     Args:
         word_vocabulary: normalised words with their own embedding.
