@@ -15,7 +15,7 @@ from zoo.datasets import agreement
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SCRIPT = REPO / "recipes" / "agreement.py"
-RUN_LOCATION = {"workdir", "out", "version", "smoke", "name", "baseline"}
+RUN_LOCATION = {"workdir", "out", "version", "smoke", "name", "distribute", "baseline"}
 
 
 @pytest.fixture(scope="module")
