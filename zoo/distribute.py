@@ -168,8 +168,10 @@ def _let_keras_fit_distributed():
     axis they lack (scalars).
 
     Building only needs the inputs' shapes and dtypes, which the dataset's element spec has
-    without a pass. The metric results are the same on every replica already (Keras metric
-    variables sum their updates over all replicas), so the first replica's are taken.
+    without a pass. A step's metric results are this worker's running values: the first local
+    replica's are taken, with no collective. What Keras logs and acts on (history, TensorBoard,
+    early stopping, the learning-rate schedule) it reads at the end of each epoch from the metric
+    variables, summed over every replica.
     """
     from keras.src.backend.tensorflow import trainer
 
