@@ -1,6 +1,6 @@
 """Trains, evaluates and exports a Spanish→English translator (encoder-decoder with attention).
 
-    python recipes/translation.py --attention dot --cell gru --hidden 128 --epochs 5
+    python recipes/translation.py --attention additive --cell gru --hidden 128 --epochs 5
 
 Data: Reina-Valera 1909 / King James Bible verse pairs (fetched with
 apt-get, split by chapter), or your own `source<TAB>target` file with
@@ -52,7 +52,7 @@ def parse_args(argv=None):
     # defaults: the published translate_es_en configuration
     parser.set_defaults(cell="gru", hidden=128, bidirectional=True, learning_rate=2e-3, epochs=5,
                         batch_size=64, patience=3, lr_patience=1)
-    parser.add_argument("--attention", choices=ATTENTIONS, default="dot",
+    parser.add_argument("--attention", choices=ATTENTIONS, default="additive",
                         help="none: the encoder's last states only (the context vector); dot, general (Luong), "
                              "additive (Bahdanau): a weighted sum of all encoder states at every step")
     parser.add_argument("--embedding-dim", type=int, default=128, help="word embedding size (shared with the output)")

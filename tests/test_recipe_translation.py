@@ -95,7 +95,7 @@ def test_smoke_card(translation_smoke):
     assert command.startswith("python recipes/translation.py ") and "--smoke" in command
     hyper = card["hyperparameters"]
     assert not RUN_LOCATION & set(hyper)
-    assert (hyper["epochs"], hyper["hidden"], hyper["embedding_dim"], hyper["attention"]) == (2, 16, 16, "dot")
+    assert (hyper["epochs"], hyper["hidden"], hyper["embedding_dim"], hyper["attention"]) == (2, 16, 16, "additive")
     search = card["length_penalty_search"]  # validation BLEU of each candidate; the best is exported
     assert [float(p) for p in search] == [0.0, 0.3, 0.6, 1.0] and hyper["length_penalty"] is None
     assert search[f"{card['length_penalty']:g}"] == max(search.values())
