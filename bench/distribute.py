@@ -13,12 +13,10 @@ export). Writes `bench/results/distribute.md` and `.json`.
 """
 
 import argparse
-import contextlib
 import json
 import os
 import shlex
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +27,7 @@ from pathlib import Path
 from run_info import environment, header, write_report
 
 import zoo
+from zoo import distribute
 
 REPO = Path(__file__).resolve().parent.parent
 RUN_TIMEOUT = 1800  # seconds
@@ -61,18 +60,10 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def free_ports(count):
-    with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-
-
 def train(script, flags, batch, workers, root):
     """Runs `script` on `workers` processes (one: `--distribute none`) with the global batch `batch`; returns
     the run's wall clock and samples/s."""
-    addresses = [f"127.0.0.1:{port}" for port in free_ports(workers)]
+    tf_configs = distribute.local_tf_configs(workers)
     argv = [sys.executable, script, *flags, "--batch-size", str(batch // workers),
             "--distribute", "multi_worker" if workers > 1 else "none",
             "--workdir", str(root / "work"), "--out", str(root / "models")]
@@ -84,8 +75,7 @@ def train(script, flags, batch, workers, root):
         for index in range(workers):
             env = dict(os.environ)
             if workers > 1:
-                env["TF_CONFIG"] = json.dumps({"cluster": {"worker": addresses},
-                                               "task": {"type": "worker", "index": index}})
+                env["TF_CONFIG"] = tf_configs[index]
             with open(root / f"worker{index}.log", "w") as log:
                 procs.append(subprocess.Popen(argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
                                               start_new_session=True))

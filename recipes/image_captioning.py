@@ -26,7 +26,6 @@ epoch.
 """
 
 import argparse
-from pathlib import Path
 
 import zoo
 from zoo import distribute, plots, training

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -34,21 +33,13 @@ RECIPES = {  # the recipe's RecipeRunner fixture, the data fixture it needs, its
 }
 
 
-def free_ports(count):
-    with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-
-
 class Cluster:
     """The worker processes of one recipe on 127.0.0.1, each with its own port, TF_CONFIG, log file and
     process group; `$TMPDIR` is `root/tmp`, so what the workers leave there can be checked."""
 
     def __init__(self, runner, root, workers=2):
         self.runner, self.root = runner, root
-        self.addresses = [f"127.0.0.1:{port}" for port in free_ports(workers)]
+        self.tf_configs = distribute.local_tf_configs(workers)
         self.tmp = root / "tmp"
         self.tmp.mkdir(parents=True, exist_ok=True)
 
@@ -57,12 +48,11 @@ class Cluster:
         """Yields the started workers (chief first); kills whatever still runs on leaving."""
         procs = []
         try:
-            for index in range(len(self.addresses)):
-                tf_config = {"cluster": {"worker": self.addresses}, "task": {"type": "worker", "index": index}}
+            for index, tf_config in enumerate(self.tf_configs):
                 with open(self.log(name, index), "w") as log:
                     procs.append(subprocess.Popen(
                         self.runner.argv([*args, "--distribute", "multi_worker"]), cwd=self.runner.repo,
-                        env=self.runner.env(TF_CONFIG=json.dumps(tf_config), TMPDIR=self.tmp),
+                        env=self.runner.env(TF_CONFIG=tf_config, TMPDIR=self.tmp),
                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
             yield procs
         finally:
@@ -87,7 +77,7 @@ class Cluster:
         return self.root / f"{name}-worker{index}.log"
 
     def logs(self, name):
-        return "\n".join(f"--- worker {i}\n{self.log(name, i).read_text()[-3000:]}" for i in range(len(self.addresses)))
+        return "\n".join(f"--- worker {i}\n{self.log(name, i).read_text()[-3000:]}" for i in range(len(self.tf_configs)))
 
 
 def exported_weights(version_dir):

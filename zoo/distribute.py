@@ -20,6 +20,8 @@ import contextlib
 import fcntl
 import functools
 import itertools
+import json
+import socket
 import tempfile
 from pathlib import Path
 
@@ -128,6 +130,24 @@ def data_lock():
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def local_tf_configs(workers):
+    """`$TF_CONFIG` values (JSON) for a cluster of `workers` processes on this machine, each on a free
+    port of 127.0.0.1, worker 0 the chief: to try `--distribute multi_worker` without a cluster.
+
+    >>> import json
+    >>> configs = [json.loads(c) for c in local_tf_configs(2)]
+    >>> [c["task"] for c in configs], len(set(configs[0]["cluster"]["worker"]))
+    ([{'type': 'worker', 'index': 0}, {'type': 'worker', 'index': 1}], 2)
+    """
+    with contextlib.ExitStack() as stack:  # every socket held until all are bound: no port twice
+        sockets = [stack.enter_context(socket.socket()) for _ in range(workers)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        addresses = [f"127.0.0.1:{s.getsockname()[1]}" for s in sockets]
+    return [json.dumps({"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}})
+            for index in range(workers)]
 
 
 def _multi_worker(strategy):
