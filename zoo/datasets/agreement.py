@@ -396,7 +396,8 @@ def as_dataset(data, batch_size, shuffle=False, seed=0):
     starts = np.cumsum(lengths) - lengths
     words = tf.constant([w for prefix in data.prefixes for w in prefix], tf.string)
     dataset = tf.data.Dataset.from_tensor_slices((starts, lengths, data.labels)).map(
-        lambda start, length, label: (words[start:start + length], label)).cache()
+        lambda start, length, label: (words[start:start + length], label),
+        num_parallel_calls=tf.data.AUTOTUNE).cache()
     if shuffle:
         dataset = dataset.shuffle(len(data), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.bucket_by_sequence_length(

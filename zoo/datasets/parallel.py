@@ -90,7 +90,7 @@ def as_dataset(data, model, batch_size, shuffle=False, seed=0):
         target_out = tf.concat([target, [EOS_ID]], axis=0)
         return source, target_in, target_out, tf.ones_like(target_out, tf.float32)
 
-    dataset = dataset.map(teacher_forcing).bucket_by_sequence_length(
+    dataset = dataset.map(teacher_forcing, num_parallel_calls=tf.data.AUTOTUNE).bucket_by_sequence_length(
         lambda source, target_in, *_: tf.maximum(tf.shape(source)[0], tf.shape(target_in)[0]),
         bucket_boundaries=list(BUCKET_BOUNDARIES),
         bucket_batch_sizes=[batch_size] * (len(BUCKET_BOUNDARIES) + 1),

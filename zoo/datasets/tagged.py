@@ -122,7 +122,8 @@ def as_dataset(data, tag_names, batch_size, shuffle=False, seed=0):
     ids = tf.constant([index.get(t, 0) for t in flat_tags], tf.int32)
     weights = tf.constant([float(t in index) for t in flat_tags], tf.float32)
     dataset = tf.data.Dataset.from_tensor_slices((starts, lengths)).map(
-        lambda start, length: tuple(x[start:start + length] for x in (words, ids, weights))).cache()
+        lambda start, length: tuple(x[start:start + length] for x in (words, ids, weights)),
+        num_parallel_calls=tf.data.AUTOTUNE).cache()
     if shuffle:
         dataset = dataset.shuffle(len(lengths), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.bucket_by_sequence_length(
