@@ -67,7 +67,8 @@ def standard_callbacks(workdir, patience, lr_patience, monitor="val_loss"):
     if not (workdir / "backup").exists():  # a fresh run, not a resumed one: start a new log
         (workdir / "history.csv").unlink(missing_ok=True)
     return [
-        keras.callbacks.BackupAndRestore(str(workdir / "backup")),
+        # a kill while the backup is written leaves it unreadable: keep the one before to resume from
+        keras.callbacks.BackupAndRestore(str(workdir / "backup"), double_checkpoint=True),
         keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=lr_patience, min_lr=1e-5),
         keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True),
         keras.callbacks.TensorBoard(str(workdir / "logs")),

@@ -137,13 +137,17 @@ def signatures(model):
         ]):
             beam_width = tf.identity(beam_width)
         limit = tf.where(max_length > 0, tf.minimum(max_length, model.max_length), model.max_length)
-        limits = tf.fill(tf.shape(images)[:1], limit)
+        count = tf.shape(images)[0]
+        # oneDNN's convolution refuses an empty batch on some CPUs: an empty request captions one blank
+        # image, and none of it is returned
+        images = tf.cond(count > 0, lambda: images, lambda: tf.zeros([1, *images.shape[1:]]))
         encoded = model.encode(images)
-        ids, attention, scores = search(model, encoded, limits, beam_width)
+        ids, attention, scores = search(model, encoded, tf.fill(tf.shape(images)[:1], limit), beam_width)
         tokens = tf.gather(written, ids)
         captions = tf.strings.strip(tf.strings.regex_replace(
             tf.strings.reduce_join(tokens, axis=-1, separator=" "), " +", " "))
-        return {"captions": captions, "scores": scores, "tokens": tokens, "attention": attention}
+        return {"captions": captions[:count], "scores": scores[:count], "tokens": tokens[:count],
+                "attention": attention[:count]}
 
     @tf.function(input_signature=[_IMAGE_BYTES])
     def serving_default(image_bytes):
