@@ -28,7 +28,7 @@ from nltk.tag.perceptron import PerceptronTagger
 
 import zoo
 from run_info import environment, header, latency_ms, write_report
-from zoo import registry
+from zoo import registry, training
 from zoo.datasets import brown
 from zoo.tagging.serving import BATCH_SIZE as API_BATCH
 
@@ -58,7 +58,7 @@ PROTOCOL = (
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--tagsets", type=tagset_list, default=",".join(TAGSETS),
+    parser.add_argument("--tagsets", type=training.choice_list(TAGSETS), default=",".join(TAGSETS),
                         help="comma-separated tag sets, from " + ", ".join(TAGSETS))
     parser.add_argument("--models", type=Path,
                         help="directory holding pos_brown/<version>/ and pos_brown_fine/<version>/; "
@@ -68,15 +68,6 @@ def parse_args(argv=None):
     parser.add_argument("--output", type=Path, default=REPO / "bench" / "results",
                         help="directory for pos.md and pos.json")
     return parser.parse_args(argv)
-
-
-def tagset_list(text):
-    """`"universal,fine"` -> `["universal", "fine"]`, refusing unknown tag sets."""
-    tagsets = [t.strip() for t in text.split(",") if t.strip()]
-    unknown = sorted(set(tagsets) - set(TAGSETS))
-    if unknown or not tagsets:
-        raise argparse.ArgumentTypeError(f"expected tag sets from {', '.join(TAGSETS)}, got {text!r}")
-    return tagsets
 
 
 # --- measuring ---------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from zoo.agreement.model import ENCODERS, build_vocabularies
 from zoo.agreement.plots import plot_accuracy_by_bucket
 from zoo.datasets import agreement
 
-RUN_LOCATION_FLAGS = ("workdir", "out", "version", "smoke", "name", "distribute", "baseline")
+RUN_LOCATION_FLAGS = (*training.RUN_LOCATION_FLAGS, "name", "baseline")
 
 
 def parse_args(argv=None):

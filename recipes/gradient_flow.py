@@ -50,20 +50,12 @@ REPORTED_DISTANCES = (0, 1, 10, 25, 50)
 DECAY_SPAN = 50  # the distance over which the tables report how far the norm fell
 
 
-def cell_list(text):
-    cells = [c.strip() for c in text.split(",") if c.strip()]
-    unknown = sorted(set(cells) - set(CELLS))
-    if not cells or unknown:
-        raise argparse.ArgumentTypeError(f"expected a comma-separated list of {', '.join(CELLS)}; got {text!r}")
-    return cells
-
-
 def parse_args(argv=None):
     # `--cells` takes a list: it replaces recipe_parser's `--cell`, which becomes its alias
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], conflict_handler="resolve",
                                      parents=[training.recipe_parser(__doc__.splitlines()[0])],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--cells", "--cell", type=cell_list, default=list(CELLS),
+    parser.add_argument("--cells", "--cell", type=training.choice_list(CELLS), default=list(CELLS),
                         help="cells to compare, comma-separated")
     parser.set_defaults(hidden=32, learning_rate=3e-3, epochs=12, batch_size=64, patience=12, lr_patience=4)
     parser.add_argument("--length", type=int, default=100,

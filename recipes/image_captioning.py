@@ -36,7 +36,7 @@ from zoo.captioning.model import BACKBONES, DECODERS
 from zoo.datasets import coco, scenes
 from zoo.layers.attention import SCORES
 
-RUN_LOCATION_FLAGS = ("workdir", "out", "version", "smoke", "name", "distribute")
+RUN_LOCATION_FLAGS = (*training.RUN_LOCATION_FLAGS, "name")
 TEST_SLICE = 200  # the model card also scores the first test images: a quick regression check
 DATASETS = ("scenes", "coco")
 SMOKE_IMAGES = {"train": 256, "validation": 32, "test": 32, "compositional": 32}

@@ -31,7 +31,7 @@ from zoo.tagging import SequenceTagger
 from zoo.tagging.metrics import tagging_metrics
 from zoo.tagging.tokenizer import normalize
 
-RUN_LOCATION_FLAGS = ("workdir", "out", "version", "smoke", "name", "distribute")
+RUN_LOCATION_FLAGS = (*training.RUN_LOCATION_FLAGS, "name")
 CONFUSION_MATRIX_TAGS = 30  # the fine tag set has over 200 tags: plot the most frequent
 
 

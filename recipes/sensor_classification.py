@@ -19,8 +19,7 @@ from zoo.sensor import SensorClassifier
 from zoo.sensor.metrics import classification_metrics
 from zoo.sensor.model import ENCODERS, READOUTS
 
-# where a run writes and what it runs on, not what it trains
-RUN_LOCATION_FLAGS = ("workdir", "out", "version", "smoke", "distribute")
+RUN_LOCATION_FLAGS = training.RUN_LOCATION_FLAGS
 
 
 def model_name(dataset):

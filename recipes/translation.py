@@ -43,7 +43,7 @@ from zoo.translation.metrics import (
 from zoo.translation.model import ATTENTIONS
 from zoo.translation.text import tokenize
 
-RUN_LOCATION_FLAGS = ("workdir", "out", "version", "smoke", "name", "distribute")
+RUN_LOCATION_FLAGS = (*training.RUN_LOCATION_FLAGS, "name")
 TEST_SLICE = 200  # the model card also scores the first test pairs: a quick regression check
 
 

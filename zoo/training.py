@@ -17,6 +17,26 @@ from zoo.layers import CELLS
 REPO = Path(__file__).resolve().parent.parent
 
 
+# the flags `recipe_parser` adds that say where a run writes and what it runs on, not what it trains
+RUN_LOCATION_FLAGS = ("workdir", "out", "version", "smoke", "distribute")
+
+
+def choice_list(choices):
+    """An argparse `type`: comma-separated values, each one of `choices`, as a list.
+
+    >>> choice_list(("elman", "gru", "lstm"))("gru, lstm")
+    ['gru', 'lstm']
+    """
+    def parse(text):
+        values = [v.strip() for v in text.split(",") if v.strip()]
+        unknown = sorted(set(values) - set(choices))
+        if not values or unknown:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {', '.join(choices)}; got {text!r}")
+        return values
+
+    return parse
+
+
 def recipe_parser(description, cells=CELLS):
     """An argparse parser with the flags every recipe has."""
     parser = argparse.ArgumentParser(description=description,
