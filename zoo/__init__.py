@@ -12,8 +12,6 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-__version__ = "0.1.0"
-
 import keras  # noqa: E402
 
 from zoo import artifacts, registry  # noqa: E402
@@ -25,6 +23,7 @@ from zoo.registry import info, list_models  # noqa: E402
 from zoo.sensor import SensorClassifier  # noqa: E402,F401  (registers the classes with Keras)
 from zoo.tagging import SequenceTagger  # noqa: E402,F401
 from zoo.translation import Translator  # noqa: E402,F401
+from zoo.version import __version__  # noqa: E402
 
 
 def load(name_or_path, version=None):

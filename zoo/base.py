@@ -1,6 +1,7 @@
 """`ZooModel`: the Keras model every zoo task subclasses, with its serving and export."""
 
 import base64
+import collections
 import datetime
 import functools
 import hashlib
@@ -13,20 +14,29 @@ import tensorflow as tf
 
 from zoo import artifacts
 from zoo.serving.warmup import write_warmup_requests
+from zoo.version import __version__
+
+INPUT_KINDS = ("text", "image", "series")
+
+Classification = collections.namedtuple("Classification", ["labels", "scores"])
+Classification.__doc__ = """A classifier's answer: `labels` (one string per input) and `scores` `[B, K]`."""
 
 
 class ZooModel(keras.Model):
     """A `keras.Model` that carries its pre- and post-processing and exports itself.
 
-    Subclasses define `TASK`, `serving_signatures()` (the `tf.function`s that
-    become SavedModel signatures, with named `input_signature`s and dict
-    outputs), `example_requests()` (one real request per signature, for the
-    model card and TF Serving warm-up), `evaluate_split()` and `demo()`.
-    Their Python API calls the same signature functions, so a prediction
-    through `zoo.load(...)` is computed by the graph TF Serving runs.
+    Subclasses define `TASK`, `INPUT_KIND` (what `zoo predict` hands them:
+    `"text"`, `"image"` paths or `"series"` files), `serving_signatures()`
+    (the `tf.function`s that become SavedModel signatures, with named
+    `input_signature`s and dict outputs), `example_requests()` (one real
+    request per signature, for the model card and TF Serving warm-up),
+    `evaluate_split()` and `demo()`. Their Python API calls the same
+    signature functions, so a prediction through `zoo.load(...)` is computed
+    by the graph TF Serving runs.
     """
 
     TASK = None
+    INPUT_KIND = "text"
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -50,12 +60,16 @@ class ZooModel(keras.Model):
             raise ValueError(f"{path}: not UTF-8 text ({err}); expected one sentence per line") from None
         return self.predict_text(text)
 
+    def predict_files(self, paths):
+        """Readable predictions for several input files at once (`zoo predict --image A B ...`), one per file."""
+        return [self.predict_file(path) for path in paths]
+
     def predict_text(self, text):
         """Readable predictions for raw text (`zoo predict --text`); for text models."""
         raise ValueError(f"{self.TASK} models take no text; use --input FILE")
 
     def evaluate_split(self, split="test"):
-        """Recomputes the model card's metrics on a split of the card's dataset."""
+        """Recomputes the model card's metrics on a split of the card's dataset: the task's `Evaluation`."""
         raise NotImplementedError
 
     def demo(self):
@@ -135,8 +149,6 @@ class ZooModel(keras.Model):
         return copy
 
     def _complete_card(self, card, name, version, examples):
-        from zoo import __version__
-
         if card is None:
             card = dict(self.card or {})
             if self.card and self.weights_digest() != self._loaded_weights_digest:

@@ -1,11 +1,14 @@
-"""Greedy and beam search as `tf.while_loop`s, so they run inside the SavedModel.
+"""Greedy and beam search as `tf.while_loop`s, so they run inside the SavedModel, with the ids, limits and
+option checks every decoder of the zoo shares.
 
-Shared by every encoder-decoder of the zoo (`Translator`, `Captioner`). The
+Shared by every encoder-decoder of the zoo (`Translator`, `Captioner`). Their
+output vocabularies start with the same four ids (`PAD_ID`, `OOV_ID`,
+`BOS_ID`, `EOS_ID`: padding, out of vocabulary, the start token fed at the
+first step and the end token that stops a sequence), then their words. The
 model supplies:
 
-- `PAD_ID`, `BOS_ID`, `EOS_ID`: ids of padding, the start token fed at the
-  first step and the end token that stops a sequence;
 - `target_size`: the number of output ids;
+- `length_penalty`: how beam search ranks hypotheses of different lengths;
 - `decode_step(token_ids [N], states, encoded)` → `(log-probabilities [N, V],
   states, attention [N, S])`.
 
@@ -20,9 +23,56 @@ included). A sequence stops at its end token or at its limit, the loop when
 every sequence has stopped.
 """
 
+import keras
 import tensorflow as tf
 
+from zoo.validation import check
+
+BOS, EOS = "<s>", "</s>"  # the start and end tokens, written nowhere
+PAD_ID, OOV_ID, BOS_ID, EOS_ID = 0, 1, 2, 3  # "" padding, out of vocabulary, then BOS, EOS, the words
+MAX_BEAM_WIDTH = 64
+BEAM_WIDTH_EXPECTED = f"expected 1 to {MAX_BEAM_WIDTH} (1 is greedy search)"
 _IMPOSSIBLE = -1e9
+
+
+def output_embedding_initializer():
+    """The initialiser of a decoder's word embeddings, which are also its output layer (tied weights).
+
+    With Keras' default (uniform ±0.05) the logits start so flat that
+    training sits on the unigram distribution for epochs.
+    """
+    return keras.initializers.RandomNormal(stddev=0.3)
+
+
+def check_options(beam_width, max_length, default_beam_width):
+    """The Python API's decoding options as `(beam_width, max_length)` ints, or a ValueError naming the bad one.
+
+    `None` means the model's beam width and no length cap (0).
+
+    >>> check_options(None, None, 4)
+    (4, 0)
+    >>> check_options(0, None, 4)
+    Traceback (most recent call last):
+    ...
+    ValueError: beam_width: expected 1 to 64 (1 is greedy search), got 0
+    """
+    beam_width = default_beam_width if beam_width is None else int(beam_width)
+    max_length = 0 if max_length is None else int(max_length)
+    if max_length < 0:
+        raise ValueError(f"max_length: expected a positive number of tokens, got {max_length}")
+    if not 1 <= beam_width <= MAX_BEAM_WIDTH:
+        raise ValueError(f"beam_width: {BEAM_WIDTH_EXPECTED}, got {beam_width}")
+    return beam_width, max_length
+
+
+def checked_options(beam_width, max_length):
+    """A signature's `beam_width` and `max_length` scalars, failing the graph with the API's messages when out
+    of range (`max_length` 0: no cap beyond the model's own)."""
+    with tf.control_dependencies([
+        check((beam_width >= 1) & (beam_width <= MAX_BEAM_WIDTH), f"beam_width: {BEAM_WIDTH_EXPECTED}"),
+        check(max_length >= 0, "max_length: expected 0 (no cap beyond the model's) or a positive number of tokens"),
+    ]):
+        return tf.identity(beam_width), tf.identity(max_length)
 
 
 def search(model, encoded, max_lengths, beam_width):
@@ -42,14 +92,14 @@ def greedy_search(model, encoded, max_lengths):
         log_probs, states, weights = model.decode_step(tokens, states, encoded)
         tokens = tf.argmax(log_probs, axis=-1, output_type=tf.int32)
         emitted = ~finished
-        ids = tf.concat([ids, tf.where(emitted, tokens, model.PAD_ID)[:, None]], axis=1)
+        ids = tf.concat([ids, tf.where(emitted, tokens, PAD_ID)[:, None]], axis=1)
         attention = tf.concat([attention, tf.where(emitted[:, None], weights, 0.0)[:, None]], axis=1)
         log_prob += tf.where(emitted, tf.reduce_max(log_probs, axis=-1), 0.0)
         lengths += tf.cast(emitted, tf.int32)
-        finished |= (tokens == model.EOS_ID) | (t + 1 >= max_lengths)
+        finished |= (tokens == EOS_ID) | (t + 1 >= max_lengths)
         return t + 1, tokens, states, finished, ids, attention, log_prob, lengths
 
-    initial = (tf.constant(0), tf.fill([batch], model.BOS_ID), encoded["states"], tf.zeros([batch], tf.bool),
+    initial = (tf.constant(0), tf.fill([batch], BOS_ID), encoded["states"], tf.zeros([batch], tf.bool),
                tf.zeros([batch, 0], tf.int32), tf.zeros([batch, 0, source_length]),
                tf.zeros([batch]), tf.zeros([batch], tf.int32))
     _, _, _, _, ids, attention, log_prob, lengths = tf.while_loop(
@@ -76,7 +126,7 @@ def beam_search(model, encoded, max_lengths, beam_width, length_penalty):
     def step(t, tokens, states, finished, ids, attention, scores, lengths):
         log_probs, states, weights = model.decode_step(tokens, states, tiled)
         log_probs = tf.reshape(log_probs, [batch, beam_width, vocabulary])
-        only_end = tf.one_hot(model.EOS_ID, vocabulary, on_value=0.0, off_value=_IMPOSSIBLE)
+        only_end = tf.one_hot(EOS_ID, vocabulary, on_value=0.0, off_value=_IMPOSSIBLE)
         log_probs = tf.where(finished[..., None], only_end, log_probs)  # an ended hypothesis stays as it is
         candidates = tf.reshape(scores[..., None] + log_probs, [batch, beam_width * vocabulary])
         scores, best = tf.math.top_k(candidates, k=beam_width)
@@ -86,17 +136,17 @@ def beam_search(model, encoded, max_lengths, beam_width, length_penalty):
             return tf.gather(x, parent, batch_dims=1)
 
         ended = follow(finished)
-        ids = tf.concat([follow(ids), tf.where(ended, model.PAD_ID, tokens)[..., None]], axis=2)
+        ids = tf.concat([follow(ids), tf.where(ended, PAD_ID, tokens)[..., None]], axis=2)
         weights = follow(tf.reshape(weights, [batch, beam_width, -1]))
         attention = tf.concat([follow(attention), tf.where(ended[..., None], 0.0, weights)[:, :, None]], axis=2)
         lengths = follow(lengths) + tf.cast(~ended, tf.int32)
-        finished = ended | (tokens == model.EOS_ID) | (t + 1 >= limits)
+        finished = ended | (tokens == EOS_ID) | (t + 1 >= limits)
         states = [tf.reshape(follow(tf.reshape(s, [batch, beam_width, -1])), [batch * beam_width, -1])
                   for s in states]
         return t + 1, tf.reshape(tokens, [-1]), states, finished, ids, attention, scores, lengths
 
     first_only = tf.concat([[0.0], tf.fill([beam_width - 1], _IMPOSSIBLE)], axis=0)  # all beams start equal
-    initial = (tf.constant(0), tf.fill([batch * beam_width], model.BOS_ID), tiled["states"],
+    initial = (tf.constant(0), tf.fill([batch * beam_width], BOS_ID), tiled["states"],
                tf.zeros([batch, beam_width], tf.bool),
                tf.zeros([batch, beam_width, 0], tf.int32), tf.zeros([batch, beam_width, 0, source_length]),
                tf.tile(first_only[None], [batch, 1]), tf.zeros([batch, beam_width], tf.int32))

@@ -1,0 +1,31 @@
+"""Running a signature over many inputs in the Python API: batches of similar length, answers in input order."""
+
+import tensorflow as tf
+
+
+def by_length(function, rows, batch_size, length=len):
+    """`function` over `rows`, `batch_size` at a time, shortest first (less padding per batch).
+
+    `function(batch)` returns one result per row of `batch`; the results come
+    back in the order of `rows`.
+
+    >>> by_length(lambda batch: [row.upper() for row in batch], ["ccc", "a", "bb"], batch_size=2)
+    ['CCC', 'A', 'BB']
+    """
+    order = sorted(range(len(rows)), key=lambda i: length(rows[i]))
+    results = [None] * len(rows)
+    for start in range(0, len(order), batch_size):
+        batch = order[start:start + batch_size]
+        for i, result in zip(batch, function([rows[i] for i in batch])):
+            results[i] = result
+    return results
+
+
+def padded_tokens(token_lists):
+    """Lists of token strings → `string [B, N]`, `""` padded to the longest (N ≥ 1).
+
+    >>> padded_tokens([["a", "b"], ["c"]]).numpy().tolist()
+    [[b'a', b'b'], [b'c', b'']]
+    """
+    width = max(1, *(len(tokens) for tokens in token_lists))
+    return tf.constant([list(tokens) + [""] * (width - len(tokens)) for tokens in token_lists], tf.string)
