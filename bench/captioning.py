@@ -32,7 +32,7 @@ from variants import (REPO, catalogue_hyperparameters, catalogue_version, load_r
 
 import zoo
 from zoo.captioning.model import DECODERS
-from zoo.captioning.serving import example_png
+from zoo.captioning.signatures import example_png
 
 RECIPE = "recipes/image_captioning.py"
 CATALOGUE_MODEL = "caption_scenes"

@@ -30,7 +30,8 @@ import zoo
 from run_info import environment, header, latency_ms, write_report
 from zoo import registry, training
 from zoo.datasets import brown
-from zoo.tagging.serving import BATCH_SIZE as API_BATCH
+from zoo.tagging import evaluation
+from zoo.tagging.signatures import BATCH_SIZE as API_BATCH
 
 REPO = Path(__file__).resolve().parent.parent
 TAGSETS = ("universal", "fine")
@@ -93,18 +94,10 @@ def throughput(call, test):
     return result, test.num_tokens / seconds
 
 
-def unseen_mask(train, test):
-    """For every test token, whether its surface form never occurs among the train tokens."""
-    vocabulary = {word for words in train.words for word in words}
-    return [[word not in vocabulary for word in words] for words in test.words]
-
-
-def score(predicted, gold, unseen):
-    """Token accuracy overall and on unseen tokens, from per-sentence tag lists."""
-    hits = np.array([p == g for ps, gs in zip(predicted, gold) for p, g in zip(ps, gs, strict=True)])
-    mask = np.array([u for us in unseen for u in us])
-    return {"tokens": int(hits.size), "accuracy": float(hits.mean()),
-            "unseen_tokens": int(mask.sum()), "unseen_accuracy": float(hits[mask].mean())}
+def score(metrics):
+    """The bench's accuracy fields of a `tagging_metrics` result: overall and on unseen tokens."""
+    return {"tokens": metrics["examples"], "accuracy": metrics["accuracy"],
+            "unseen_tokens": metrics["unseen_tokens"], "unseen_accuracy": metrics["unseen_accuracy"]}
 
 
 def latency_sentence(test):
@@ -115,7 +108,7 @@ def latency_sentence(test):
 # --- NLTK's averaged perceptron ----------------------------------------------------------------------
 
 
-def bench_perceptron(train, test, unseen, sentence, iterations):
+def bench_perceptron(train, test, sentence, iterations):
     """Accuracy, training seconds, throughput and latency of a `PerceptronTagger` trained on `train`."""
     random.seed(PERCEPTRON_SEED)
     tagger = PerceptronTagger(load=False)
@@ -123,12 +116,14 @@ def bench_perceptron(train, test, unseen, sentence, iterations):
     _, training_seconds = timed(lambda: tagger.train(sentences, nr_iter=iterations))
     tagged, rate = throughput(lambda: [tagger.tag(words) for words in test.words], test)
     predicted = [[tag for _, tag in pairs] for pairs in tagged]
+    known = {word for words in train.words for word in words}
+    metrics = evaluation.tagging_metrics(test.words, test.tags, predicted, known, train.tag_names())
     return {
         "tagger": "perceptron",
         "implementation": f"nltk PerceptronTagger(load=False).train(nr_iter={iterations}), "
                           f"random.seed({PERCEPTRON_SEED})",
         "trained_on": f"train ({len(train)} sentences)",
-        **score(predicted, test.tags, unseen),
+        **score(metrics),
         "training_seconds": training_seconds,
         "training_seconds_source": "measured",
         "throughput": [{"path": "`tagger.tag(words)`", "batching": "one sentence per call",
@@ -217,7 +212,7 @@ def zoo_latency(model, signatures, sentence):
     ]
 
 
-def bench_zoo(path, test, unseen, sentence):
+def bench_zoo(path, train, test, sentence):
     """Accuracy, card training seconds, throughput, latency and raw-text accuracy of one zoo tagger."""
     model = zoo.load(path)
     signatures = tf.saved_model.load(str(path)).signatures
@@ -229,7 +224,7 @@ def bench_zoo(path, test, unseen, sentence):
         "tagger": "zoo",
         "implementation": f"{card['name']} v{card['version']}",
         "trained_on": f"train ({examples['train']} sentences), early stop on validation ({examples['validation']})",
-        **score(predicted, test.tags, unseen),
+        **score(evaluation.evaluate(model, test, train)),
         "training_seconds": card["training_seconds"],
         "training_seconds_source": "model card",
         "card_test_metrics": {k: card["test_metrics"][k] for k in ("examples", "accuracy", "unseen_accuracy")},
@@ -246,10 +241,9 @@ def bench_zoo(path, test, unseen, sentence):
 def bench_tagset(tagset, args):
     """The perceptron's and the zoo's rows for one tag set, and the latency sentence."""
     train, test = brown.load("train", tagset), brown.load("test", tagset)
-    unseen = unseen_mask(train, test)
     index, sentence = latency_sentence(test)
-    rows = [bench_perceptron(train, test, unseen, sentence, args.perceptron_iterations),
-            bench_zoo(version_dir(tagset, args.models), test, unseen, sentence)]
+    rows = [bench_perceptron(train, test, sentence, args.perceptron_iterations),
+            bench_zoo(version_dir(tagset, args.models), train, test, sentence)]
     return {"tagset": tagset, "tags": len(train.tag_names()), "test_sentences": len(test),
             "latency_sentence": {"test_index": index, "text": " ".join(sentence)}, "rows": rows}
 

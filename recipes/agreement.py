@@ -22,9 +22,9 @@ import keras
 import numpy as np
 
 import zoo
-from zoo import distribute, plots, training
-from zoo.agreement import AgreementClassifier
-from zoo.agreement.metrics import majority_metrics, score
+from zoo import cards, distribute, plots, training
+from zoo.agreement import AgreementClassifier, evaluation
+from zoo.agreement import data as agreement_data
 from zoo.agreement.model import ENCODERS, build_vocabularies
 from zoo.agreement.plots import plot_accuracy_by_bucket
 from zoo.datasets import agreement
@@ -73,52 +73,39 @@ def _percent(value):
     return "-" if value is None else f"{100 * value:.1f}"
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    strategy = distribute.strategy_for(args.distribute)
-    name = args.name or ("agreement_brown_dense" if args.cell == "dense" else "agreement_brown")
-    workdir = args.workdir or training.REPO / "runs" / name
-    training.seed_everything(args.seed)
-    with distribute.data_lock():
-        train, validation, test = (agreement.load(s) for s in agreement.SPLITS)
-    if args.train_examples:
-        train = train.sample(args.train_examples, seed=args.seed)
-    if args.smoke:
-        train, validation, test = train.sample(400, seed=args.seed), validation.take(100), test.take(100)
-        args.epochs, args.hidden, args.word_dim, args.patience, args.lr_patience = 2, 8, 8, 2, 1
-        args.min_count, args.min_ending_count = 1, 1
-    words, endings = build_vocabularies(train.prefixes, args.min_count, args.min_ending_count)
-    print(f"{agreement.NAME}: {len(train)} / {len(validation)} / {len(test)} examples, "
-          f"{np.mean(train.labels == 1):.1%} plural in train, {len(words)} words and {len(endings)} endings "
-          "in the vocabularies")
+def smoke_sized(args, train, validation, test):
+    """A slice of the data and tiny sizes (changed in `args`, so the card records them), for `--smoke`."""
+    args.epochs, args.hidden, args.word_dim, args.patience, args.lr_patience = 2, 8, 8, 2, 1
+    args.min_count, args.min_ending_count = 1, 1
+    return train.sample(400, seed=args.seed), validation.take(100), test.take(100)
 
-    with strategy.scope():
-        model = AgreementClassifier(
-            words, endings, cell=args.cell, hidden=args.hidden, bidirectional=args.bidirectional,
-            num_layers=args.layers, word_dim=args.word_dim, dropout=args.dropout, word_dropout=args.word_dropout,
-            recurrent_initializer=args.initializer, max_tokens=args.max_tokens, seed=args.seed,
-        )
-        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
-    flags = training.run_flags(args, RUN_LOCATION_FLAGS)
-    fit_seconds = training.fit(
-        model, workdir, flags,
-        agreement.as_dataset(train, distribute.global_batch_size(args.batch_size, strategy), shuffle=True,
-                             seed=args.seed),
-        agreement.as_dataset(validation, 256),
-        args.epochs, args.patience, args.lr_patience,
+
+def build_model(args, words, endings):
+    model = AgreementClassifier(
+        words, endings, cell=args.cell, hidden=args.hidden, bidirectional=args.bidirectional,
+        num_layers=args.layers, word_dim=args.word_dim, dropout=args.dropout, word_dropout=args.word_dropout,
+        recurrent_initializer=args.initializer, max_tokens=args.max_tokens, seed=args.seed,
     )
-    if not distribute.is_chief(strategy):
-        return None  # the chief evaluates and exports
+    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
 
-    results = {split.split: score(model, split) for split in (validation, test)}
-    compared = {name: results["test"], "majority": majority_metrics(train.labels, test)}
+
+def compare(args, name, train, test_metrics, test):
+    """`(compared, baselines)`: the test metrics of this model, the majority rule and every `--baseline` model
+    side by side, and the baselines as the card records them."""
+    compared = {name: test_metrics, "majority": evaluation.majority_metrics(train.labels, test)}
     baselines = {"majority": {**compared["majority"], "rule": "always the most frequent number of train"}}
     for reference in args.baseline:
         other = zoo.load(reference)
         key = other.card["name"] if other.card["name"] != name else f"{name} v{other.card['version']}"
-        compared[key] = metrics = score(other, test)
+        compared[key] = metrics = evaluation.evaluate(other, test)
         baselines[key] = {**metrics, "cell": other.cell, "recipe_command": other.card["recipe_command"]}
+    return compared, baselines
+
+
+def print_and_plot(workdir, name, model, results, compared):
+    """The accuracies, the table of `report` and the run's plots, into the work directory."""
     print(f"validation: accuracy {results['validation']['accuracy']:.4f}")
     print(f"test: accuracy {results['test']['accuracy']:.4f} ({results['test']['errors']} errors of "
           f"{results['test']['examples']})")
@@ -128,24 +115,61 @@ def main(argv=None):
                                 workdir / "confusion_matrix.png", title=f"{name} test")
     plot_accuracy_by_bucket(compared, workdir / "accuracy_by_bucket.png", title=f"{name}, Brown test split")
 
+
+def recipe_card(args, dataset, splits, model, results, baselines, flags, fit_seconds):
     encoder = "no recurrence (per-word MLP, mean and max over words)" if args.cell == "dense" else (
         f"{'bidirectional ' * args.bidirectional}{args.cell} {args.hidden}")
-    card = {
-        "description": f"subject-verb number agreement, {encoder}: the words before a verb -> singular or plural "
-                       "(many-to-one)",
-        "dataset": {**agreement.describe(), "examples": {s.split: len(s) for s in (train, validation, test)}},
-        "input": "raw UTF-8 text, the words before a verb, tokenised in the graph (Brown conventions); at least one "
-                 f"and at most {args.max_tokens} tokens",
-        "labels": model.label_names,
-        "test_metrics": results["test"],
-        "validation_metrics": results["validation"],
-        "baselines": baselines,
-        "hyperparameters": flags,
-        "training_seconds": round(fit_seconds, 1),
-        "recipe_command": training.recipe_command(),
-        "license": "Apache-2.0 (weights); data: " + agreement.LICENSE,
-    }
-    path = model.export(args.out / name, version=args.version, card=card)
+    return cards.RecipeCard(
+        description=f"subject-verb number agreement, {encoder}: the words before a verb -> singular or plural "
+                    "(many-to-one)",
+        dataset={**dataset, "examples": {s.split: len(s) for s in splits}},
+        input="raw UTF-8 text, the words before a verb, tokenised in the graph (Brown conventions); at least one "
+              f"and at most {args.max_tokens} tokens",
+        test_metrics=results["test"],
+        validation_metrics=results["validation"],
+        hyperparameters=flags,
+        training_seconds=fit_seconds,
+        data_license=agreement.LICENSE,
+        extra={"labels": model.label_names, "baselines": baselines},
+    )
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    strategy = distribute.strategy_for(args.distribute)
+    name = args.name or ("agreement_brown_dense" if args.cell == "dense" else "agreement_brown")
+    workdir = args.workdir or training.REPO / "runs" / name
+    training.seed_everything(args.seed)
+    dataset = agreement.describe()
+    with distribute.data_lock():
+        train, validation, test = (agreement_data.load_split(dataset, s) for s in agreement.SPLITS)
+    if args.train_examples:
+        train = train.sample(args.train_examples, seed=args.seed)
+    if args.smoke:
+        train, validation, test = smoke_sized(args, train, validation, test)
+    words, endings = build_vocabularies(train.prefixes, args.min_count, args.min_ending_count)
+    print(f"{agreement.NAME}: {len(train)} / {len(validation)} / {len(test)} examples, "
+          f"{np.mean(train.labels == 1):.1%} plural in train, {len(words)} words and {len(endings)} endings "
+          "in the vocabularies")
+
+    with strategy.scope():
+        model = build_model(args, words, endings)
+    flags = training.run_flags(args, RUN_LOCATION_FLAGS)
+    fit_seconds = training.fit(
+        model, workdir, flags,
+        agreement_data.as_dataset(train, distribute.global_batch_size(args.batch_size, strategy), shuffle=True,
+                                  seed=args.seed),
+        agreement_data.as_dataset(validation, 256),
+        args.epochs, args.patience, args.lr_patience,
+    )
+    if not distribute.is_chief(strategy):
+        return None  # the chief evaluates and exports
+
+    results = {split.split: evaluation.evaluate(model, split) for split in (validation, test)}
+    compared, baselines = compare(args, name, train, results["test"], test)
+    print_and_plot(workdir, name, model, results, compared)
+    card = recipe_card(args, dataset, (train, validation, test), model, results, baselines, flags, fit_seconds)
+    path = model.export(args.out / name, version=args.version, card=card.to_dict())
     print(f"exported {path}")
     return path
 

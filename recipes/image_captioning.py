@@ -28,10 +28,10 @@ epoch.
 import argparse
 
 import zoo
-from zoo import distribute, plots, training
+from zoo import cards, distribute, plots, training
 from zoo.captioning import Captioner
 from zoo.captioning.data import REFERENCES, as_dataset
-from zoo.captioning.metrics import evaluate
+from zoo.captioning.evaluation import evaluate
 from zoo.captioning.model import BACKBONES, DECODERS
 from zoo.datasets import coco, scenes
 from zoo.layers.attention import SCORES
@@ -117,6 +117,32 @@ def load_data(args):
     return data, scenes
 
 
+def fit(args, model, data, workdir, flags, strategy):
+    """Trains on the train split, validating on the first reference of each validation image; the seconds."""
+    references = "first" if args.references == "canonical" else args.references
+    return training.fit(
+        model, workdir, flags,
+        as_dataset(data["train"], model, distribute.global_batch_size(args.batch_size, strategy), shuffle=True,
+                   seed=args.seed, references=references),
+        as_dataset(data["validation"], model, 128, references="first"),
+        args.epochs, args.patience, args.lr_patience,
+    )
+
+
+def score(model, data):
+    """Every scored split with the model's beam and (but validation) greedy, and the test slice; by card key."""
+    results = {}
+    for split in data:
+        if split == "train":
+            continue
+        results[f"{split}_metrics"] = evaluate(model, data[split])
+        if split != "validation":
+            results[f"{split}_metrics_greedy"] = evaluate(model, data[split], beam_width=1)
+    results["test_slice_metrics"] = {**evaluate(model, data["test"].take(TEST_SLICE)),
+                                     "slice": f"the first {TEST_SLICE} test images"}
+    return results
+
+
 def report(split, metrics):
     line = f"{split}: BLEU-4 {metrics['bleu']:.2f}"
     if "attributes" in metrics:  # generated scenes: what the captions say is checked against the scene
@@ -126,6 +152,36 @@ def report(split, metrics):
     else:
         line += f" ({metrics['images']} images, beam {metrics['beam_width']})"
     print(line)
+
+
+def show(args, model, data, results, workdir):
+    """Prints the scores and the demo captions; plots the curves and (attention decoder) one test image's attention."""
+    for key, metrics in results.items():
+        report(key.replace("_metrics", ""), metrics)
+    print(model.demo())
+    plots.plot_history(workdir / "history.csv", workdir / "curves.png")
+    if args.decoder == "attention":
+        plots.plot_caption_attention(model.caption(data["test"].images[:1], return_attention=True)[0],
+                                     workdir / "attention.png")
+
+
+def model_card(args, model, data, source, results, flags, fit_seconds, workdir):
+    results = dict(results)
+    test_metrics, validation_metrics = results.pop("test_metrics"), results.pop("validation_metrics")
+    return cards.RecipeCard(
+        description=f"{'MobileNetV3Small' if args.backbone != 'cnn' else 'CNN'} encoder, {args.cell} decoder "
+                    f"({args.decoder}): image captioning of "
+                    + ("generated scenes" if args.dataset == "scenes" else "COCO photographs"),
+        dataset={**source.describe(), "examples": {split: len(part) for split, part in data.items()}},
+        input="JPEG or PNG bytes, decoded, cropped to their central square and resized to "
+              f"{model.image_size}x{model.image_size} in the graph; at most {model.max_length} tokens out",
+        test_metrics=test_metrics,
+        validation_metrics=validation_metrics,
+        hyperparameters=flags,
+        training_seconds=fit_seconds,
+        data_license=source.LICENSE,
+        extra={**results, "epochs_trained": len((workdir / "history.csv").read_text().splitlines()) - 1},
+    ).to_dict()
 
 
 def main(argv=None):
@@ -138,53 +194,21 @@ def main(argv=None):
         args.patience, args.lr_patience = 2, 1
     with distribute.data_lock():
         data, source = load_data(args)
-    scored = [split for split in data if split != "train"]
     with strategy.scope():
         model = build_model(args, data["train"])
         training.compile_word_generator(model, args.learning_rate)
+    scored = [split for split in data if split != "train"]
     print(f"{source.NAME}: {len(data['train'])} train images, " + ", ".join(f"{len(data[s])} {s}" for s in scored)
           + f"; {len(model.vocabulary)} words; {model.count_params():,} parameters")
 
     flags = training.run_flags(args, RUN_LOCATION_FLAGS)
-    fit_seconds = training.fit(
-        model, workdir, flags,
-        as_dataset(data["train"], model, distribute.global_batch_size(args.batch_size, strategy), shuffle=True,
-                   seed=args.seed, references="first" if args.references == "canonical" else args.references),
-        as_dataset(data["validation"], model, 128, references="first"),
-        args.epochs, args.patience, args.lr_patience,
-    )
+    fit_seconds = fit(args, model, data, workdir, flags, strategy)
     if not distribute.is_chief(strategy):
         return None  # the chief evaluates and exports
 
-    results = {}  # by model card key
-    for split in scored:
-        results[f"{split}_metrics"] = evaluate(model, data[split])
-        if split != "validation":
-            results[f"{split}_metrics_greedy"] = evaluate(model, data[split], beam_width=1)
-    results["test_slice_metrics"] = {**evaluate(model, data["test"].take(TEST_SLICE)),
-                                     "slice": f"the first {TEST_SLICE} test images"}
-    for key, metrics in results.items():
-        report(key.replace("_metrics", ""), metrics)
-    print(model.demo())
-    plots.plot_history(workdir / "history.csv", workdir / "curves.png")
-    if args.decoder == "attention":
-        plots.plot_caption_attention(model.caption(data["test"].images[:1], return_attention=True)[0],
-                                     workdir / "attention.png")
-
-    card = {
-        "description": f"{'MobileNetV3Small' if args.backbone != 'cnn' else 'CNN'} encoder, {args.cell} decoder "
-                       f"({args.decoder}): image captioning of "
-                       + ("generated scenes" if args.dataset == "scenes" else "COCO photographs"),
-        "dataset": {**source.describe(), "examples": {split: len(part) for split, part in data.items()}},
-        "input": "JPEG or PNG bytes, decoded, cropped to their central square and resized to "
-                 f"{model.image_size}x{model.image_size} in the graph; at most {model.max_length} tokens out",
-        **results,
-        "hyperparameters": flags,
-        "training_seconds": round(fit_seconds, 1),
-        "epochs_trained": len((workdir / "history.csv").read_text().splitlines()) - 1,
-        "recipe_command": training.recipe_command(),
-        "license": "Apache-2.0 (weights); data: " + source.LICENSE,
-    }
+    results = score(model, data)
+    show(args, model, data, results, workdir)
+    card = model_card(args, model, data, source, results, flags, fit_seconds, workdir)
     path = model.export(args.out / args.name, version=args.version, card=card)
     print(f"exported {path}")
     return path

@@ -25,10 +25,10 @@ import numpy as np
 import tensorflow as tf
 
 import zoo
-from zoo import distribute, plots, training
+from zoo import cards, distribute, plots, training
 from zoo.datasets import brown, tagged
-from zoo.tagging import SequenceTagger
-from zoo.tagging.metrics import tagging_metrics
+from zoo.tagging import SequenceTagger, evaluation
+from zoo.tagging import data as tagging_data
 from zoo.tagging.tokenizer import normalize
 
 RUN_LOCATION_FLAGS = (*training.RUN_LOCATION_FLAGS, "name")
@@ -66,22 +66,17 @@ def parse_args(argv=None):
 def load_data(args):
     """`(train, validation, test, dataset card section)` from Brown or the user's files."""
     if args.train_file is None:
-        return (*(brown.load(s, args.tagset) for s in ("train", "validation", "test")), brown.describe(args.tagset))
-    if (args.validation_file is None) != (args.test_file is None):
+        dataset = brown.describe(args.tagset)
+    elif (args.validation_file is None) != (args.test_file is None):
         raise SystemExit("--validation-file and --test-file go together (without them: the i % 10 split)")
-    sentences = tagged.read_tagged_file(args.train_file)
-    if args.validation_file:
+    elif args.validation_file:
         files = {"train": str(args.train_file), "validation": str(args.validation_file),
                  "test": str(args.test_file)}
-        splits = {"train": sentences, "validation": tagged.read_tagged_file(args.validation_file),
-                  "test": tagged.read_tagged_file(args.test_file)}
+        dataset = {"name": args.train_file.stem, "source": "user files", "files": files, "split": "given files"}
     else:
-        files = {"all": str(args.train_file)}
-        splits = {s: tagged.split_sentences(sentences, s) for s in ("train", "validation", "test")}
-    data = [tagged.TaggedSentences.from_pairs(args.train_file.stem, split, rows) for split, rows in splits.items()]
-    dataset = {"name": args.train_file.stem, "source": "user files", "files": files, "split":
-               tagged.SPLIT_RULE if "all" in files else "given files"}
-    return (*data, dataset)
+        dataset = {"name": args.train_file.stem, "source": "user files", "files": {"all": str(args.train_file)},
+                   "split": tagged.SPLIT_RULE}
+    return (*(tagging_data.load_split(dataset, s) for s in ("train", "validation", "test")), dataset)
 
 
 def vocabularies(train, min_count, min_char_count):
@@ -115,6 +110,51 @@ def build_model(args, tag_names, word_vocabulary, char_vocabulary):
     return model
 
 
+def smoke_sized(args, train, validation, test):
+    """A slice of the data and tiny sizes (changed in `args`, so the card records them), for `--smoke`."""
+    args.epochs, args.hidden, args.word_dim, args.char_filters = 2, 8, 8, 8
+    args.patience, args.lr_patience, args.min_count, args.min_char_count = 2, 1, 1, 1
+    return train.take(300), validation.take(60), test.take(60)
+
+
+def evaluate_splits(model, train, validation, test):
+    """`{split: TaggingEvaluation}` of validation and test (unseen: not in `train`), printed."""
+    results = {}
+    for split in (validation, test):
+        results[split.split] = metrics = evaluation.evaluate(model, split, train)
+        print(f"{split.split}: accuracy {metrics['accuracy']:.4f} ({metrics['errors']} errors of "
+              f"{metrics['examples']} tokens), unseen words {metrics['unseen_accuracy'] or 0:.4f} "
+              f"({metrics['unseen_tokens']} tokens), macro F1 {metrics['macro_f1']:.4f}")
+    report_per_tag(results["test"])
+    return results
+
+
+def plot_run(workdir, name, model, test_metrics):
+    """Learning curves and the confusion matrix of the most frequent test tags, into the work directory."""
+    plots.plot_history(workdir / "history.csv", workdir / "curves.png")
+    frequent = np.argsort([-test_metrics["per_tag"][t]["support"] for t in model.tag_names])
+    frequent = np.sort(frequent[:CONFUSION_MATRIX_TAGS])
+    matrix = np.array(test_metrics["confusion_matrix"])[np.ix_(frequent, frequent)]
+    plots.plot_confusion_matrix(matrix, [model.tag_names[i] for i in frequent], workdir / "confusion_matrix.png",
+                                title=f"{name} test")
+
+
+def recipe_card(args, dataset, splits, model, results, flags, fit_seconds):
+    return cards.RecipeCard(
+        description=f"{'bidirectional ' * args.bidirectional}{args.cell} part-of-speech tagger, "
+                    f"{dataset['name']} tags (many-to-many, aligned)",
+        dataset={**dataset, "examples": {s.split: {"sentences": len(s), "tokens": s.num_tokens} for s in splits}},
+        input=f"raw UTF-8 sentences, tokenised in the graph (Brown conventions); at most {args.max_tokens} "
+              "tokens per sentence, longer ones are refused with an error, never truncated",
+        test_metrics=results["test"],
+        validation_metrics=results["validation"],
+        hyperparameters=flags,
+        training_seconds=fit_seconds,
+        data_license=brown.LICENSE if not args.train_file else "the user's own",
+        extra={"tags": model.tag_names},
+    )
+
+
 def main(argv=None):
     args = parse_args(argv)
     strategy = distribute.strategy_for(args.distribute)
@@ -125,9 +165,7 @@ def main(argv=None):
     workdir = args.workdir or training.REPO / "runs" / name
     training.seed_everything(args.seed)
     if args.smoke:
-        train, validation, test = train.take(300), validation.take(60), test.take(60)
-        args.epochs, args.hidden, args.word_dim, args.char_filters = 2, 8, 8, 8
-        args.patience, args.lr_patience, args.min_count, args.min_char_count = 2, 1, 1, 1
+        train, validation, test = smoke_sized(args, train, validation, test)
     tag_names = train.tag_names()
     word_vocabulary, char_vocabulary = vocabularies(train, args.min_count, args.min_char_count)
     print(f"{dataset['name']}: {len(train)} / {len(validation)} / {len(test)} sentences "
@@ -141,46 +179,18 @@ def main(argv=None):
     flags = training.run_flags(args, RUN_LOCATION_FLAGS)
     fit_seconds = training.fit(
         model, workdir, flags,
-        tagged.as_dataset(train, model.tag_names, distribute.global_batch_size(args.batch_size, strategy),
-                          shuffle=True, seed=args.seed),
-        tagged.as_dataset(validation, model.tag_names, 256),
+        tagging_data.as_dataset(train, model.tag_names, distribute.global_batch_size(args.batch_size, strategy),
+                                shuffle=True, seed=args.seed),
+        tagging_data.as_dataset(validation, model.tag_names, 256),
         args.epochs, args.patience, args.lr_patience,
     )
     if not distribute.is_chief(strategy):
         return None  # the chief evaluates and exports
 
-    known = {w for sentence in train.words for w in sentence}
-    results = {}
-    for split in (validation, test):
-        predicted = [[tag for _, tag in row] for row in model.tag_tokens(split.words)]
-        results[split.split] = metrics = tagging_metrics(split.words, split.tags, predicted, known, model.tag_names)
-        print(f"{split.split}: accuracy {metrics['accuracy']:.4f} ({metrics['errors']} errors of "
-              f"{metrics['examples']} tokens), unseen words {metrics['unseen_accuracy'] or 0:.4f} "
-              f"({metrics['unseen_tokens']} tokens), macro F1 {metrics['macro_f1']:.4f}")
-    report_per_tag(results["test"])
-    plots.plot_history(workdir / "history.csv", workdir / "curves.png")
-    frequent = np.argsort([-results["test"]["per_tag"][t]["support"] for t in model.tag_names])
-    frequent = np.sort(frequent[:CONFUSION_MATRIX_TAGS])
-    matrix = np.array(results["test"]["confusion_matrix"])[np.ix_(frequent, frequent)]
-    plots.plot_confusion_matrix(matrix, [model.tag_names[i] for i in frequent], workdir / "confusion_matrix.png",
-                                title=f"{name} test")
-
-    card = {
-        "description": f"{'bidirectional ' * args.bidirectional}{args.cell} part-of-speech tagger, "
-                       f"{dataset['name']} tags (many-to-many, aligned)",
-        "dataset": {**dataset, "examples": {s.split: {"sentences": len(s), "tokens": s.num_tokens}
-                                            for s in (train, validation, test)}},
-        "input": f"raw UTF-8 sentences, tokenised in the graph (Brown conventions); at most {args.max_tokens} "
-                 "tokens per sentence, longer ones are refused with an error, never truncated",
-        "tags": model.tag_names,
-        "test_metrics": results["test"],
-        "validation_metrics": results["validation"],
-        "hyperparameters": flags,
-        "training_seconds": round(fit_seconds, 1),
-        "recipe_command": training.recipe_command(),
-        "license": "Apache-2.0 (weights); data: " + (brown.LICENSE if not args.train_file else "the user's own"),
-    }
-    path = model.export(args.out / name, version=args.version, card=card)
+    results = evaluate_splits(model, train, validation, test)
+    plot_run(workdir, name, model, results["test"])
+    card = recipe_card(args, dataset, (train, validation, test), model, results, flags, fit_seconds)
+    path = model.export(args.out / name, version=args.version, card=card.to_dict())
     print(f"exported {path}")
     return path
 

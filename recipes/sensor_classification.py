@@ -13,10 +13,9 @@ import re
 import keras
 import numpy as np
 
-from zoo import distribute, plots, training
+from zoo import cards, distribute, plots, training
 from zoo.datasets import uea
-from zoo.sensor import SensorClassifier
-from zoo.sensor.metrics import classification_metrics
+from zoo.sensor import SensorClassifier, data, evaluation
 from zoo.sensor.model import ENCODERS, READOUTS
 
 RUN_LOCATION_FLAGS = training.RUN_LOCATION_FLAGS
@@ -45,21 +44,20 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    strategy = distribute.strategy_for(args.distribute)
-    name = model_name(args.dataset)
-    workdir = args.workdir or training.REPO / "runs" / name
-    training.seed_everything(args.seed)
-
+def load_data(args):
+    """The train, validation and test splits (a few training series with `--smoke`, which also shrinks the run)."""
     train, validation, test = (uea.load(args.dataset, s) for s in ("train", "validation", "test"))
     if args.smoke:
         train.series, train.labels = train.series[:24], train.labels[:24]
         args.epochs, args.hidden, args.patience, args.lr_patience = 2, 8, 2, 1
-    mean, std = channel_statistics(train.series)
     print(f"{args.dataset}: {len(train)} train / {len(validation)} validation / {len(test)} test series, "
           f"input size {train.num_channels}, output size {len(train.class_names)}")
+    return train, validation, test
 
+
+def build_model(args, train, strategy):
+    """A compiled `SensorClassifier` in `strategy`'s scope, normalising with the training data's statistics."""
+    mean, std = channel_statistics(train.series)
     with strategy.scope():
         model = SensorClassifier(
             num_channels=train.num_channels,
@@ -82,39 +80,60 @@ def main(argv=None):
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )
+    return model
+
+
+def evaluate(model, splits, workdir, name):
+    """`{split: SensorEvaluation}` of the validation and test splits, printed; the curves and the test
+    confusion matrix plotted into `workdir`."""
+    results = {}
+    for split in splits:
+        results[split.split] = evaluation.evaluate(model, split)
+        print(f"{split.split}: {results[split.split]}")
+    plots.plot_history(workdir / "history.csv", workdir / "curves.png")
+    plots.plot_confusion_matrix(results["test"]["confusion_matrix"], model.class_names,
+                                workdir / "confusion_matrix.png", title=f"{name} TEST")
+    return results
+
+
+def model_card(args, splits, results, flags, fit_seconds):
+    """The exported model card."""
+    train, validation, test = splits
+    return cards.RecipeCard(
+        description=f"{args.cell} sensor classifier for UEA {args.dataset} (many-to-one)",
+        dataset={**uea.describe(args.dataset), "examples": {
+            "train": len(train), "validation": len(validation), "test": len(test)}},
+        input=f"raw series float32 (batch, time, {train.num_channels}), time 1..{args.max_length}",
+        test_metrics=results["test"],
+        validation_metrics=results["validation"],
+        hyperparameters=flags,
+        training_seconds=fit_seconds,
+        data_license=uea.LICENSE,
+        extra={"classes": train.class_names},
+    ).to_dict()
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    strategy = distribute.strategy_for(args.distribute)
+    name = model_name(args.dataset)
+    workdir = args.workdir or training.REPO / "runs" / name
+    training.seed_everything(args.seed)
+
+    train, validation, test = load_data(args)
+    model = build_model(args, train, strategy)
     flags = training.run_flags(args, RUN_LOCATION_FLAGS)
     fit_seconds = training.fit(
         model, workdir, flags,
-        uea.as_dataset(train, distribute.global_batch_size(args.batch_size, strategy), shuffle=True, seed=args.seed),
-        uea.as_dataset(validation, args.batch_size),
+        data.as_dataset(train, distribute.global_batch_size(args.batch_size, strategy), shuffle=True, seed=args.seed),
+        data.as_dataset(validation, args.batch_size),
         args.epochs, args.patience, args.lr_patience,
     )
     if not distribute.is_chief(strategy):
         return None  # the chief evaluates and exports
 
-    results = {}
-    for split in (validation, test):
-        predicted = np.argmax(model.classify(split.series).scores, axis=1)
-        results[split.split] = classification_metrics(split.labels, predicted, split.class_names)
-        print(f"{split.split}: accuracy {results[split.split]['accuracy']:.4f} "
-              f"({results[split.split]['errors']} errors of {len(split)})")
-    plots.plot_history(workdir / "history.csv", workdir / "curves.png")
-    plots.plot_confusion_matrix(results["test"]["confusion_matrix"], test.class_names,
-                                workdir / "confusion_matrix.png", title=f"{name} TEST")
-
-    card = {
-        "description": f"{args.cell} sensor classifier for UEA {args.dataset} (many-to-one)",
-        "dataset": {**uea.describe(args.dataset), "examples": {
-            "train": len(train), "validation": len(validation), "test": len(test)}},
-        "input": f"raw series float32 (batch, time, {train.num_channels}), time 1..{args.max_length}",
-        "classes": train.class_names,
-        "test_metrics": results["test"],
-        "validation_metrics": results["validation"],
-        "hyperparameters": flags,
-        "training_seconds": round(fit_seconds, 1),
-        "recipe_command": training.recipe_command(),
-        "license": "Apache-2.0 (weights); data: " + uea.LICENSE,
-    }
+    results = evaluate(model, (validation, test), workdir, name)
+    card = model_card(args, (train, validation, test), results, flags, fit_seconds)
     path = model.export(args.out / name, version=args.version, card=card)
     print(f"exported {path}")
     return path

@@ -24,22 +24,13 @@ from pathlib import Path
 import tensorflow as tf
 
 import zoo
-from zoo import distribute, plots, training
+from zoo import cards, distribute, plots, training
 from zoo.datasets import bible
-from zoo.datasets.parallel import (
-    FILE_SPLIT_RULE,
-    as_dataset,
-    from_tfds,
-    read_pairs_file,
-)
+from zoo.datasets.parallel import FILE_SPLIT_RULE, from_tfds, read_pairs_file
 from zoo.translation import Translator
-from zoo.translation.metrics import (
-    DEMO_SENTENCES,
-    LENGTH_PENALTIES,
-    LONG_SOURCE_WORDS,
-    choose_length_penalty,
-    evaluate,
-)
+from zoo.translation.data import as_dataset
+from zoo.translation.demo import DEMO_SENTENCES
+from zoo.translation.evaluation import LENGTH_PENALTIES, LONG_SOURCE_WORDS, choose_length_penalty, evaluate
 from zoo.translation.model import ATTENTIONS
 from zoo.translation.text import tokenize
 
@@ -127,48 +118,55 @@ def build_model(args, train):
                       beam_width=args.beam_width, recurrent_initializer=args.initializer)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    strategy = distribute.strategy_for(args.distribute)
-    with distribute.data_lock():
-        train, validation, test, dataset = load_data(args)
-    name = args.name or ("translate_es_en" if dataset["name"] == bible.NAME else
-                         "translate_" + "".join(c if c.isalnum() else "_" for c in Path(dataset["name"]).stem))
-    workdir = args.workdir or training.REPO / "runs" / name
-    training.seed_everything(args.seed)
-    if args.smoke:
-        train, validation, test = train.take(400), validation.take(40), test.take(40)
-        args.epochs, args.hidden, args.embedding_dim, args.min_count = 2, 16, 16, 1
-        args.patience, args.lr_patience = 2, 1
-    fitted = train.shorter_than(args.max_train_words)
-    with strategy.scope():
-        model = build_model(args, fitted)
-        training.compile_word_generator(model, args.learning_rate)
-    print(f"{dataset['name']}: {len(fitted)} train pairs (of {len(train)}; sources up to {args.max_train_words} "
-          f"words), {len(validation)} validation, {len(test)} test; vocabularies "
-          f"{len(model.source_vocabulary)} source, {len(model.target_vocabulary)} target words; "
-          f"{model.count_params():,} parameters")
+def model_name(args, dataset):
+    """`--name`, else translate_es_en for the Bible and translate_<file or TFDS name> otherwise."""
+    if args.name:
+        return args.name
+    if dataset["name"] == bible.NAME:
+        return "translate_es_en"
+    return "translate_" + "".join(c if c.isalnum() else "_" for c in Path(dataset["name"]).stem)
 
-    flags = training.run_flags(args, RUN_LOCATION_FLAGS)
-    fit_seconds = training.fit(
+
+def shrink_for_smoke(args, train, validation, test):
+    """`--smoke`: a few pairs and a tiny network, two epochs."""
+    args.epochs, args.hidden, args.embedding_dim, args.min_count = 2, 16, 16, 1
+    args.patience, args.lr_patience = 2, 1
+    return train.take(400), validation.take(40), test.take(40)
+
+
+def sizes(dataset_name, model, train, fitted, validation, test, max_train_words):
+    """One line: the pairs of each split and the model's vocabularies and parameters."""
+    return (f"{dataset_name}: {len(fitted)} train pairs (of {len(train)}; sources up to {max_train_words} "
+            f"words), {len(validation)} validation, {len(test)} test; vocabularies "
+            f"{len(model.source_vocabulary)} source, {len(model.target_vocabulary)} target words; "
+            f"{model.count_params():,} parameters")
+
+
+def fit(args, strategy, model, workdir, flags, fitted, validation):
+    """Trains on `fitted` (resuming a killed run), early-stopped on `validation`: the fit's seconds."""
+    return training.fit(
         model, workdir, flags,
         as_dataset(fitted, model, distribute.global_batch_size(args.batch_size, strategy), shuffle=True,
                    seed=args.seed),
         as_dataset(validation, model, 128),
         args.epochs, args.patience, args.lr_patience,
     )
-    if not distribute.is_chief(strategy):
-        return None  # the chief evaluates and exports
 
-    length_penalties = {}
+
+def with_length_penalty(args, model, validation):
+    """`(model, {candidate: validation BLEU})`: `--length-penalty`, else the best candidate on validation."""
     if args.length_penalty is not None:
-        model = model.reconfigured(length_penalty=args.length_penalty)
-    elif args.beam_width > 1:
-        best, length_penalties = choose_length_penalty(model, validation)
-        print("length penalty on validation BLEU: " + ", ".join(f"{p:g}: {b:.2f}" for p, b in length_penalties.items())
-              + f" -> {best:g}")
-        model = model.reconfigured(length_penalty=best)
+        return model.reconfigured(length_penalty=args.length_penalty), {}
+    if args.beam_width <= 1:
+        return model, {}
+    best, bleus = choose_length_penalty(model, validation)
+    print("length penalty on validation BLEU: " + ", ".join(f"{p:g}: {b:.2f}" for p, b in bleus.items())
+          + f" -> {best:g}")
+    return model.reconfigured(length_penalty=best), bleus
 
+
+def evaluate_splits(model, validation, test):
+    """The card's evaluations (validation, test with beam and greedy, the test slice), each printed."""
     results = {"validation": evaluate(model, validation), "test": evaluate(model, test),
                "test_greedy": evaluate(model, test, beam_width=1), "test_slice": evaluate(model, test.take(TEST_SLICE))}
     for split, metrics in results.items():
@@ -176,34 +174,67 @@ def main(argv=None):
         print(f"{split}: BLEU {metrics['bleu']:.2f}, chrF {metrics['chrf']:.2f} ({metrics['sentences']} sentences, "
               f"beam {metrics['beam_width']}); sources up to {LONG_SOURCE_WORDS} words: BLEU {short['bleu']:.2f}, "
               f"chrF {short['chrf']:.2f} ({short['sentences']})")
-    for source, target in zip(DEMO_SENTENCES, model.translate(DEMO_SENTENCES)):
-        print(f"  {source}\n  → {target}")
+    return results
+
+
+def show(args, model, workdir):
+    """Prints the demo verses' translations; writes the learning curves and an attention heatmap."""
+    print(model.demo())
     plots.plot_history(workdir / "history.csv", workdir / "curves.png")
     if args.attention != "none":
         plots.plot_attention(model.translate(DEMO_SENTENCES[1:2], return_attention=True)[0],
                              workdir / "attention.png")
 
-    card = {
-        "description": f"{'bidirectional ' * args.bidirectional}{args.cell} encoder, {args.cell} decoder, "
-                       f"attention {args.attention}: "
-                       + ("Spanish→English" if dataset["name"] == bible.NAME else dataset["name"]) + " translation",
-        "dataset": {**dataset, "examples": {"train": len(train), "train_used": len(fitted),
-                                            "validation": len(validation), "test": len(test)}},
-        "input": f"raw UTF-8 sentences, tokenised in the graph; at most {model.max_source_tokens} tokens, longer "
-                 f"ones are refused with an error; output at most {model.max_length_ratio:g} x source tokens "
-                 f"+ {model.max_length_offset}",
-        "test_metrics": results["test"],
-        "test_metrics_greedy": results["test_greedy"],
-        "test_slice_metrics": {**results["test_slice"], "slice": f"the first {TEST_SLICE} test pairs"},
-        "validation_metrics": results["validation"],
-        "hyperparameters": flags,
-        "length_penalty": model.length_penalty,
-        "length_penalty_search": {f"{p:g}": b for p, b in length_penalties.items()} or None,
-        "training_seconds": round(fit_seconds, 1),
-        "epochs_trained": len((workdir / "history.csv").read_text().splitlines()) - 1,
-        "recipe_command": training.recipe_command(),
-        "license": "Apache-2.0 (weights); data: " + (bible.LICENSE if not args.train_file else "the user's own"),
-    }
+
+def model_card(args, model, dataset, examples, results, length_penalties, flags, fit_seconds, workdir):
+    return cards.RecipeCard(
+        description=f"{'bidirectional ' * args.bidirectional}{args.cell} encoder, {args.cell} decoder, "
+                    f"attention {args.attention}: "
+                    + ("Spanish→English" if dataset["name"] == bible.NAME else dataset["name"]) + " translation",
+        dataset={**dataset, "examples": examples},
+        input=f"raw UTF-8 sentences, tokenised in the graph; at most {model.max_source_tokens} tokens, longer "
+              f"ones are refused with an error; output at most {model.max_length_ratio:g} x source tokens "
+              f"+ {model.max_length_offset}",
+        test_metrics=results["test"],
+        validation_metrics=results["validation"],
+        hyperparameters=flags,
+        training_seconds=fit_seconds,
+        data_license=bible.LICENSE if not args.train_file else "the user's own",
+        extra={
+            "test_metrics_greedy": results["test_greedy"],
+            "test_slice_metrics": {**results["test_slice"], "slice": f"the first {TEST_SLICE} test pairs"},
+            "length_penalty": model.length_penalty,
+            "length_penalty_search": {f"{p:g}": b for p, b in length_penalties.items()} or None,
+            "epochs_trained": len((workdir / "history.csv").read_text().splitlines()) - 1,
+        },
+    ).to_dict()
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    strategy = distribute.strategy_for(args.distribute)
+    with distribute.data_lock():
+        train, validation, test, dataset = load_data(args)
+    name = model_name(args, dataset)
+    workdir = args.workdir or training.REPO / "runs" / name
+    training.seed_everything(args.seed)
+    if args.smoke:
+        train, validation, test = shrink_for_smoke(args, train, validation, test)
+    fitted = train.shorter_than(args.max_train_words)
+    with strategy.scope():
+        model = build_model(args, fitted)
+        training.compile_word_generator(model, args.learning_rate)
+    print(sizes(dataset["name"], model, train, fitted, validation, test, args.max_train_words))
+    flags = training.run_flags(args, RUN_LOCATION_FLAGS)
+    fit_seconds = fit(args, strategy, model, workdir, flags, fitted, validation)
+    if not distribute.is_chief(strategy):
+        return None  # the chief evaluates and exports
+
+    model, length_penalties = with_length_penalty(args, model, validation)
+    results = evaluate_splits(model, validation, test)
+    show(args, model, workdir)
+    examples = {"train": len(train), "train_used": len(fitted), "validation": len(validation), "test": len(test)}
+    card = model_card(args, model, dataset, examples, results, length_penalties, flags, fit_seconds, workdir)
     path = model.export(args.out / name, version=args.version, card=card)
     print(f"exported {path}")
     return path

@@ -5,6 +5,7 @@ import shutil
 
 import tensorflow as tf
 
+from zoo import artifacts
 from zoo.serving import ModelRepository, ModelServer
 
 CARD = {"description": "toy", "dataset": {"name": "toy", "source": "tests"}, "test_metrics": None,
@@ -34,9 +35,11 @@ class Toy(tf.Module):
 
 
 def export_toy(path):
+    """A plain-TensorFlow SavedModel version, with the manifest `zoo serve` verifies versions against."""
     toy = Toy()
     tf.saved_model.save(toy, str(path), signatures={"serving_default": toy.double, "scale": toy.scale,
                                                     "echo": toy.echo, "measure": toy.measure})
+    artifacts.write_manifest(path)
 
 
 def build_root(root, sensor_version_dir, tagger):

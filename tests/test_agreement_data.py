@@ -9,6 +9,7 @@ import collections
 import numpy as np
 import pytest
 
+from zoo.agreement import data as agreement_data
 from zoo.datasets import agreement, brown, tagged
 from zoo.datasets.agreement import Agreement
 
@@ -142,7 +143,7 @@ def _toy_examples():
 
 
 def test_as_dataset_pads_and_keeps_every_example():
-    batches = list(agreement.as_dataset(_toy_examples(), batch_size=2))
+    batches = list(agreement_data.as_dataset(_toy_examples(), batch_size=2))
     got = collections.Counter()
     for inputs, labels in batches:
         tokens = inputs["tokens"].numpy()
@@ -151,7 +152,7 @@ def test_as_dataset_pads_and_keeps_every_example():
             got[(tuple(t.decode() for t in row if t), int(label))] += 1
     assert got == {(("The", "book"), 0): 1, (("The", "books", "read", "by", "the", "children"), 1): 1,
                    (("Dogs",), 1): 1}
-    assert len(batches) == agreement.as_dataset(_toy_examples(), batch_size=2).cardinality().numpy()
+    assert len(batches) == agreement_data.as_dataset(_toy_examples(), batch_size=2).cardinality().numpy()
 
 
 def test_sample_select_and_take():

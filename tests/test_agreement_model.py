@@ -14,8 +14,10 @@ from tensorflow.python.framework import op_def_registry
 
 import zoo
 from zoo.agreement import AgreementClassifier
-from zoo.agreement import serving as agreement_serving
-from zoo.agreement.metrics import SEED_PREFIXES, agreement_metrics, demo_lines, majority_metrics
+from zoo.agreement import data as agreement_data
+from zoo.agreement import signatures as agreement_signatures
+from zoo.agreement.demo import SEED_PREFIXES, demo_lines
+from zoo.agreement.evaluation import agreement_metrics, majority_metrics
 from zoo.agreement.model import build_vocabularies, word_endings
 from zoo.datasets import agreement
 
@@ -60,7 +62,7 @@ def trained(tmp_path_factory):
     model = tiny_model()
     model.compile(optimizer=keras.optimizers.Adam(0.03), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
-    history = model.fit(agreement.as_dataset(data, 16, shuffle=True, seed=0), epochs=40, shuffle=False,
+    history = model.fit(agreement_data.as_dataset(data, 16, shuffle=True, seed=0), epochs=40, shuffle=False,
                         verbose=0)  # the dataset shuffles itself
     base = tmp_path_factory.mktemp("agreement") / "models" / "agreement_toy"
     version_dir = model.export(base, card={
@@ -107,7 +109,7 @@ def test_predict_tokens_is_predict_number_on_the_same_tokens(trained):
 def test_batches_of_mixed_lengths_keep_the_input_order(trained, monkeypatch):
     texts = ["The dogs near the cat", "The dog", "The cats that the child saw", "The farmer", "The children"]
     one_by_one = np.concatenate([trained.model.predict_number([t]).scores for t in texts])
-    monkeypatch.setattr(agreement_serving, "BATCH_SIZE", 2)
+    monkeypatch.setattr(agreement_signatures, "BATCH_SIZE", 2)
     np.testing.assert_allclose(trained.model.predict_number(texts).scores, one_by_one, atol=1e-6)
 
 
@@ -304,6 +306,15 @@ def test_agreement_metrics_by_bucket():
 def test_an_empty_bucket_has_no_accuracy():
     m = agreement_metrics([0], [0], [1], [0])
     assert m["by_distance"]["15+"] == {"accuracy": None, "examples": 0}
+
+
+def test_evaluate_is_an_agreement_evaluation(trained):
+    from zoo.agreement.evaluation import AgreementEvaluation, evaluate
+
+    result = evaluate(trained.model, trained.data)
+    assert isinstance(result, AgreementEvaluation) and result.TASK == trained.model.TASK == "number-agreement"
+    assert result["examples"] == len(trained.data) and result.headline == result["accuracy"]
+    assert str(result) == f"accuracy {result['accuracy']:.4f} ({result['errors']} errors of {len(trained.data)})"
 
 
 def test_majority_baseline_answers_the_most_frequent_training_number():

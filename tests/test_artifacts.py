@@ -2,10 +2,12 @@
 
 import hashlib
 import json
+import os
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -178,6 +180,17 @@ def test_remove_partials_keeps_complete_versions(tmp_path):
     (tmp_path / ".2.partial-0123abcd" / "variables").mkdir(parents=True)
     artifacts.remove_partials(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["1"]
+
+
+def test_export_removes_only_stale_partials(tmp_path):
+    stale, fresh = tmp_path / ".1.partial-00000000", tmp_path / ".2.partial-11111111"
+    stale.mkdir()
+    fresh.mkdir()
+    hours_ago = time.time() - artifacts.STALE_PARTIAL_SECONDS - 60
+    os.utime(stale, (hours_ago, hours_ago))
+    with artifacts.atomic_version(tmp_path, 3) as scratch:
+        (scratch / "saved_model.pb").write_bytes(b"x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name, "3"]  # a running export's is kept
 
 
 # --- a killed export --------------------------------------------------------------------------

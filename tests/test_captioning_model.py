@@ -17,10 +17,10 @@ from captioning_toys import (
 import zoo
 from zoo.captioning import Captioner
 from zoo.captioning.data import as_dataset
-from zoo.captioning.metrics import bleu, caption_metrics, evaluate
-from zoo.captioning.model import BOS_ID, EOS_ID, PAD_ID
-from zoo.datasets import scenes
-from zoo.decoding import beam_search, greedy_search
+from zoo.captioning.evaluation import CaptioningEvaluation, bleu, caption_metrics, evaluate
+from zoo.datasets import coco, scenes
+from zoo.decoding import BOS_ID, EOS_ID, PAD_ID, beam_search, greedy_search
+from zoo.evaluation import Evaluation
 
 
 @pytest.fixture(scope="module")
@@ -252,6 +252,17 @@ def test_metrics_are_perfect_for_references_and_lower_for_a_wrong_colour():
     # variable numbers of references (2 for one object, 4 for two): padded streams, not truncated
     assert bleu(["a small red circle", "a big blue square"],
                 [["a little red circle", "a small red circle"], ["a big blue square"]])["bleu"] == 100.0
+
+
+def test_evaluation_is_headed_by_bleu_and_says_what_was_scored(trained):
+    model, data = trained
+    result = evaluate(model, data)
+    assert isinstance(result, CaptioningEvaluation) and result.headline == result["bleu"]
+    assert str(result).endswith(f"(attribute accuracy {result['attribute_accuracy']:.4f}, {len(data)} images)")
+    photographs = coco.Captions(coco.NAME, "test", data.images, data.captions)  # no scenes: BLEU-4 only
+    assert str(evaluate(model, photographs)).endswith(f"({len(data)} images)")
+    recorded = Evaluation.of_card({"task": Captioner.TASK, "test_metrics": dict(result)})
+    assert isinstance(recorded, CaptioningEvaluation) and recorded.matches(result)
 
 
 def test_evaluate_split_knows_the_scenes_and_coco_only():

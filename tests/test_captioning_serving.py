@@ -1,4 +1,4 @@
-"""zoo.captioning.serving: every kind of image in, bad input refused, and the same captions from the API,
+"""zoo.captioning.signatures: every kind of image in, bad input refused, and the same captions from the API,
 zoo.load, plain TensorFlow in a fresh process and saved_model_cli."""
 
 import subprocess
@@ -15,8 +15,8 @@ from tensorflow.python.framework import op_def_registry
 
 import zoo
 from zoo import artifacts
-from zoo.captioning.model import to_float
-from zoo.captioning.serving import MAX_PIXELS
+from zoo.captioning.images import MAX_PIXELS
+from zoo.images import to_float
 from zoo.serving import read_warmup_requests
 
 

@@ -15,8 +15,8 @@ import tensorflow_datasets as tfds  # the `test` extra installs it
 
 from zoo.captioning import Captioner
 from zoo.captioning.data import as_dataset
-from zoo.captioning.model import OOV_ID
 from zoo.datasets import coco
+from zoo.decoding import OOV_ID
 
 # coco_captions' splits (TFDS catalog): train 82 783, restval 30 504, val 5 000, test 5 000 images
 TFDS_SPLITS = {"train", "restval", "val", "test"}

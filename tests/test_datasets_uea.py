@@ -1,4 +1,4 @@
-"""zoo.datasets.uea: UEA series from the sktime wheel, fixed splits, checksums, tf.data."""
+"""zoo.datasets.uea: UEA series from the sktime wheel, fixed splits, checksums; zoo.sensor.data's tf.data of them."""
 
 import hashlib
 import os
@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from zoo.datasets import data_dir, uea
+from zoo.sensor.data import as_dataset
 
 SIZES = {"train": 216, "validation": 54, "test": 370, "full_train": 270}
 
@@ -96,7 +97,7 @@ def test_basic_motions(basic_motions_test):
 
 def test_as_dataset_yields_padded_batches_with_lengths(vowels):
     data = vowels["validation"]
-    batches = list(uea.as_dataset(data, batch_size=16))
+    batches = list(as_dataset(data, batch_size=16))
     assert [len(labels) for _, labels in batches] == [16, 16, 16, 6]
     seen = 0
     for inputs, labels in batches:
@@ -118,7 +119,7 @@ def test_as_dataset_shuffles_reproducibly(vowels):
     data = vowels["validation"]
 
     def order(seed):
-        return np.concatenate([y.numpy() for _, y in uea.as_dataset(data, 64, shuffle=True, seed=seed)])
+        return np.concatenate([y.numpy() for _, y in as_dataset(data, 64, shuffle=True, seed=seed)])
 
     first = order(0)
     assert sorted(first.tolist()) == sorted(data.labels.tolist())

@@ -118,6 +118,44 @@ def test_every_recipe_takes_the_distribute_flag(request):
         distribute.strategy_for("horovod")
 
 
+@pytest.fixture
+def patch_never_applied(monkeypatch):
+    """Fails a test that gets as far as patching Keras's trainer."""
+    monkeypatch.setattr(distribute, "_let_keras_fit_distributed",
+                        lambda: pytest.fail("Keras's trainer patched, though not supported"))
+
+
+@pytest.mark.parametrize("strategy", ["mirrored", "multi_worker"])
+@pytest.mark.parametrize("version", ["3.16.0", "3.14.2", "4.0.0", "nightly"])
+def test_another_keras_version_is_refused_by_name(monkeypatch, patch_never_applied, strategy, version):
+    monkeypatch.setattr(distribute.keras, "__version__", version)
+    with pytest.raises(RuntimeError) as refused:
+        distribute.strategy_for(strategy)
+    assert str(refused.value) == (
+        f"--distribute {strategy} supports Keras >=3.15,<3.16 only: it patches private functions of "
+        f"keras.src.backend.tensorflow.trainer (keras-team/keras#20585). The installed Keras is {version}. "
+        "Install 'keras>=3.15,<3.16' or train with --distribute none.")
+
+
+def test_a_keras_trainer_without_what_the_patch_expects_is_refused(monkeypatch, patch_never_applied):
+    from keras.src.backend.tensorflow import trainer
+
+    monkeypatch.setattr(distribute.keras, "__version__", "3.15.1")
+    monkeypatch.delattr(trainer, "reduce_per_replica")
+    monkeypatch.setattr(trainer.TensorFlowTrainer, "_maybe_symbolic_build", lambda self, data_batch=None: None)
+    with pytest.raises(RuntimeError, match=re.escape(
+            "The installed Keras is 3.15.1 (keras.src.backend.tensorflow.trainer.reduce_per_replica is missing; "
+            "keras.src.backend.tensorflow.trainer.TensorFlowTrainer._maybe_symbolic_build does not take self, "
+            "iterator, data_batch). Install 'keras>=3.15,<3.16'")):
+        distribute.strategy_for("multi_worker")
+
+
+def test_the_supported_keras_passes_the_check_and_plain_runs_need_none(monkeypatch, patch_never_applied):
+    distribute.check_keras_trainer("multi_worker")  # the Keras installed for the tests is a supported one
+    monkeypatch.setattr(distribute.keras, "__version__", "4.0.0")
+    assert distribute.strategy_for("none") is tf.distribute.get_strategy()  # no patch, no check
+
+
 def test_a_batch_too_small_for_every_replica_is_filled_with_its_own_examples():
     batches = tf.data.Dataset.range(1, 8).map(lambda size: (tf.range(size), {"x": tf.zeros([size, 2])}))
     for replicas, sizes in ((1, [1, 2, 3, 4, 5, 6, 7]), (2, [2, 2, 3, 4, 5, 6, 7]), (3, [3, 3, 3, 5, 5, 6, 7])):
@@ -236,6 +274,7 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 from zoo import distribute, training
 from zoo.datasets import tagged
 from zoo.tagging import SequenceTagger
+from zoo.tagging import data as tagging_data
 
 distribute.strategy_for("mirrored")  # sets Keras up for tf.distribute; the recipes' strategy takes every GPU
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])  # two CPUs stand in for two GPUs
@@ -248,7 +287,7 @@ with strategy.scope():
                            sorted({c for row in words for w in row for c in w}), hidden=4, word_dim=4, char_dim=4,
                            char_filters=4)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", weighted_metrics=["accuracy"])
-train = tagged.as_dataset(data, model.tag_names, distribute.global_batch_size(2, strategy))
+train = tagging_data.as_dataset(data, model.tag_names, distribute.global_batch_size(2, strategy))
 print("batch sizes", json.dumps(sorted(len(ids) for _, ids, _ in train.as_numpy_iterator())))
 with tempfile.TemporaryDirectory() as work:
     training.fit(model, work, {}, train, train, epochs=2, patience=5, lr_patience=5)

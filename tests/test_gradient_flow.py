@@ -1,4 +1,4 @@
-"""recipes/gradient_flow.py: its gradient norms against direct `tf.GradientTape` computations, its task, its flags,
+"""bench/gradient_flow.py: its gradient norms against direct `tf.GradientTape` computations, its task, its flags,
 and one smoke run end to end."""
 
 import json
@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO, RecipeRunner
+from fixtures.recipes import REPO, RecipeRunner
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-RECIPE = RecipeRunner(REPO / "recipes" / "gradient_flow.py")
+RECIPE = RecipeRunner(REPO / "bench" / "gradient_flow.py")  # runs like a recipe; exports no model
 
 
 @pytest.fixture(scope="module")

@@ -156,7 +156,7 @@ def test_pretrained_translator_card():
 @pytest.mark.slow
 def test_pretrained_translator_reproduces_its_card_bleu_on_the_test_slice(bible_pairs):
     from zoo.datasets import bible
-    from zoo.translation.metrics import evaluate
+    from zoo.translation.evaluation import evaluate
 
     model = zoo.load(_committed(TRANSLATOR))  # verifies every file against the manifest
     expected = model.card["test_slice_metrics"]
@@ -208,7 +208,7 @@ def test_pretrained_captioner_card():
 
 @pytest.mark.slow
 def test_pretrained_captioner_reproduces_its_card_metrics_on_the_test_slice():
-    from zoo.captioning.metrics import evaluate
+    from zoo.captioning.evaluation import evaluate
     from zoo.datasets import scenes
 
     model = zoo.load(_committed(CAPTIONER))  # verifies every file against the manifest

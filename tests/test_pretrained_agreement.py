@@ -8,7 +8,7 @@ import pytest
 
 import zoo
 from zoo import artifacts, registry
-from zoo.agreement.metrics import SEED_PREFIXES
+from zoo.agreement.demo import SEED_PREFIXES
 from zoo.datasets import agreement
 
 NAME = "agreement_brown"

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import zoo
-from conftest import REPO, RecipeRunner, run_smoke
-from zoo.agreement.metrics import score
+from fixtures.recipes import REPO, RecipeRunner, run_smoke
+from zoo.agreement.evaluation import evaluate
 from zoo.datasets import agreement
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -66,7 +66,7 @@ def test_default_flags_are_the_published_configuration(recipe_module):
 
 
 def test_report_lines_up_the_models(recipe_module):
-    from zoo.agreement.metrics import agreement_metrics
+    from zoo.agreement.evaluation import agreement_metrics
 
     m = agreement_metrics([0, 1, 1], [0, 1, 0], [1, 6, 7], [0, 0, 1])
     lines = recipe_module.report({"agreement_brown": m, "majority": m}).splitlines()
@@ -127,7 +127,7 @@ def test_smoke_workdir(smoke, recipe):
 @pytest.mark.slow
 def test_smoke_model_reproduces_its_card(smoke):
     model = zoo.load(smoke.version_dir)
-    got = score(model, agreement.load("test").take(100))  # the smoke run scored the first 100 test examples
+    got = evaluate(model, agreement.load("test").take(100))  # the smoke run scored the first 100 test examples
     expected = model.card["test_metrics"]
     assert got == expected
 
@@ -151,7 +151,7 @@ def test_dense_baseline_and_a_rerun_that_adds_it(smoke, recipe, tmp_path):
     assert set(card["baselines"]) == {"majority", "agreement_brown_dense"}
     baseline = card["baselines"]["agreement_brown_dense"]
     assert baseline["cell"] == "dense" and "--cell dense" in baseline["recipe_command"]
-    assert baseline["accuracy"] == score(zoo.load(dense_dir), agreement.load("test").take(100))["accuracy"]
+    assert baseline["accuracy"] == evaluate(zoo.load(dense_dir), agreement.load("test").take(100))["accuracy"]
     assert card["test_metrics"] == zoo.info(smoke.version_dir)["test_metrics"]
     for reused, trained in zip(zoo.load(smoke.base / "2").get_weights(), zoo.load(smoke.version_dir).get_weights()):
         np.testing.assert_array_equal(reused, trained)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 import zoo
-from zoo.captioning.metrics import evaluate
+from zoo.captioning.evaluation import evaluate
 from zoo.datasets import scenes
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

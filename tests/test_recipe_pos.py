@@ -154,7 +154,7 @@ def test_smoke_model_reproduces_its_card(pos_smoke):
     model = zoo.load(pos_smoke.version_dir)
     expected = model.card["test_metrics"]
     # evaluate_split uses the whole test split; the smoke run scored the first 60 sentences: compare those
-    from zoo.tagging.metrics import tagging_metrics
+    from zoo.tagging.evaluation import tagging_metrics
 
     test = brown.load("test").take(60)
     known = {w for sentence in brown.load("train").take(300).words for w in sentence}

@@ -113,7 +113,7 @@ def test_smoke_workdir(translation_smoke, translation_recipe):
 
 @pytest.mark.slow
 def test_smoke_model_reproduces_its_card(translation_smoke):
-    from zoo.translation.metrics import evaluate
+    from zoo.translation.evaluation import evaluate
 
     model = zoo.load(translation_smoke.version_dir)
     got = evaluate(model, bible.load("test").take(40))

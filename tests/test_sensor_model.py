@@ -7,6 +7,7 @@ import pytest
 import zoo
 from zoo.datasets import uea
 from zoo.sensor import SensorClassifier
+from zoo.sensor.data import as_dataset
 
 
 # --- outputs ------------------------------------------------------------------------------------
@@ -152,6 +153,25 @@ def test_evaluate_split_recomputes_metrics_on_the_full_split(smoke_model, basic_
     assert matrix.shape == (4, 4) and matrix.sum() == 40 and np.trace(matrix) == 40 - metrics["errors"]
 
 
+def test_evaluate_is_the_one_evaluation_of_the_task(smoke_model, basic_motions_test):
+    from zoo.evaluation import Evaluation
+    from zoo.sensor import data, evaluation
+
+    result = evaluation.evaluate(smoke_model, basic_motions_test)
+    assert type(result) is evaluation.SensorEvaluation and result.TASK == smoke_model.TASK
+    assert result == smoke_model.evaluate_split("test") == evaluation.evaluate_split(smoke_model)
+    assert str(result) == f"accuracy {result['accuracy']:.4f} ({result['errors']} errors of 40)"
+    assert type(Evaluation.of_card(smoke_model.card)) is evaluation.SensorEvaluation
+    split = data.load_split(smoke_model.card["dataset"], "validation")
+    assert (split.name, split.split, len(split)) == ("BasicMotions", "validation", 8)
+
+
+def test_demo_shows_five_test_series(smoke_model):
+    lines = smoke_model.demo().splitlines()
+    assert len(lines) == 5 and all(line.startswith("  test #") and " steps  predicted " in line for line in lines)
+    assert smoke_model.INPUT_KIND == "series"
+
+
 def test_export_card_describes_the_model(smoke, smoke_model):
     card = smoke_model.card
     assert card["name"] == smoke.base.name == "sensor_basic_motions"
@@ -178,7 +198,7 @@ def test_fine_tune_and_reexport(smoke, tmp_path):
     digest = model.weights_digest()
 
     model.compile(optimizer=keras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy")
-    history = model.fit(uea.as_dataset(train, batch_size=4), epochs=1, steps_per_epoch=2, shuffle=False, verbose=0)
+    history = model.fit(as_dataset(train, batch_size=4), epochs=1, steps_per_epoch=2, shuffle=False, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     assert model.weights_digest() != digest
     after = model.classify(x).scores

@@ -1,4 +1,4 @@
-"""zoo.sensor.serving at the SavedModel level: what plain TensorFlow, saved_model_cli and TF Serving see."""
+"""zoo.sensor.signatures at the SavedModel level: what plain TensorFlow, saved_model_cli and TF Serving see."""
 
 import re
 import subprocess
@@ -215,7 +215,7 @@ def test_example_requests_carry_raw_scale_values(smoke_model):
 
 
 def test_pad():
-    from zoo.sensor.serving import pad
+    from zoo.sensor.signatures import pad
 
     batch, lengths = pad([np.ones((2, 3), np.float32), np.full((4, 3), 2.0, np.float32)])
     assert batch.shape == (2, 4, 3) and lengths.tolist() == [2, 4]

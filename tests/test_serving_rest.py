@@ -255,7 +255,7 @@ def slow_root(tmp_path_factory, tiny_translator_factory):
 
     from zoo.captioning.data import as_dataset as caption_batches
     from zoo.datasets.parallel import ParallelText
-    from zoo.datasets.parallel import as_dataset as translation_batches
+    from zoo.translation.data import as_dataset as translation_batches
 
     root = tmp_path_factory.mktemp("rest_slow") / "models"
     keras.utils.set_random_seed(0)

@@ -1,4 +1,4 @@
-"""zoo.tagging.serving at the SavedModel level: what plain TensorFlow, saved_model_cli and TF Serving see."""
+"""zoo.tagging.signatures at the SavedModel level: what plain TensorFlow, saved_model_cli and TF Serving see."""
 
 import subprocess
 

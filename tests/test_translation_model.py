@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from zoo.decoding import beam_search, greedy_search
 from zoo.translation import Translator
-from zoo.translation.model import EOS_ID, OOV_ID, PAD_ID
+from zoo.decoding import EOS_ID, OOV_ID, PAD_ID
 
 TOY_NAMES = ("Juan", "Pedro")
 
@@ -24,7 +24,7 @@ def test_learns_the_toy_translations_with_reordering(trained_translator):
 
 
 def test_an_unknown_word_is_written_as_the_name_it_attends_to_most(tiny_translator_factory):
-    from zoo.translation.serving import _written
+    from zoo.translation.signatures import _written
 
     model = tiny_translator_factory("dot")
     source = tf.constant([["Juan", "come", "pan", "."]])
@@ -42,7 +42,7 @@ def test_an_unknown_word_is_written_as_the_name_it_attends_to_most(tiny_translat
 
 
 def _encoded(model, sentences):
-    from zoo.translation.serving import _source_tokens
+    from zoo.translation.signatures import _source_tokens
 
     source, lengths = _source_tokens(model, tf.constant(sentences))
     return model.encode(source), lengths
@@ -172,7 +172,7 @@ def test_reconfigured_keeps_the_weights_and_changes_the_decoding(trained_transla
 
 def test_the_length_penalty_is_the_one_with_the_best_validation_bleu(trained_translator):
     from zoo.datasets.parallel import ParallelText
-    from zoo.translation.metrics import choose_length_penalty, evaluate
+    from zoo.translation.evaluation import choose_length_penalty, evaluate
 
     sources, targets = zip(*trained_translator.pairs[:12])
     # references that favour short translations: the first two words of each target
@@ -181,6 +181,21 @@ def test_the_length_penalty_is_the_one_with_the_best_validation_bleu(trained_tra
     best, bleus = choose_length_penalty(trained_translator.model, short, candidates=(0.0, 1.0))
     assert set(bleus) == {0.0, 1.0} and bleus[best] == max(bleus.values())
     assert bleus[0.0] == evaluate(trained_translator.model.reconfigured(length_penalty=0.0), short)["bleu"]
+
+
+def test_evaluate_returns_a_translation_evaluation(trained_translator):
+    from zoo.datasets.parallel import ParallelText
+    from zoo.evaluation import Evaluation
+    from zoo.translation.evaluation import TranslationEvaluation, evaluate
+
+    sources, targets = zip(*trained_translator.pairs[:12])
+    result = evaluate(trained_translator.model, ParallelText("toy", "test", list(sources), list(targets),
+                                                             list(range(12))))
+    assert isinstance(result, TranslationEvaluation) and result.headline == result["bleu"]
+    assert str(result) == f"bleu {result['bleu']:.4f} (chrF {result['chrf']:.2f}, 12 sentences)"
+    assert result["up_to_40_words"]["sentences"] == 12 and result["beam_width"] == trained_translator.model.beam_width
+    card = {"task": "translation", "test_metrics": dict(result)}  # as a model card holds it
+    assert Evaluation.of_card(card).matches(result)
 
 
 def test_unknown_options_are_refused():
@@ -194,7 +209,8 @@ def test_unknown_options_are_refused():
 
 @pytest.mark.parametrize("cell", ["elman", "lstm"])
 def test_every_cell_translates_and_fits(tiny_translator_factory, trained_translator, cell):
-    from zoo.datasets.parallel import ParallelText, as_dataset
+    from zoo.datasets.parallel import ParallelText
+    from zoo.translation.data import as_dataset
 
     model = tiny_translator_factory("additive", cell=cell, bidirectional=cell == "lstm")
     pairs = trained_translator.pairs[:8]

@@ -1,4 +1,4 @@
-"""zoo.translation.serving at the SavedModel level: what plain TensorFlow, saved_model_cli and TF Serving see."""
+"""zoo.translation.signatures at the SavedModel level: what plain TensorFlow, saved_model_cli and TF Serving see."""
 
 import subprocess
 
@@ -72,6 +72,17 @@ def test_rest_row_format_gives_one_option_value_per_sentence(loaded):
     with pytest.raises(tf.errors.InvalidArgumentError, match="beam_width: expected one integer"):
         loaded.signatures["translate"](sentences=tf.constant(SENTENCES[:2]), beam_width=tf.constant([1, 3]),
                                        max_length=tf.constant(0))
+
+
+@pytest.mark.parametrize("beam_width,max_length,pattern", [
+    (0, 0, "beam_width: expected 1 to 64"),
+    (65, 0, "beam_width: expected 1 to 64"),
+    (1, -1, "max_length: expected 0"),  # as the Python API refuses it
+])
+def test_translate_signature_refuses_bad_options(loaded, beam_width, max_length, pattern):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=pattern):
+        loaded.signatures["translate"](sentences=tf.constant(SENTENCES[:1]), beam_width=tf.constant(beam_width),
+                                       max_length=tf.constant(max_length))
 
 
 def test_all_empty_and_zero_sentence_batches(loaded):

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -26,10 +27,24 @@ CARD = "assets.extra/model_card.json"
 KERAS_MODEL = "assets.extra/keras/model.keras"
 WARMUP = "assets.extra/tf_serving_warmup_requests"
 _PARTIAL = ".partial-"
+MAX_VERSION = 2 ** 63 - 1  # TF Serving's version numbers are int64
+STALE_PARTIAL_SECONDS = 3600  # an export this old is no longer running: its scratch directory is left over
 
 
 class CorruptModelError(ValueError):
     """A model version whose files do not match its manifest."""
+
+
+def version_number(name):
+    """The version a directory name stands for: ASCII digits, 1 to `MAX_VERSION`; `None` for any other name.
+
+    >>> version_number("12"), version_number("0"), version_number("²"), version_number("9" * 20)
+    (12, None, None, None)
+    """
+    if not (name.isascii() and name.isdigit()):
+        return None
+    number = int(name)
+    return number if 0 < number <= MAX_VERSION else None
 
 
 def version_dirs(base):
@@ -37,7 +52,8 @@ def version_dirs(base):
     base = Path(base)
     if not base.is_dir():
         return {}
-    return {int(p.name): p for p in base.iterdir() if p.is_dir() and p.name.isdigit() and int(p.name) > 0}
+    numbered = ((version_number(p.name), p) for p in base.iterdir() if p.is_dir())
+    return {number: path for number, path in numbered if number is not None}
 
 
 def next_version(base):
@@ -80,14 +96,18 @@ def verify(version_dir):
             f"{version_dir / MANIFEST}: missing or unreadable manifest ({err}); "
             "expected a JSON object {'sha256': {file: digest}} written by export"
         ) from None
+    if not isinstance(expected, dict):
+        raise CorruptModelError(f"{version_dir / MANIFEST}: expected a JSON object {{'sha256': {{file: digest}}}}")
     present = set(_files(version_dir)) - {MANIFEST}
     unlisted = sorted(present - set(expected))
     if unlisted:
         raise CorruptModelError(f"{version_dir / unlisted[0]}: file not listed in the manifest")
+    # only files found inside the version are read: an entry such as "../x" is never opened, it is missing
+    missing = sorted(set(expected) - present)
+    if missing:
+        raise CorruptModelError(f"{version_dir}: {missing[0]!r}, listed in the manifest, is not a file of the version")
     for rel, digest in sorted(expected.items()):
         path = version_dir / rel
-        if not path.is_file():
-            raise CorruptModelError(f"{path}: file listed in the manifest is missing")
         if _sha256(path) != digest:
             raise CorruptModelError(f"{path}: sha256 does not match the manifest (file altered or corrupt)")
 
@@ -106,10 +126,13 @@ def atomic_version(base, version):
 
     The manifest is written last, the files are flushed to disk, and the
     directory is renamed into place in one step. On any error the scratch
-    directory is removed and no version appears.
+    directory is removed and no version appears. Scratch directories that a
+    killed export left more than `STALE_PARTIAL_SECONDS` ago are removed
+    first (younger ones may belong to an export still running).
     """
     base = Path(base)
     base.mkdir(parents=True, exist_ok=True)
+    remove_partials(base, older_than=STALE_PARTIAL_SECONDS)
     final = base / str(version)
     if final.exists():
         raise FileExistsError(f"{final} already exists: versions are immutable, pick a new version")
@@ -127,7 +150,8 @@ def atomic_version(base, version):
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def remove_partials(base):
-    """Deletes scratch directories left by exports that were killed."""
+def remove_partials(base, older_than=0.0):
+    """Deletes the scratch directories of exports that were killed, last changed over `older_than` seconds ago."""
     for path in Path(base).glob(f".*{_PARTIAL}*"):
-        shutil.rmtree(path, ignore_errors=True)
+        if time.time() - path.stat().st_mtime > older_than:
+            shutil.rmtree(path, ignore_errors=True)

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from zoo import artifacts
 from zoo.serving.warmup import write_warmup_requests
+from zoo.validation import read_input_file
 from zoo.version import __version__
 
 INPUT_KINDS = ("text", "image", "series")
@@ -54,10 +55,11 @@ class ZooModel(keras.Model):
 
         Text models read a UTF-8 file, one sentence per line; other models override this.
         """
+        expected = "UTF-8 text, one sentence per line"
         try:
-            text = Path(path).read_bytes().decode("utf-8")
+            text = read_input_file(path, expected).decode("utf-8")
         except UnicodeDecodeError as err:
-            raise ValueError(f"{path}: not UTF-8 text ({err}); expected one sentence per line") from None
+            raise ValueError(f"{path}: not UTF-8 text ({err}); expected {expected}") from None
         return self.predict_text(text)
 
     def predict_files(self, paths):

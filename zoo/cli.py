@@ -10,22 +10,14 @@ from google.protobuf import text_format
 
 import zoo
 from zoo import serving
+from zoo.evaluation import Evaluation
 from zoo.serving import batching, config
 
 
-HEADLINE_METRICS = ("accuracy", "bleu")  # the one number `zoo list` shows and `zoo evaluate` checks
-
-
-def _headline(metrics):
-    return next((key for key in HEADLINE_METRICS if key in (metrics or {})), None)
-
-
 def _primary_metric(card):
-    metrics = card.get("test_metrics") or {}
-    key = _headline(metrics)
-    if key == "accuracy":
-        return f"{metrics['accuracy'] * 100:.1f}% acc"
-    return f"BLEU {metrics['bleu']:.1f}" if key == "bleu" else "-"
+    """The headline test figure a model card records, as its task's evaluation prints it."""
+    result = Evaluation.of_card(card)
+    return result.short() if result is not None else "-"
 
 
 def cmd_list(args):
@@ -57,34 +49,24 @@ def cmd_info(args):
 def cmd_predict(args):
     model = zoo.load(args.name, args.version)
     if args.image:
-        if not hasattr(model, "caption"):
-            raise ValueError(f"{model.TASK} models take no images; use --text or --input")
-        for path, caption in zip(args.image, model.caption(args.image)):
-            print(f"{path}\t{caption}")
+        if model.INPUT_KIND != "image":
+            raise ValueError(f"{model.TASK} models take no images (their input: {model.INPUT_KIND}); use --text "
+                             "or --input")
+        for path, prediction in zip(args.image, model.predict_files(args.image)):
+            print(f"{path}\t{prediction}")
         return
     print(model.predict_text(args.text) if args.text is not None else model.predict_file(args.input))
 
 
-def _detail(metrics):
-    """What goes with the headline number, by the kind of metrics."""
-    if "errors" in metrics:
-        return f"({metrics['errors']} errors of {metrics['examples']})"
-    if "chrf" in metrics:
-        return f"(chrF {metrics['chrf']:.2f}, {metrics['sentences']} sentences)"
-    return f"(attribute accuracy {metrics['attribute_accuracy']:.4f}, {metrics['images']} images)"
-
-
 def cmd_evaluate(args):
     model = zoo.load(args.name, args.version)
-    metrics = model.evaluate_split(args.split)
-    key = _headline(metrics)
-    recorded = (model.card.get(f"{args.split}_metrics") or {}).get(key)
-    print(f"{model.card['name']} v{model.card['version']} on {args.split}: {key} {metrics[key]:.4f} "
-          f"{_detail(metrics)}")
+    result = model.evaluate_split(args.split)
+    print(f"{model.card['name']} v{model.card['version']} on {args.split}: {result}")
+    recorded = Evaluation.of_card(model.card, f"{args.split}_metrics")
     if recorded is None:
         return 0
-    same = abs(recorded - metrics[key]) < 1e-9
-    print(f"model card says {recorded:.4f}: {'reproduced' if same else 'DIFFERENT'}")
+    same = recorded.matches(result)
+    print(f"model card says {recorded.headline:.4f}: {'reproduced' if same else 'DIFFERENT'}")
     return 0 if same else 1
 
 
@@ -103,14 +85,35 @@ def _batching_flags(parser):
                         help="full batches a queue holds before refusing requests")
 
 
+_LIMIT_HELP = {
+    "max_elements": "most elements of one input tensor, as declared",
+    "max_bytes": "most bytes of one input tensor (strings: their bytes)",
+    "max_rows": "most rows (dimension 0) of one request",
+    "max_pixels": "most JPEG/PNG image pixels of one request, summed",
+    "rows_per_call": "a request of more rows is answered in calls of this many",
+    "pixels_per_call": "most image pixels of one call",
+    "request_timeout": "seconds a request may compute before it is answered 504 / DEADLINE_EXCEEDED",
+    "socket_timeout": "seconds a REST connection may stay idle, or its body stall, before it is closed",
+}
+
+
+def _limit_flags(parser):
+    """One flag per `zoo.serving.Limits` field, named as the server's refusals name them."""
+    defaults = serving.Limits()
+    for field, flag in serving.Limits.FLAGS.items():
+        default = getattr(defaults, field)
+        parser.add_argument(flag, dest=field, type=type(default), default=default, help=_LIMIT_HELP[field])
+
+
 def cmd_serve(args):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     batching_options = None
     if args.batching:
         batching_options = {"max_batch_size": args.max_batch_size, "batch_timeout_micros": args.batch_timeout_micros,
                             "max_enqueued_batches": args.max_enqueued_batches}
+    limits = serving.Limits(**{field: getattr(args, field) for field in serving.Limits.FLAGS})
     serving.serve(args.root, host=args.host, port=args.port, grpc_port=None if args.no_grpc else args.grpc_port,
-                  poll_seconds=args.poll_seconds, batching=batching_options)
+                  poll_seconds=args.poll_seconds, batching=batching_options, limits=limits)
 
 
 def cmd_serving_config(args):
@@ -176,6 +179,7 @@ def build_parser():
     serve.add_argument("--batching", action="store_true",
                        help="merge concurrent predictions of the same signature into one call")
     _batching_flags(serve)
+    _limit_flags(serve)
     serving_config = command("serving-config", cmd_serving_config, "print TF Serving's --model_config_file for "
                              "<root>/<name>/ models; write its --batching_parameters_file", model=False)
     serving_config.add_argument("root", help="directory holding one base directory per model, e.g. saved_models/")
@@ -194,12 +198,21 @@ def build_parser():
 
 
 def main(argv=None):
+    """Runs one command; a user's mistake (a bad name, file, flag or port) is one line on stderr and exit 2."""
     args = build_parser().parse_args(argv)
     try:
         return args.function(args) or 0
-    except ValueError as err:
-        print(f"zoo {args.command}: error: {err}", file=sys.stderr)
+    except (ValueError, OSError) as err:  # OSError: a missing or unreadable file, a directory, a busy port
+        print(f"zoo {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _one_line(err):
+    if isinstance(err, OSError) and err.filename is not None:
+        return f"{err.filename}: {err.strerror or err}"
+    return " ".join(str(err).split()) or type(err).__name__
 
 
 if __name__ == "__main__":

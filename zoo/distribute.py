@@ -19,18 +19,29 @@ import collections
 import contextlib
 import fcntl
 import functools
+import importlib
+import inspect
 import itertools
 import json
 import socket
 import tempfile
 from pathlib import Path
 
+import keras
 import tensorflow as tf
 from tensorflow.python.eager import context
 
 STRATEGIES = ("none", "mirrored", "multi_worker")
 BARRIER_TIMEOUT = 24 * 3600  # seconds; a dead worker fails a barrier at once, a slow one may take long
 _BARRIERS = collections.defaultdict(itertools.count)  # the same ids in the same order on every worker
+# `_let_keras_fit_distributed` replaces private functions of Keras's TensorFlow trainer: written for, and
+# tested with, these Keras versions (>= the first, < the second) only
+SUPPORTED_KERAS = ((3, 15), (3, 16))
+_PATCHED_TRAINER = "keras.src.backend.tensorflow.trainer"
+_PATCHED_FUNCTIONS = {  # what the patch replaces or calls, with the parameters it passes
+    "reduce_per_replica": ("values", "strategy", "reduction"),
+    "TensorFlowTrainer._maybe_symbolic_build": ("self", "iterator", "data_batch"),
+}
 
 
 def strategy_for(name):
@@ -42,11 +53,16 @@ def strategy_for(name):
 
     Args:
         name: `"none"`, `"mirrored"` or `"multi_worker"`.
+
+    Raises:
+        RuntimeError: `"mirrored"` or `"multi_worker"` with a Keras other than `supported_keras()`, whose
+            trainer this module cannot patch (`"none"` runs on any Keras).
     """
     if name == "none":
         return tf.distribute.get_strategy()
     if name not in STRATEGIES[1:]:
         raise ValueError(f"--distribute must be one of {STRATEGIES}, got {name!r}")
+    check_keras_trainer(name)
     _let_keras_fit_distributed()
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
@@ -55,6 +71,60 @@ def strategy_for(name):
                       tf.distribute.experimental.CommunicationImplementation.RING)
     return tf.distribute.MultiWorkerMirroredStrategy(
         communication_options=tf.distribute.experimental.CommunicationOptions(implementation=implementation))
+
+
+def supported_keras():
+    """The Keras versions `--distribute mirrored` and `multi_worker` run on, as pip writes them."""
+    (low_major, low_minor), (high_major, high_minor) = SUPPORTED_KERAS
+    return f">={low_major}.{low_minor},<{high_major}.{high_minor}"
+
+
+def check_keras_trainer(name):
+    """Raises a RuntimeError naming the supported and the installed Keras unless the installed Keras is
+    one whose private TensorFlow trainer `_let_keras_fit_distributed` was written for: a version in
+    `SUPPORTED_KERAS`, with the functions it replaces, taking the parameters it passes.
+
+    Args:
+        name: the `--distribute` strategy that needs the patch (for the message).
+    """
+    problems = _trainer_problems()
+    if problems or not _keras_version_supported(keras.__version__):
+        found = f" ({'; '.join(problems)})" if problems else ""
+        raise RuntimeError(
+            f"--distribute {name} supports Keras {supported_keras()} only: it patches private functions of "
+            f"{_PATCHED_TRAINER} (keras-team/keras#20585). The installed Keras is {keras.__version__}{found}. "
+            f"Install 'keras{supported_keras()}' or train with --distribute none.")
+
+
+def _trainer_problems():
+    """What the patched trainer lacks, one line each: nothing when it has what the patch expects."""
+    try:
+        trainer = importlib.import_module(_PATCHED_TRAINER)
+    except ImportError as err:
+        return [f"{_PATCHED_TRAINER} cannot be imported: {err}"]
+    problems = [_signature_problem(trainer, path, parameters) for path, parameters in _PATCHED_FUNCTIONS.items()]
+    return [problem for problem in problems if problem]
+
+
+def _keras_version_supported(version):
+    try:
+        installed = tuple(int(part) for part in version.split(".")[:2])
+    except ValueError:  # a version this check cannot read is not one it knows
+        return False
+    low, high = SUPPORTED_KERAS
+    return low <= installed < high
+
+
+def _signature_problem(module, path, parameters):
+    """`None` if `module.<path>` is a function taking `parameters` first, else what is wrong with it."""
+    function = module
+    for attribute in path.split("."):
+        function = getattr(function, attribute, None)
+    if not callable(function):
+        return f"{module.__name__}.{path} is missing"
+    if tuple(inspect.signature(function).parameters)[:len(parameters)] != parameters:
+        return f"{module.__name__}.{path} does not take {', '.join(parameters)}"
+    return None
 
 
 def global_batch_size(per_replica, strategy):
@@ -192,6 +262,8 @@ def _let_keras_fit_distributed():
     replica's are taken, with no collective. What Keras logs and acts on (history, TensorBoard,
     early stopping, the learning-rate schedule) it reads at the end of each epoch from the metric
     variables, summed over every replica.
+
+    `check_keras_trainer` checks first that the installed Keras is one this was written for.
     """
     from keras.src.backend.tensorflow import trainer
 

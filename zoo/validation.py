@@ -7,10 +7,14 @@ an `InvalidArgument` status from a signature, a `ValueError` from the API.
 
 import contextlib
 import re
+from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 
+MAX_INPUT_FILE_BYTES = 64 << 20  # what `zoo predict --input` reads at most (a device like /dev/zero never ends)
 _ASSERT_MESSAGE = re.compile(r"assertion failed: \[([^\]]*)\]")
+_TF_DECORATION = re.compile(r"\{\{[^}]*\}\}|\[\[[^\]]*\]\]|\[Op:[^\]]*\]")
 
 
 def check(condition, message):
@@ -31,14 +35,40 @@ def one_value(name, value, per="sentence"):
         return tf.identity(flat[0])
 
 
+def check_message(message):
+    """The message of the graph `check` that failed, in a TensorFlow error message; `None` if none did."""
+    found = _ASSERT_MESSAGE.search(message)
+    return found.group(1) if found else None
+
+
+def graph_error_message(message):
+    """What a graph error says to the person who sent the input: a check's own message, or the kernel's last
+    words without TensorFlow's decoration (node names, op names, "Graph execution error").
+
+    >>> graph_error_message("Graph execution error:\\n\\nDetected at node Assert_4 defined at (most recent "
+    ...                     "call last):\\nassertion failed: [x: expected floats]\\n\\t [[{{node Assert_4}}]] "
+    ...                     "[Op:__inference_signature_wrapper_123]")
+    'x: expected floats'
+    >>> graph_error_message("Graph execution error:\\nDetected at node DecodePng\\nInvalid PNG data, size 9\\n\\t "
+    ...                     "[[{{node DecodePng}}]] [Op:__inference_f_1]")
+    'Invalid PNG data, size 9'
+    """
+    checked = check_message(message)
+    if checked:
+        return checked
+    lines = [line.strip() for line in _TF_DECORATION.sub("", message).splitlines()]
+    lines = [line for line in lines
+             if line and not line.startswith(("File ", "Detected at", "Graph execution", "defined at"))]
+    return lines[-1].rstrip(". ") if lines else "the signature refused the input"
+
+
 @contextlib.contextmanager
 def as_value_error():
     """Re-raises a graph check's `InvalidArgumentError` as a `ValueError` with its message."""
     try:
         yield
     except tf.errors.InvalidArgumentError as err:
-        found = _ASSERT_MESSAGE.search(err.message)
-        raise ValueError(found.group(1) if found else err.message.splitlines()[0]) from None
+        raise ValueError(graph_error_message(err.message)) from None
 
 
 def is_utf8(strings):
@@ -46,21 +76,81 @@ def is_utf8(strings):
     return tf.reduce_all(tf.strings.unicode_transcode(strings, "UTF-8", "UTF-8", errors="replace") == strings)
 
 
-def as_utf8_list(sentences):
-    """Raw input → a list of UTF-8 `bytes`, or a ValueError naming the bad sentence."""
+def as_list(items, name, expected):
+    """A list or tuple (or 1-D array) the user passed as `name`, or a ValueError saying what was `expected`.
+
+    A dict, a set, `None` or a number is refused rather than iterated (a dict's keys are not its values, a
+    set has no order).
+
+    >>> as_list(("a", "b"), "sentences", "a list of strings")
+    ['a', 'b']
+    >>> as_list({"a": 1}, "sentences", "a list of strings")
+    Traceback (most recent call last):
+    ...
+    ValueError: sentences: got dict; expected a list of strings
+    """
+    if isinstance(items, (list, tuple)):
+        return list(items)
+    if isinstance(items, np.ndarray) and items.ndim == 1:
+        return items.tolist()
+    raise ValueError(f"{name}: got {type(items).__name__}; expected {expected}")
+
+
+def as_utf8_list(sentences, name="sentences"):
+    """Raw input → a list of UTF-8 `bytes`, or a ValueError naming the bad sentence.
+
+    >>> as_utf8_list("Dios.")
+    [b'Dios.']
+    >>> as_utf8_list(5)
+    Traceback (most recent call last):
+    ...
+    ValueError: sentences: got int; expected a string or a list of strings (raw sentences)
+    """
     if isinstance(sentences, (str, bytes)):
         sentences = [sentences]
     encoded = []
-    for i, sentence in enumerate(sentences):
+    for i, sentence in enumerate(as_list(sentences, name, "a string or a list of strings (raw sentences)")):
         if isinstance(sentence, str):
-            encoded.append(sentence.encode("utf-8", errors="strict"))
+            if not is_utf8_text(sentence):
+                raise ValueError(f"{name}[{i}]: holds unpaired surrogates, not text; expected UTF-8 text")
+            encoded.append(sentence.encode("utf-8"))
         elif isinstance(sentence, bytes):
             try:
                 sentence.decode("utf-8")
             except UnicodeDecodeError as err:
-                raise ValueError(f"sentences[{i}]: not valid UTF-8 ({err.reason} at byte {err.start}); "
+                raise ValueError(f"{name}[{i}]: not valid UTF-8 ({err.reason} at byte {err.start}); "
                                  "expected UTF-8 text") from None
             encoded.append(sentence)
         else:
-            raise ValueError(f"sentences[{i}]: got {type(sentence).__name__}; expected a string, one raw sentence")
+            raise ValueError(f"{name}[{i}]: got {type(sentence).__name__}; expected a string, one raw sentence")
     return encoded
+
+
+def is_utf8_text(text):
+    """Whether a Python string can be written as UTF-8 (no unpaired surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def read_input_file(path, expected):
+    """The bytes of an input file, or a ValueError saying what is wrong with it and what was `expected`.
+
+    Reads at most `MAX_INPUT_FILE_BYTES` (and one more byte to tell a larger file), so a device or a huge
+    file cannot fill the memory; refuses a missing file, a directory and an empty file.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_INPUT_FILE_BYTES + 1)
+    except IsADirectoryError:
+        raise ValueError(f"{path}: a directory; expected a file of {expected}") from None
+    except OSError as err:
+        raise ValueError(f"{path}: cannot read it ({err.strerror or err}); expected a file of {expected}") from None
+    if len(data) > MAX_INPUT_FILE_BYTES:
+        raise ValueError(f"{path}: more than {MAX_INPUT_FILE_BYTES} bytes; expected a file of {expected}, split it")
+    if not data.strip():
+        raise ValueError(f"{path}: empty; expected a file of {expected}")
+    return data

@@ -5,6 +5,7 @@ import collections
 import keras
 import tensorflow as tf
 
+from zoo.agreement import demo, evaluation, signatures
 from zoo.base import ZooModel
 from zoo.datasets.agreement import LABELS
 from zoo.layers import CELLS, MaskedMeanMaxPooling, make_rnn
@@ -81,6 +82,7 @@ class AgreementClassifier(ZooModel):
     """
 
     TASK = "number-agreement"
+    INPUT_KIND = "text"
 
     def __init__(
         self,
@@ -181,14 +183,10 @@ class AgreementClassifier(ZooModel):
         }
 
     def serving_signatures(self):
-        from zoo.agreement.serving import signatures
-
-        return signatures(self)
+        return signatures.signatures(self)
 
     def example_requests(self):
-        from zoo.agreement.serving import example_requests
-
-        return example_requests(self)
+        return signatures.example_requests(self)
 
     def predict_number(self, sentences):
         """Singular or plural, for the verb that would come next after each raw text.
@@ -207,15 +205,11 @@ class AgreementClassifier(ZooModel):
             ValueError: naming the input that is empty, not text, not UTF-8 or
                 longer than `max_tokens`.
         """
-        from zoo.agreement.serving import predict_sentences
-
-        return predict_sentences(self, sentences)
+        return signatures.predict_sentences(self, sentences)
 
     def predict_tokens(self, prefixes):
         """`predict_number` for inputs already tokenised (lists of token strings)."""
-        from zoo.agreement.serving import predict_token_lists
-
-        return predict_token_lists(self, prefixes)
+        return signatures.predict_token_lists(self, prefixes)
 
     def predict_text(self, text):
         result = self.predict_number(text.splitlines() or [""])
@@ -223,11 +217,8 @@ class AgreementClassifier(ZooModel):
                          for line, label, scores in zip(text.splitlines(), result.labels, result.scores))
 
     def evaluate_split(self, split="test"):
-        from zoo.agreement.metrics import evaluate_on
-
-        return evaluate_on(self, split)
+        """The card's test metrics recomputed: an `AgreementEvaluation` of a split of the agreement examples."""
+        return evaluation.evaluate_split(self, split)
 
     def demo(self):
-        from zoo.agreement.metrics import demo_lines
-
-        return demo_lines(self)
+        return demo.demo_lines(self)

@@ -17,7 +17,7 @@ def plot_accuracy_by_bucket(results, path, title="test"):
     Example:
 
     >>> import tempfile
-    >>> from zoo.agreement.metrics import agreement_metrics
+    >>> from zoo.agreement.evaluation import agreement_metrics
     >>> m = agreement_metrics([0, 1, 1], [0, 1, 0], distances=[1, 6, 7], attractors=[0, 0, 1])
     >>> plot_accuracy_by_bucket({"lstm": m}, tempfile.mktemp(suffix=".png")).suffix
     '.png'

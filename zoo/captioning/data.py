@@ -1,11 +1,27 @@
-"""Teacher-forcing batches for a `Captioner` from images and their reference captions."""
+"""The captioner's data: the split a model card names, and teacher-forcing batches from images and their
+reference captions."""
 
 import numpy as np
 import tensorflow as tf
 
-from zoo.captioning.model import BOS_ID, EOS_ID, fit_image, to_float
+from zoo.datasets import coco, scenes
+from zoo.decoding import BOS_ID, EOS_ID
+from zoo.images import fit_image, to_float
 
 REFERENCES = ("random", "first", "all")
+
+
+def load_split(dataset, split, image_size):
+    """A split of the dataset a model card's `dataset` section names, as many images as the card says were
+    scored: `scenes.Scenes` of the generated scenes, or `coco.Captions` (read from TFDS, never downloaded)
+    cropped and resized to `image_size` as the model was trained.
+    """
+    if dataset.get("name") == scenes.NAME:
+        return scenes.load(split).take(dataset["examples"][split])
+    if dataset.get("name") == coco.NAME:
+        return coco.load(split, max_images=dataset["examples"][split], image_size=image_size, download=False)
+    raise ValueError(f"evaluate_split knows the {scenes.NAME!r} and {coco.NAME!r} datasets; this model was trained "
+                     f"on {dataset.get('name')!r}: call zoo.captioning.evaluation.evaluate with your own data")
 
 
 def as_dataset(data, model, batch_size, shuffle=False, seed=0, references="random"):

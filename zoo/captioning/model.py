@@ -6,44 +6,13 @@ import keras
 import tensorflow as tf
 
 from zoo.base import ZooModel
+from zoo.captioning import demo, evaluation, signatures
+from zoo.decoding import BOS, BOS_ID, EOS, MAX_BEAM_WIDTH, OOV_ID, PAD_ID, output_embedding_initializer
 from zoo.layers import CELLS, make_rnn
 from zoo.layers.attention import SCORES, Attention
 
 DECODERS = ("attention", "init-state")
 BACKBONES = ("cnn", "mobilenet_v3_small")
-BOS, EOS = "<s>", "</s>"
-PAD_ID, OOV_ID, BOS_ID, EOS_ID = 0, 1, 2, 3  # word ids: "" padding, out of vocabulary, then BOS, EOS, words
-WORD_EMBEDDING_STDDEV = 0.3  # the embeddings are also the output layer (see Translator)
-MAX_BEAM_WIDTH = 64
-
-
-def to_float(images):
-    """uint8 pixels → float32 in [0, 1]: the one conversion that training and serving share.
-
-    A multiplication, not a division: TensorFlow may compute `x / 255` as `x * (1 / 255)` in a graph and
-    exactly eagerly, one rounding apart; a product is the same float everywhere.
-    """
-    return tf.cast(images, tf.float32) * (1.0 / 255.0)
-
-
-def fit_image(image, size):
-    """The central square of a float image `[H, W, 3]`, resized to `[size, size, 3]` (bilinear, antialiased);
-    the image as it is when it already has that size.
-
-    A crop, not a squash: a photograph keeps its proportions, as it would
-    after the common "crop the central square" preparation of training sets.
-    Of an odd number of rows (columns) cut away, the extra one goes at the
-    bottom (right).
-    """
-    height, width = tf.shape(image)[0], tf.shape(image)[1]
-
-    def crop_and_resize():
-        side = tf.minimum(height, width)
-        square = tf.image.crop_to_bounding_box(image, (height - side) // 2, (width - side) // 2, side, side)
-        return tf.clip_by_value(tf.image.resize(square, [size, size], method="bilinear", antialias=True), 0.0, 1.0)
-
-    fitted = tf.cond(tf.logical_and(tf.equal(height, size), tf.equal(width, size)), lambda: image, crop_and_resize)
-    return tf.ensure_shape(fitted, [size, size, 3])
 
 
 def grid_coordinates(rows, columns):
@@ -143,7 +112,7 @@ class Captioner(ZooModel):
     """
 
     TASK = "image-captioning"
-    PAD_ID, OOV_ID, BOS_ID, EOS_ID = PAD_ID, OOV_ID, BOS_ID, EOS_ID  # what `zoo.decoding` reads
+    INPUT_KIND = "image"
 
     def __init__(
         self,
@@ -166,14 +135,10 @@ class Captioner(ZooModel):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if decoder not in DECODERS:
-            raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")
-        if cell not in CELLS:
-            raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
-        if attention_score not in SCORES:
-            raise ValueError(f"attention_score must be one of {SCORES}, got {attention_score!r}")
-        if backbone not in BACKBONES:
-            raise ValueError(f"backbone must be one of {BACKBONES}, got {backbone!r}")
+        for name, value, choices in (("decoder", decoder, DECODERS), ("cell", cell, CELLS),
+                                     ("attention_score", attention_score, SCORES), ("backbone", backbone, BACKBONES)):
+            if value not in choices:
+                raise ValueError(f"{name} must be one of {choices}, got {value!r}")
         self.vocabulary = [str(w) for w in vocabulary]
         bad = [w for w in self.vocabulary if not w or w != "".join(w.split()) or w in (BOS, EOS)]
         if bad or len(set(self.vocabulary)) != len(self.vocabulary):
@@ -192,21 +157,29 @@ class Captioner(ZooModel):
         self.image_size = int(image_size)
         self.backbone = backbone
         self.recurrent_initializer = recurrent_initializer
+        self._check_sizes()
+        self._build_layers(backbone_weights)
+        self.build_for_inference()
+
+    def _check_sizes(self):
+        """Refuses decoding limits and image sizes that make no model."""
         if not 1 <= self.beam_width <= MAX_BEAM_WIDTH:
             raise ValueError(f"beam_width must be 1 to {MAX_BEAM_WIDTH}, got {self.beam_width}")
         if self.max_length < 1:
             raise ValueError(f"max_length must be at least 1 token, got {self.max_length}")
-        if backbone == "cnn" and (not self.filters or self.image_size % 2 ** len(self.filters)):
+        if self.backbone == "cnn" and (not self.filters or self.image_size % 2 ** len(self.filters)):
             raise ValueError(f"image_size {self.image_size} must be a multiple of 2 ** len(filters) "
                              f"= {2 ** len(self.filters)}")
 
+    def _build_layers(self, backbone_weights):
+        """Every layer and weight, in the order the published models' weight files list them."""
         self.words = keras.layers.StringLookup(vocabulary=[BOS, EOS, *self.vocabulary], mask_token="",
                                                name="words")
         self.target_size = self.words.vocabulary_size()
         self.written = ["", "", "", "", *self.vocabulary]  # by id: padding, OOV, BOS and EOS write nothing
         self.word_embedding = keras.layers.Embedding(
             self.target_size, self.embedding_dim, name="word_embedding",
-            embeddings_initializer=keras.initializers.RandomNormal(stddev=WORD_EMBEDDING_STDDEV))
+            embeddings_initializer=output_embedding_initializer())  # also the output layer (see Translator)
         self.embedding_dropout = keras.layers.Dropout(self.dropout_rate, name="embedding_dropout")
         self.cnn = self._backbone(backbone_weights)
         _, grid_h, grid_w, channels = self.cnn.compute_output_shape((1, self.image_size, self.image_size, 3))
@@ -214,26 +187,25 @@ class Captioner(ZooModel):
         self.grid_size = self.grid_shape[0] * self.grid_shape[1]
         self.grid_channels = int(channels)
         self.feature_dropout = keras.layers.Dropout(self.dropout_rate, name="feature_dropout")
-        if decoder == "attention":
+        if self.decoder_kind == "attention":
             self.key_projection = keras.layers.Dense(self.hidden, name="keys")
             self.grid_positions = self.add_weight(shape=(self.grid_size, self.hidden), name="grid_positions",
                                                   initializer=keras.initializers.RandomNormal(stddev=0.1))
             self.grid_coordinates = grid_coordinates(*self.grid_shape)
-            self.attend = Attention(attention_score, units=self.hidden, name="attention")
+            self.attend = Attention(self.attention_score, units=self.hidden, name="attention")
             key_size = self.hidden + 2  # the features, then the cell's (x, y)
             self.attend.build((None, None, self.hidden), (None, None, key_size))  # decoding calls its parts
         else:
             self.attend = None
         self.summary_norm = keras.layers.LayerNormalization(name="summary_norm")  # keeps tanh(bridge) unsaturated
         self.bridge = keras.layers.Dense(self.hidden, activation="tanh", name="bridge")
-        self.decoder = make_rnn(cell, self.hidden, return_sequences=True,
-                                recurrent_initializer=recurrent_initializer, name="decoder")
+        self.decoder = make_rnn(self.cell, self.hidden, return_sequences=True,
+                                recurrent_initializer=self.recurrent_initializer, name="decoder")
         fed_back = self.embedding_dim if self.attend is not None else 0  # input feeding (see the class doc)
         self.decoder.build((None, None, self.embedding_dim + fed_back))
         self.combine = keras.layers.Dense(self.embedding_dim, activation="tanh", name="W_c")
         self.output_dropout = keras.layers.Dropout(self.dropout_rate, name="output_dropout")
         self.output_bias = self.add_weight(shape=(self.target_size,), initializer="zeros", name="output_bias")
-        self.build_for_inference()
 
     def _backbone(self, weights):
         shape = (self.image_size, self.image_size, 3)
@@ -374,20 +346,14 @@ class Captioner(ZooModel):
     # -- serving and the Python API ----------------------------------------------------------------
 
     def serving_signatures(self):
-        from zoo.captioning.serving import signatures
-
-        return signatures(self)
+        return signatures.signatures(self)
 
     def example_requests(self):
-        from zoo.captioning.serving import example_requests
-
-        return example_requests(self)
+        return signatures.example_requests(self)
 
     @functools.cached_property
     def _preprocess_function(self):
-        from zoo.captioning.serving import preprocess_function
-
-        return preprocess_function(self)
+        return signatures.preprocess_function(self)
 
     def caption(self, images, beam_width=None, max_length=None, return_attention=False):
         """Captions images.
@@ -415,26 +381,23 @@ class Captioner(ZooModel):
             ValueError: naming the image (`images[i]`) that could not be
                 read or decoded, and what was expected.
         """
-        from zoo.captioning.serving import caption_images
-
-        return caption_images(self, images, beam_width, max_length, return_attention)
+        return signatures.caption_images(self, images, beam_width, max_length, return_attention)
 
     def preprocess(self, images):
         """The images as the model sees them: float `[N, S, S, 3]` in [0, 1] (inputs as for `caption`)."""
-        from zoo.captioning.serving import preprocess_images
-
-        return preprocess_images(self, images)
+        return signatures.preprocess_images(self, images)
 
     def predict_file(self, path):
         """The caption of one image file (JPEG or PNG)."""
         return self.caption([path])[0]
 
-    def evaluate_split(self, split="test"):
-        from zoo.captioning.metrics import evaluate_on
+    def predict_files(self, paths):
+        """The captions of image files (JPEG or PNG), in batches (`zoo predict --image A B ...`)."""
+        return self.caption(paths)
 
-        return evaluate_on(self, self.card["dataset"], split)
+    def evaluate_split(self, split="test"):
+        """The card's metrics recomputed on a split of its dataset: a `CaptioningEvaluation`."""
+        return evaluation.evaluate_split(self, split)
 
     def demo(self):
-        from zoo.captioning.metrics import demo_lines
-
-        return demo_lines(self)
+        return demo.demo_lines(self)

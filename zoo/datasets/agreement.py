@@ -73,6 +73,8 @@ Split: the sentence's, by the Brown rule the zoo uses everywhere
 validation), so no test sentence is trained on. The extracted examples of
 each split are checked against the sha256 below: a changed heuristic must
 bump `EXTRACTOR_VERSION` and the digests.
+
+A classifier trains on the examples through `zoo.agreement.data.as_dataset`.
 """
 
 import dataclasses
@@ -81,11 +83,10 @@ import hashlib
 import json
 
 import numpy as np
-import tensorflow as tf
 
 from zoo.datasets import brown
 from zoo.datasets.brown_tags import fine
-from zoo.datasets.tagged import BUCKET_BOUNDARIES, SPLIT_RULE, split_of
+from zoo.datasets.tagged import SPLIT_RULE, split_of
 
 NAME = "agreement_brown"
 EXTRACTOR_VERSION = "1.0.0"
@@ -388,25 +389,3 @@ def describe():
         "labels": list(LABELS),
         "license": LICENSE,
     }
-
-
-def as_dataset(data, batch_size, shuffle=False, seed=0):
-    """`({"tokens": string [B, N]}, label [B])` batches, `""` padded, bucketed by prefix length."""
-    lengths = np.array([len(p) for p in data.prefixes], np.int64)
-    starts = np.cumsum(lengths) - lengths
-    words = tf.constant([w for prefix in data.prefixes for w in prefix], tf.string)
-    dataset = tf.data.Dataset.from_tensor_slices((starts, lengths, data.labels)).map(
-        lambda start, length, label: (words[start:start + length], label),
-        num_parallel_calls=tf.data.AUTOTUNE).cache()
-    if shuffle:
-        dataset = dataset.shuffle(len(data), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.bucket_by_sequence_length(
-        lambda tokens, _: tf.shape(tokens)[0],
-        bucket_boundaries=list(BUCKET_BOUNDARIES),
-        bucket_batch_sizes=[batch_size] * (len(BUCKET_BOUNDARIES) + 1),
-        padding_values=("", 0),
-    )
-    bucket_sizes = np.bincount(np.searchsorted(BUCKET_BOUNDARIES, lengths, side="right"))
-    batches = int(np.sum(-(-bucket_sizes // batch_size)))
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
-    return dataset.map(lambda tokens, label: ({"tokens": tokens}, label)).prefetch(tf.data.AUTOTUNE)

@@ -20,7 +20,7 @@ Images: the central square of each photograph (the longer side loses an
 equal strip at each end: 1/8 of a 640×480 image's width on each side) resized
 to `image_size` × `image_size` (bilinear, antialiased), as uint8: what
 the serving graph does to the photographs it is sent (`square_crop`,
-`zoo.captioning.model.fit_image`), so training and serving see the same
+`zoo.images.fit_image`), so training and serving see the same
 preparation. A crop, not padding: no bars that no served photograph has.
 The images are held in memory: `image_size² × 3` bytes each,
 27 KiB at 96 px (3.1 GB for all 113 287 training images) and 147 KiB at
@@ -48,7 +48,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.captioning.model import fit_image, to_float
+from zoo.images import fit_image, to_float
 
 NAME = "coco_captions"
 TFDS_NAME = "coco_captions/2014:1.1.0"
@@ -99,7 +99,7 @@ def normalize_caption(text):
 
 def square_crop(image, size):
     """A uint8 photograph `[H, W, 3]` as the `Captioner` sees it, in uint8: its central square resized to
-    `[size, size, 3]` (`zoo.captioning.model.fit_image`, which the serving graph applies too).
+    `[size, size, 3]` (`zoo.images.fit_image`, which the serving graph applies too).
 
     >>> image = np.zeros((4, 8, 3), np.uint8)
     >>> image[:, 2:6] = 200  # the central 4×4 square; the 2 columns at each side are cropped away

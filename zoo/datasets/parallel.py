@@ -1,13 +1,12 @@
-"""Sentence pairs, from any source: the user's TSV files and `tf.data` pipelines for translation."""
+"""Sentence pairs, from any source: the user's TSV files and TFDS translation datasets.
+
+The translator's `tf.data` pipelines are in `zoo.translation.data`.
+"""
 
 import dataclasses
 import zlib
 from pathlib import Path
 
-import numpy as np
-import tensorflow as tf
-
-BUCKET_BOUNDARIES = (10, 15, 20, 25, 30, 35, 40, 50, 60, 80)
 FILE_SPLIT_RULE = "line i of the file: zlib.crc32(source line) % 20 == 0 -> test, == 1 -> validation, else train"
 
 
@@ -66,41 +65,6 @@ def read_pairs_file(path, split="all"):
 
 def _file_split(source):
     return {0: "test", 1: "validation"}.get(zlib.crc32(source.encode("utf-8")) % 20, "train")
-
-
-def as_dataset(data, model, batch_size, shuffle=False, seed=0):
-    """Teacher-forcing batches for a `Translator`, bucketed by length.
-
-    Yields `({"source": string [B, S], "target_in": int [B, T]}, target_out
-    int [B, T], weights [B, T])`: `target_in` is `<s>` + the reference ids,
-    `target_out` the reference ids + `</s>`, weight 0 on padding.
-    """
-    from zoo.translation.model import BOS_ID, EOS_ID
-    from zoo.translation.text import tokenize
-
-    source = tokenize(tf.constant(data.sources))
-    target = tf.cast(model.target_ids(tokenize(tf.constant(data.targets))), tf.int32)
-    lengths = np.maximum(source.row_lengths().numpy(), target.row_lengths().numpy() + 1)
-    dataset = tf.data.Dataset.from_tensor_slices((source, target)).cache()
-    if shuffle:
-        dataset = dataset.shuffle(len(data), seed=seed, reshuffle_each_iteration=True)
-
-    def teacher_forcing(source, target):
-        target_in = tf.concat([[BOS_ID], target], axis=0)
-        target_out = tf.concat([target, [EOS_ID]], axis=0)
-        return source, target_in, target_out, tf.ones_like(target_out, tf.float32)
-
-    dataset = dataset.map(teacher_forcing, num_parallel_calls=tf.data.AUTOTUNE).bucket_by_sequence_length(
-        lambda source, target_in, *_: tf.maximum(tf.shape(source)[0], tf.shape(target_in)[0]),
-        bucket_boundaries=list(BUCKET_BOUNDARIES),
-        bucket_batch_sizes=[batch_size] * (len(BUCKET_BOUNDARIES) + 1),
-        padding_values=("", 0, 0, 0.0),
-    )
-    bucket_sizes = np.bincount(np.searchsorted(BUCKET_BOUNDARIES, lengths, side="right"))
-    batches = int(np.sum(-(-bucket_sizes // batch_size)))
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
-    return dataset.map(lambda source, target_in, target_out, weights: (
-        {"source": source, "target_in": target_in}, target_out, weights)).prefetch(tf.data.AUTOTUNE)
 
 
 def from_tfds(name, split, **load_kwargs):

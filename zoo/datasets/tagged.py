@@ -1,4 +1,4 @@
-"""Tagged sentences, from any corpus: the fixed split rule, file readers and `tf.data` pipelines.
+"""Tagged sentences, from any corpus: the fixed split rule and the file readers.
 
 Users bring their own corpus in one of two formats, detected from the content:
 
@@ -7,17 +7,15 @@ Users bring their own corpus in one of two formats, detected from the content:
   lines, multi-word token ranges (`1-2`) and empty nodes (`1.1`) are skipped.
 - `word/TAG`: one sentence per line, tokens separated by whitespace, the tag
   after the token's last `/` (the Brown corpus's own format).
+
+A tagger trains on them through `zoo.tagging.data.as_dataset`.
 """
 
 import dataclasses
 from pathlib import Path
 
-import numpy as np
-import tensorflow as tf
-
 SPLIT_RULE = ("sentences in file order over the sorted file names, numbered i = 0, 1, ... over the whole "
               "corpus: i % 10 == 9 -> test, i % 10 == 8 -> validation (dev), otherwise train")
-BUCKET_BOUNDARIES = (8, 16, 24, 32, 48, 64, 96)
 
 
 def split_of(index):
@@ -106,33 +104,3 @@ def _read_slash_line(line, path, n):
 def split_sentences(sentences, split):
     """The sentences of one split, by `split_of` over their order."""
     return [s for i, s in enumerate(sentences) if split_of(i) == split]
-
-
-def as_dataset(data, tag_names, batch_size, shuffle=False, seed=0):
-    """`({"tokens": [B, N] string}, tag ids [B, N], weights [B, N])` batches, "" / 0 padded.
-
-    Sentences are bucketed by length so a batch is mostly real tokens. A tag
-    outside `tag_names` (a tag absent from training) gets weight 0.
-    """
-    index = {t: i for i, t in enumerate(tag_names)}
-    lengths = np.array([len(words) for words in data.words], np.int64)
-    starts = np.cumsum(lengths) - lengths
-    flat_tags = [t for tags in data.tags for t in tags]
-    words = tf.constant([w for sentence in data.words for w in sentence], tf.string)
-    ids = tf.constant([index.get(t, 0) for t in flat_tags], tf.int32)
-    weights = tf.constant([float(t in index) for t in flat_tags], tf.float32)
-    dataset = tf.data.Dataset.from_tensor_slices((starts, lengths)).map(
-        lambda start, length: tuple(x[start:start + length] for x in (words, ids, weights)),
-        num_parallel_calls=tf.data.AUTOTUNE).cache()
-    if shuffle:
-        dataset = dataset.shuffle(len(lengths), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.bucket_by_sequence_length(
-        lambda words, _, __: tf.shape(words)[0],
-        bucket_boundaries=list(BUCKET_BOUNDARIES),
-        bucket_batch_sizes=[batch_size] * (len(BUCKET_BOUNDARIES) + 1),
-        padding_values=("", 0, 0.0),
-    )
-    bucket_sizes = np.bincount(np.searchsorted(BUCKET_BOUNDARIES, lengths, side="right"))
-    batches = int(np.sum(-(-bucket_sizes // batch_size)))  # every bucket's last batch may be partial
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
-    return dataset.map(lambda words, ids, weights: ({"tokens": words}, ids, weights)).prefetch(tf.data.AUTOTUNE)

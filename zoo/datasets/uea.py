@@ -17,7 +17,6 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
 from zoo.datasets import data_dir
 
@@ -133,25 +132,6 @@ def load(name, split="train"):
         series, labels = [train_series[i] for i in idx], train_labels[idx]
     index = {c: i for i, c in enumerate(class_names)}
     return SensorSplit(name, split, list(series), np.array([index[c] for c in labels], np.int32), class_names)
-
-
-def as_dataset(data, batch_size=32, shuffle=False, seed=0):
-    """A `tf.data.Dataset` of `({"series", "lengths"}, label)`, padded per batch."""
-    dataset = tf.data.Dataset.from_generator(
-        lambda: ((s, len(s), y) for s, y in zip(data.series, data.labels)),
-        output_signature=(
-            tf.TensorSpec([None, data.num_channels], tf.float32),
-            tf.TensorSpec([], tf.int32),
-            tf.TensorSpec([], tf.int32),
-        ),
-    ).apply(tf.data.experimental.assert_cardinality(len(data))).cache()
-    if shuffle:
-        dataset = dataset.shuffle(len(data), seed=seed, reshuffle_each_iteration=True)
-    return (
-        dataset.padded_batch(batch_size)
-        .map(lambda s, n, y: ({"series": s, "lengths": n}, y), num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
-    )
 
 
 def describe(name):

@@ -6,6 +6,7 @@ from keras import ops
 
 from zoo.base import ZooModel
 from zoo.layers import CELLS, MaskedMeanMaxPooling, make_rnn
+from zoo.sensor import demo, evaluation, signatures
 
 ENCODERS = (*CELLS, "dense")
 READOUTS = ("last", "pool")
@@ -53,6 +54,7 @@ class SensorClassifier(ZooModel):
     """
 
     TASK = "sensor-classification"
+    INPUT_KIND = "series"
 
     def __init__(
         self,
@@ -94,29 +96,33 @@ class SensorClassifier(ZooModel):
 
         self.noise = keras.layers.GaussianNoise(self.noise_stddev)
         self.input_dropout = keras.layers.SpatialDropout1D(self.input_dropout_rate)
-        if cell == "dense":
-            self.step_mlp = keras.Sequential(
-                [keras.layers.Dense(self.hidden, activation="relu") for _ in range(2)], name="step_mlp"
-            )
-            self.encoder = [MaskedMeanMaxPooling()]
-        else:
-            self.step_mlp = None
-            self.encoder = [
-                make_rnn(
-                    cell,
-                    self.hidden,
-                    bidirectional=self.bidirectional,
-                    return_sequences=i < self.num_layers - 1 or self.readout == "pool",
-                    recurrent_initializer=recurrent_initializer,
-                    name=f"rnn_{i + 1}",
-                )
-                for i in range(self.num_layers)
-            ]
-            if self.readout == "pool":
-                self.encoder.append(MaskedMeanMaxPooling())
+        self.step_mlp, self.encoder = self._encoder_layers()
         self.dropout = keras.layers.Dropout(self.dropout_rate)
         self.head = keras.layers.Dense(len(self.class_names), activation="softmax", name="W_hy")
         self.build_for_inference()
+
+    def _encoder_layers(self):
+        """`(step_mlp, encoder)`: the `"dense"` encoder's per-step MLP (else `None`), and the layers that
+        read the steps into one vector (recurrent layers, then pooling for the `"pool"` readout)."""
+        if self.cell == "dense":
+            step_mlp = keras.Sequential(
+                [keras.layers.Dense(self.hidden, activation="relu") for _ in range(2)], name="step_mlp"
+            )
+            return step_mlp, [MaskedMeanMaxPooling()]
+        encoder = [
+            make_rnn(
+                self.cell,
+                self.hidden,
+                bidirectional=self.bidirectional,
+                return_sequences=i < self.num_layers - 1 or self.readout == "pool",
+                recurrent_initializer=self.recurrent_initializer,
+                name=f"rnn_{i + 1}",
+            )
+            for i in range(self.num_layers)
+        ]
+        if self.readout == "pool":
+            encoder.append(MaskedMeanMaxPooling())
+        return None, encoder
 
     def call(self, inputs, training=False):
         """Class probabilities `[B, K]`.
@@ -164,14 +170,10 @@ class SensorClassifier(ZooModel):
         }
 
     def serving_signatures(self):
-        from zoo.sensor.serving import signatures
-
-        return signatures(self)
+        return signatures.signatures(self)
 
     def example_requests(self):
-        from zoo.sensor.serving import example_requests
-
-        return example_requests(self)
+        return signatures.example_requests(self)
 
     def classify(self, series):
         """Labels and class probabilities for raw series.
@@ -187,43 +189,15 @@ class SensorClassifier(ZooModel):
         Raises:
             ValueError: naming `series` and what was expected.
         """
-        from zoo.sensor.serving import classify
-
-        return classify(self, series)
+        return signatures.classify(self, series)
 
     def predict_file(self, path):
         """Readable predictions for the series in a `.npy`, `.csv` or `.json` file."""
-        from zoo.sensor.io import read_series
-
-        result = self.classify(read_series(path))
-        top = min(3, len(self.class_names))
-        lines = []
-        for i, (label, scores) in enumerate(zip(result.labels, result.scores)):
-            best = np.argsort(scores)[::-1][:top]
-            alternatives = ", ".join(f"{self.class_names[k]} {scores[k]:.3f}" for k in best)
-            lines.append(f"series {i}: {label}   ({alternatives})")
-        return "\n".join(lines)
+        return signatures.predict_file(self, path)
 
     def evaluate_split(self, split="test"):
-        from zoo.datasets import uea
-        from zoo.sensor.metrics import classification_metrics
-
-        data = uea.load(self.card["dataset"]["name"], split)
-        predicted = np.argmax(self.classify(data.series).scores, axis=1)
-        return classification_metrics(data.labels, predicted, self.class_names)
+        """The card's metrics recomputed on `split` of its dataset: a `SensorEvaluation`."""
+        return evaluation.evaluate_split(self, split)
 
     def demo(self):
-        from zoo.datasets import uea
-
-        data = uea.load(self.card["dataset"]["name"], "test")
-        picks = np.random.default_rng(0).choice(len(data), size=min(5, len(data)), replace=False)
-        result = self.classify([data.series[i] for i in picks])
-        lines = []
-        for i, label, scores in zip(picks, result.labels, result.scores):
-            truth = data.class_names[data.labels[i]]
-            mark = "ok" if label == truth else "WRONG"
-            lines.append(
-                f"  test #{i:<4d} {len(data.series[i]):>4d} steps  predicted {label!r:<12} "
-                f"p={scores.max():.3f}  true {truth!r:<12} {mark}"
-            )
-        return "\n".join(lines)
+        return demo.demo_lines(self)

@@ -48,7 +48,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.serving.repository import ServingError
-from zoo.serving.signatures import call_signature
+from zoo.serving.calls import call_signature
 
 logger = logging.getLogger(__name__)
 
@@ -85,8 +85,9 @@ def _layout(function, tensors):
 class _Task:
     """One request waiting in a queue: its tensors in, its outputs or error out."""
 
-    def __init__(self, function, tensors, layout):
+    def __init__(self, function, tensors, layout, gate=None):
         self.function = function
+        self.gate = gate
         self.tensors = tensors
         self.layout = layout
         self.enqueued = time.monotonic()
@@ -99,7 +100,7 @@ class _Task:
 
     def run_alone(self):
         try:
-            self.outputs = call_signature(self.function, self.tensors)
+            self.outputs = call_signature(self.function, self.tensors, self.gate)
         except ServingError as err:
             self.error = err
         except Exception as err:  # a bug costs this request an INTERNAL error, never the queue's thread
@@ -218,7 +219,7 @@ class _BatchQueue:
         merged = {name: (tf.concat([task.tensors[name] for task in batch], 0) if tensor.shape.rank else tensor)
                   for name, tensor in first.tensors.items()}
         try:
-            outputs = call_signature(first.function, merged)
+            outputs = call_signature(first.function, merged, first.gate)
         except ServingError as err:
             logger.info("a merged call of %d requests failed (%s): running them one by one", len(batch), err)
             outputs = None
@@ -258,6 +259,7 @@ class Batcher:
         batch_timeout_micros: how long the oldest request waits for others.
         max_enqueued_batches: the queue holds at most this many full batches of
             rows; a request beyond is refused with UNAVAILABLE.
+        gate: the `zoo.serving.calls.ComputeGate` every call takes its turn at, or `None`.
 
     Example:
 
@@ -270,7 +272,7 @@ class Batcher:
     """
 
     def __init__(self, max_batch_size=DEFAULT_MAX_BATCH_SIZE, batch_timeout_micros=DEFAULT_BATCH_TIMEOUT_MICROS,
-                 max_enqueued_batches=DEFAULT_MAX_ENQUEUED_BATCHES):
+                 max_enqueued_batches=DEFAULT_MAX_ENQUEUED_BATCHES, gate=None):
         if max_batch_size < 1 or batch_timeout_micros < 0 or max_enqueued_batches < 1:
             raise ValueError("batching: expected max_batch_size >= 1, batch_timeout_micros >= 0 and "
                              f"max_enqueued_batches >= 1, got {max_batch_size}, {batch_timeout_micros} and "
@@ -278,6 +280,7 @@ class Batcher:
         self.max_batch_size = max_batch_size
         self.batch_timeout_micros = batch_timeout_micros
         self.max_enqueued_batches = max_enqueued_batches
+        self.gate = gate
         self._queues = {}
         self._lock = threading.Lock()
 
@@ -292,8 +295,8 @@ class Batcher:
         layout = _layout(function, tensors)
         queue = self._queue(key) if layout is not None and layout.rows <= self.max_batch_size else None
         if queue is None or queue.refused:
-            return call_signature(function, tensors)
-        task = _Task(function, tensors, layout)
+            return call_signature(function, tensors, self.gate)
+        task = _Task(function, tensors, layout, self.gate)
         queue.submit(task)
         task.done.wait()
         if task.error is not None:

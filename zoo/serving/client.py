@@ -33,7 +33,7 @@ from tensorflow_serving.apis import (get_model_metadata_pb2, get_model_status_pb
                                      predict_pb2, prediction_service_pb2_grpc)
 
 from zoo.serving.rest import HTTP_STATUS, proto_to_json
-from zoo.serving.signatures import DEFAULT_SIGNATURE
+from zoo.serving.calls import DEFAULT_SIGNATURE
 
 # The inverse of TF Serving's status code → HTTP status mapping, for REST errors (400: INVALID_ARGUMENT).
 _CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}

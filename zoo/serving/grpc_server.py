@@ -21,12 +21,14 @@ import grpc
 import tensorflow as tf
 from tensorflow_serving.apis import (model_service_pb2_grpc, predict_pb2, prediction_service_pb2_grpc)
 
+from zoo.serving.calls import (DEFAULT_SIGNATURE, Deadline, check_input_names, checked_input, input_specs,
+                               refuse_classify_or_regress, run_signature)
+from zoo.serving.limits import Limits
 from zoo.serving.repository import ServingError
-from zoo.serving.signatures import (DEFAULT_SIGNATURE, check_input_names, checked_input, input_specs,
-                                    refuse_classify_or_regress, run_signature)
 
 MAX_MESSAGE_BYTES = 64 << 20
 WORKER_THREADS = 32  # concurrent RPCs; the batcher needs at least as many as there are concurrent clients
+MAX_CONCURRENT_RPCS = 128  # more are refused by gRPC with RESOURCE_EXHAUSTED
 
 _STATUS_CODES = {code.value[0]: code for code in grpc.StatusCode}
 
@@ -51,9 +53,19 @@ def _answering(method):
     return answer
 
 
-def _input_tensor(name, proto):
+def _input_tensor(name, proto, limits):
+    """A request's `TensorProto` as a tensor, once its declared shape and size are within `limits`
+    (`tf.make_ndarray` would first fill the whole declared shape from a single value)."""
     try:
-        return tf.constant(tf.make_ndarray(proto), dtype=tf.as_dtype(proto.dtype))
+        dtype = tf.as_dtype(proto.dtype)
+    except TypeError:
+        raise ServingError(f"tensor parsing error: {name}: unknown dtype {proto.dtype}") from None
+    if proto.tensor_shape.unknown_rank:
+        raise ServingError(f"tensor parsing error: {name}: a tensor of unknown rank; expected a shape")
+    limits.check_declared(name, dtype, [d.size for d in proto.tensor_shape.dim],
+                          sum(len(s) for s in proto.string_val))
+    try:
+        return tf.constant(tf.make_ndarray(proto), dtype=dtype)
     except (TypeError, ValueError):
         raise ServingError(f"tensor parsing error: {name}") from None
 
@@ -61,9 +73,11 @@ def _input_tensor(name, proto):
 class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
     """`tensorflow.serving.PredictionService` over a `ModelRepository`, batching through `batcher` if given."""
 
-    def __init__(self, repository, batcher=None):
+    def __init__(self, repository, batcher=None, limits=Limits(), gate=None):
         self.repository = repository
         self.batcher = batcher
+        self.limits = limits
+        self.gate = gate
 
     @_answering
     def Predict(self, request, context):
@@ -75,8 +89,13 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
             raise ServingError(f'Serving signature key "{signature_name}" not found.', tf.errors.FAILED_PRECONDITION)
         specs = input_specs(function)
         check_input_names(request.inputs, specs)
-        tensors = {name: checked_input(name, _input_tensor(name, proto), specs) for name, proto in request.inputs.items()}
-        outputs = run_signature(function, tensors, self.batcher, (spec.name, number, signature_name))
+        tensors = {name: checked_input(name, _input_tensor(name, proto, self.limits), specs)
+                   for name, proto in request.inputs.items()}
+        remaining = context.time_remaining()  # the client's own deadline, if it set one
+        deadline = Deadline(min(self.limits.request_timeout, remaining if remaining is not None else float("inf")),
+                            lambda: not context.is_active())
+        outputs = run_signature(function, tensors, self.batcher, (spec.name, number, signature_name), self.limits,
+                                deadline, self.gate)
         response = predict_pb2.PredictResponse()
         response.model_spec.name = spec.name
         response.model_spec.version.value = number
@@ -137,7 +156,8 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
         return self.repository.status(request.model_spec.name, *_version_choice(request.model_spec))
 
 
-def grpc_server(repository, host="127.0.0.1", port=8500, batcher=None, max_message_bytes=MAX_MESSAGE_BYTES):
+def grpc_server(repository, host="127.0.0.1", port=8500, batcher=None, max_message_bytes=MAX_MESSAGE_BYTES,
+                limits=Limits(), gate=None):
     """A gRPC server answering both services, bound but not started; returns `(server, bound port)`.
 
     Args:
@@ -146,12 +166,16 @@ def grpc_server(repository, host="127.0.0.1", port=8500, batcher=None, max_messa
         port: the port; 0 picks a free one.
         batcher: a `zoo.serving.batching.Batcher` merging concurrent predictions, or `None`.
         max_message_bytes: larger requests are refused by gRPC with RESOURCE_EXHAUSTED.
+        limits: the caps of one request and its deadline (`zoo.serving.limits.Limits`).
+        gate: the `zoo.serving.calls.ComputeGate` signature calls take turns at, or `None`.
     """
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="zoo-grpc"),
+                         maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
                          options=[("grpc.max_receive_message_length", max_message_bytes),
                                   ("grpc.max_send_message_length", -1),
                                   ("grpc.so_reuseport", 0)])  # a port in use is an error, not shared
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(PredictionServicer(repository, batcher), server)
+    servicer = PredictionServicer(repository, batcher, limits, gate)
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(servicer, server)
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelServicer(repository), server)
     try:
         bound = server.add_insecure_port(f"{host}:{port}")

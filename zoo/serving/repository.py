@@ -6,6 +6,7 @@ protos, and `ServingError`, a refusal with TF Serving's message and status code.
 """
 
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -67,17 +68,18 @@ def _signature_defs(path):
     return meta_graph.signature_def
 
 
-def _load(number, path):
-    """Loads one version; a failure is recorded in the returned `_Version`, never raised."""
+def _load(number, path, root):
+    """Loads one version, after verifying it against its manifest; a failure is recorded in the returned
+    `_Version` (with paths relative to the served root, which clients need not see), never raised."""
     fingerprint = _fingerprint(path)
     try:
-        if (path / artifacts.MANIFEST).is_file():
-            artifacts.verify(path)
+        artifacts.verify(path)  # no manifest, or one that does not match yet (mid-copy): not loaded
         loaded = tf.saved_model.load(str(path))
         signature_defs = _signature_defs(path)
     except Exception as err:  # any broken version must leave the server and the other versions serving
-        logger.warning("could not load %s: %s", path, err)
-        return _Version(number, fingerprint, error=f"{type(err).__name__}: {err}")
+        message = f"{type(err).__name__}: {err}".replace(f"{root}{os.sep}", "")
+        logger.warning("could not load %s: %s", path, message)
+        return _Version(number, fingerprint, error=message)
     logger.info("loaded %s", path)
     return _Version(number, fingerprint, loaded, signature_defs)
 
@@ -86,9 +88,11 @@ class ModelRepository:
     """Every model `<root>/<name>/<version>/` under a root, loaded with `tf.saved_model.load`.
 
     Only complete versions are considered: numeric directory names (an export's
-    temporary sibling is not one) holding a `saved_model.pb`; a version with a
-    manifest is verified against it. A loaded version is never reloaded (versions
-    are immutable); a failed one is retried once its files change. Versions follow
+    temporary sibling is not one) holding a `saved_model.pb`, verified against
+    their manifest (`zoo.artifacts`): a version copied without one, or picked up
+    while its files are still arriving, is not loaded. A loaded version is never
+    reloaded (versions are immutable); a failed one is retried once its files
+    change. Versions follow
     TF Serving: the newest loaded version answers by default, any loaded one by
     number; there is no label configuration, so every version label is unknown.
     Unlike TF Serving's default policy, older versions stay loaded.
@@ -133,7 +137,7 @@ class ModelRepository:
                 continue
             old = known.get(number)
             keep = old is not None and (old.loaded is not None or old.fingerprint == _fingerprint(path))
-            versions[number] = old if keep else _load(number, path)
+            versions[number] = old if keep else _load(number, path, self.root)
         return versions
 
     def start_polling(self, seconds):
@@ -149,11 +153,15 @@ class ModelRepository:
             self._poller = None
 
     def _poll(self, seconds):
+        last_error = None
         while not self._stop.wait(seconds):
             try:
                 self.refresh()
-            except OSError as err:  # the root vanished or is unreadable for a moment: keep what is loaded
-                logger.warning("polling %s failed: %s", self.root, err)
+                last_error = None
+            except Exception as err:  # whatever the root holds, keep polling and keep what is loaded
+                if str(err) != last_error:  # logged once, not at every poll
+                    logger.warning("polling %s failed, still serving what was loaded: %s", self.root, err)
+                last_error = str(err)
 
     def _model(self, name):
         with self._lock:

@@ -22,6 +22,9 @@ import binascii
 import json
 import logging
 import re
+import select
+import socket
+import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -29,13 +32,17 @@ import numpy as np
 import tensorflow as tf
 from google.protobuf import json_format
 
+from zoo.artifacts import version_number
+from zoo.serving.calls import (DEFAULT_SIGNATURE, Deadline, check_input_names, checked_input, input_specs,
+                               refuse_classify_or_regress, run_signature)
+from zoo.serving.limits import MAX_RANK, Limits
 from zoo.serving.repository import ServingError
-from zoo.serving.signatures import (DEFAULT_SIGNATURE, check_input_names, checked_input, input_specs,
-                                    refuse_classify_or_regress, run_signature)
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 << 20
+MAX_CONNECTIONS = 64  # open connections, each with its thread; one more is answered 503 and closed
+DISCARD_BYTES = 64 << 20  # of an oversized body, read at most this much before answering 413 and closing
 
 # TF Serving's mapping of a status code to an HTTP code (model_servers/http_server.cc, ToHTTPStatusCode).
 HTTP_STATUS = {
@@ -92,6 +99,27 @@ def _leaf_types(dtype):
     raise ServingError(f"inputs of type {dtype.name} are not supported by this server")
 
 
+def _describe(value):
+    """A JSON value for an error message: short, and never a crash on bytes."""
+    text = json.dumps(value) if not isinstance(value, (bytes, bytearray)) else "binary data (b64)"
+    return text[:80]
+
+
+def _depth(value):
+    """How deeply lists nest in a JSON value, counted without recursion (a request may nest thousands deep)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, list):
+            if depth + 1 > MAX_RANK:
+                return depth + 1
+            deepest = max(deepest, depth + 1)
+            stack.extend((v, depth + 1) for v in value)
+        elif isinstance(value, dict) and not _is_b64(value):
+            stack.extend((v, depth) for v in value.values())
+    return deepest
+
+
 def _shape(value, name, types, expected):
     """The shape of a nested JSON list whose leaves are all of `types`."""
     if isinstance(value, list):
@@ -100,8 +128,16 @@ def _shape(value, name, types, expected):
             raise ServingError(f"{name}: lists of different lengths; expected a rectangular array of {expected}")
         return (len(value), *(shapes.pop() if shapes else ()))
     if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-        raise ServingError(f"{name}: expected {expected}, got {json.dumps(value)[:80]}")
+        raise ServingError(f"{name}: expected {expected}, got {_describe(value)}")
     return ()
+
+
+def _leaves(value):
+    if isinstance(value, list):
+        for v in value:
+            yield from _leaves(v)
+    else:
+        yield value
 
 
 def _utf8(value):
@@ -110,13 +146,22 @@ def _utf8(value):
     return value.encode() if isinstance(value, str) else value
 
 
-def _tensor(name, value, spec):
-    """A JSON value as a tensor of the signature input's dtype."""
-    value = _decode_b64(value, name)
+def _tensor(name, value, spec, limits):
+    """A JSON value as a tensor of the signature input's dtype, once its shape and size are within `limits`."""
     types, expected = _leaf_types(spec.dtype)
-    shape = _shape(value, name, types, f"{expected} ({spec.dtype.name})")
+    expected = f"{expected} ({spec.dtype.name})"
+    if _depth(value) > MAX_RANK:
+        raise ServingError(f"{name}: lists nested more than {MAX_RANK} deep; expected an array of {expected}")
+    if spec.dtype != tf.string and any(_is_b64(v) for v in _leaves(value)):
+        raise ServingError(f'{name}: {{"b64": ...}} holds binary strings; expected {expected}')
+    value = _decode_b64(value, name)
     if spec.dtype == tf.string:
-        return tf.constant(np.array(_utf8(value), dtype=object).reshape(shape), tf.string)
+        value = _utf8(value)
+    shape = _shape(value, name, types, expected)
+    limits.check_declared(name, spec.dtype, list(shape),
+                          sum(len(v) for v in _leaves(value)) if spec.dtype == tf.string else 0)
+    if spec.dtype == tf.string:
+        return tf.constant(np.array(value, dtype=object).reshape(shape), tf.string)
     try:
         return tf.constant(np.asarray(value, dtype=spec.dtype.as_numpy_dtype))
     except (OverflowError, ValueError) as err:
@@ -186,18 +231,20 @@ def _predictions(outputs):
 def _parse_json(body):
     try:
         request = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as err:
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise ServingError(f"JSON Parse error: {err}") from None
     if not isinstance(request, dict):
         raise ServingError("JSON Value: the request must be a JSON object")
     return request
 
 
-def predict(function, request, batcher=None, key=None):
+def predict(function, request, batcher=None, key=None, limits=Limits(), deadline=None, gate=None):
     """Answers a `:predict` request (the parsed JSON body) for a signature with TF Serving's JSON response.
 
     `batcher` and `key` (model, version, signature name) merge the call with
-    concurrent ones (see `zoo.serving.batching.Batcher`).
+    concurrent ones (see `zoo.serving.batching.Batcher`); `limits` bound the
+    request and `deadline` its work (see `zoo.serving.limits`); its calls take
+    their turns at `gate` (`zoo.serving.calls.ComputeGate`).
     """
     if ("instances" in request) == ("inputs" in request):
         raise ServingError("Missing 'inputs' or 'instances' key" if "inputs" not in request
@@ -205,8 +252,9 @@ def predict(function, request, batcher=None, key=None):
     specs = input_specs(function)
     rows = "instances" in request
     values = _columns(request["instances"], specs) if rows else _named_inputs(request["inputs"], specs)
-    tensors = {name: checked_input(name, _tensor(name, value, specs[name]), specs) for name, value in values.items()}
-    outputs = run_signature(function, tensors, batcher, key)
+    tensors = {name: checked_input(name, _tensor(name, value, specs[name], limits), specs)
+               for name, value in values.items()}
+    outputs = run_signature(function, tensors, batcher, key, limits, deadline, gate)
     if rows:
         return {"predictions": _predictions(outputs)}
     columns = {name: _json_value(name, array) for name, array in outputs.items()}
@@ -215,7 +263,7 @@ def predict(function, request, batcher=None, key=None):
 
 # --- HTTP ----------------------------------------------------------------------------------------------
 
-_ROUTE = re.compile(r"/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>\d+)|/labels/(?P<label>[^/:]+))?"
+_ROUTE = re.compile(r"/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[0-9]+)|/labels/(?P<label>[^/:]+))?"
                     r"(?P<verb>/metadata|:predict|:classify|:regress)?")
 
 
@@ -223,9 +271,25 @@ class _BodyTooLarge(ServingError):
     """TF Serving's HTTP server (libevent) refuses an oversized body with 413 Payload Too Large."""
 
 
+def _escaped(text):
+    """A request line or path as it may go into one log line: control characters and quotes escaped."""
+    return text.encode("unicode_escape", errors="backslashreplace").decode("ascii").replace('"', '\\"')
+
+
+def _json_response(status, body):
+    payload = json.dumps(body, ensure_ascii=False, indent=1).encode()
+    head = (f"HTTP/1.1 {status.value} {status.phrase}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\n")
+    return head, payload
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_version = "zoo-rest"
     protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        self.timeout = self.server.limits.socket_timeout  # an idle keep-alive or a stalled body is closed
+        super().setup()
 
     def do_GET(self):
         self._answer("GET")
@@ -233,8 +297,21 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self._answer("POST")
 
+    def _not_allowed(self):
+        self._body_or_none()
+        self._send(HTTPStatus.METHOD_NOT_ALLOWED, {"error": f"Method {_escaped(self.command)} not allowed: "
+                                                   "TF Serving's REST API takes GET and POST"},
+                   extra_headers={"Allow": "GET, POST"})
+
+    do_HEAD = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = do_TRACE = do_CONNECT = _not_allowed
+
+    def send_error(self, code, message=None, explain=None):
+        """BaseHTTPRequestHandler's own refusals (a malformed request line, ...) as JSON, not HTML."""
+        self.close_connection = True
+        self._send(HTTPStatus(code), {"error": message or HTTPStatus(code).phrase})
+
     def log_message(self, format, *args):
-        logger.info("%s %s", self.address_string(), format % args)
+        logger.info("%s %s", self.address_string(), _escaped(format % args))
 
     def _answer(self, method):
         try:
@@ -243,32 +320,49 @@ class _Handler(BaseHTTPRequestHandler):
             status, body = HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": str(err)}
         except ServingError as err:
             status, body = http_status(err.code), {"error": str(err)}
+        except TimeoutError:
+            self.close_connection = True
+            status, body = HTTPStatus.REQUEST_TIMEOUT, {"error": "the request body did not arrive in time"}
         except Exception as err:  # a bug costs one request a 500, never the server
-            logger.exception("request %s %s failed", method, self.path)
-            status, body = HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"{type(err).__name__}: {err}"}
-        payload = json.dumps(body, ensure_ascii=False, indent=1).encode()
+            logger.exception("request %s %s failed", method, _escaped(self.path))
+            status, body = HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"Internal error ({type(err).__name__})"}
+        self._send(status, body)
+
+    def _send(self, status, body, extra_headers=None):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        payload = json.dumps(body, ensure_ascii=False, indent=1).encode()
         self.send_header("Content-Length", str(len(payload)))
+        for key, value in (extra_headers or {}).items():
+            self.send_header(key, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(payload)
+        if self.command != "HEAD":
+            self.wfile.write(payload)
 
     def _route(self, method):
         body = self._body()  # read for GET too, or a GET's body would be taken for the next request
         if not self.path.startswith("/v1/"):
-            raise ServingError(f"Not found: {method} {self.path}", tf.errors.NOT_FOUND)
+            raise ServingError(f"Not found: {method} {_escaped(self.path)}", tf.errors.NOT_FOUND)
         match = _ROUTE.fullmatch(self.path.split("?")[0])
         verb = match and match["verb"]
         if match is None or (method == "GET") != (verb in (None, "/metadata")):
-            raise ServingError(f"Malformed request: {method} {self.path}")
+            raise ServingError(f"Malformed request: {method} {_escaped(self.path)}")
         repository = self.server.repository
         name, label = match["name"], match["label"]
-        version = match["version"] and int(match["version"])
+        version = match["version"] and version_number(match["version"])
+        if match["version"] and version is None:
+            raise ServingError(f"Servable not found for request: Specific({name}, {match['version']})",
+                               tf.errors.NOT_FOUND)
         if verb is None:
             return proto_to_json(repository.status(name, version, label))
         if verb == "/metadata":
             return proto_to_json(repository.metadata(name, version, label))
-        number, servable = repository.servable(name, version, label)
+        return self._predict(name, version, label, verb, body)
+
+    def _predict(self, name, version, label, verb, body):
+        number, servable = self.server.repository.servable(name, version, label)
         request = _parse_json(body)
         signature_name = request.get("signature_name", DEFAULT_SIGNATURE)
         if not isinstance(signature_name, str):
@@ -280,7 +374,25 @@ class _Handler(BaseHTTPRequestHandler):
             # TF Serving's REST handler answers InvalidArgument (400) here, where gRPC
             # answers FailedPrecondition (http_rest_api_handler.cc, GetInfoMap).
             raise ServingError(f'Serving signature name: "{signature_name}" not found in signature def')
-        return predict(function, request, self.server.batcher, (name, number, signature_name))
+        limits = self.server.limits
+        deadline = Deadline(limits.request_timeout, self._client_gone)
+        return predict(function, request, self.server.batcher, (name, number, signature_name), limits, deadline,
+                       self.server.gate)
+
+    def _client_gone(self):
+        """Whether the client closed its connection while its request was being answered."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
+
+    def _body_or_none(self):
+        try:
+            return self._body()
+        except ServingError:
+            self.close_connection = True
+            return None
 
     def _body(self):
         try:
@@ -289,25 +401,34 @@ class _Handler(BaseHTTPRequestHandler):
             length = -1
         if length < 0:
             self.close_connection = True
-            raise ServingError(f"Content-Length: expected a byte count, got {self.headers['Content-Length']!r}")
+            raise ServingError(f"Content-Length: expected a byte count, got "
+                               f"{_escaped(self.headers['Content-Length'])!r}")
         if length > self.server.max_body_bytes:
-            self._discard(length)
+            self.close_connection = True
+            self._discard(min(length, DISCARD_BYTES))
             raise _BodyTooLarge(f"request body of {length} bytes exceeds the limit of {self.server.max_body_bytes}",
                                 tf.errors.RESOURCE_EXHAUSTED)
         return self.rfile.read(length)
 
     def _discard(self, length):
-        # Read what the client sends before answering: closing a socket with unread
-        # data resets the connection, and the client would never see the 413.
-        while length > 0:
-            chunk = self.rfile.read(min(length, 1 << 16))
-            if not chunk:
-                return
-            length -= len(chunk)
+        # Read what the client sends before answering: closing a socket with unread data resets the
+        # connection, and the client would never see the 413. A body that stalls is not waited for.
+        try:
+            while length > 0:
+                chunk = self.rfile.read(min(length, 1 << 16))
+                if not chunk:
+                    return
+                length -= len(chunk)
+        except TimeoutError:
+            return
 
 
 class RestServer(ThreadingHTTPServer):
     """An HTTP server answering TF Serving's REST API from a `ModelRepository`.
+
+    Each connection has a thread, up to `max_connections`; one more is
+    answered 503 and closed at once. A connection idle (or a body stalled) for
+    `limits.socket_timeout` seconds is closed.
 
     Args:
         repository: the `ModelRepository` to serve.
@@ -315,12 +436,42 @@ class RestServer(ThreadingHTTPServer):
         port: the port; 0 picks a free one (see `server_address`).
         max_body_bytes: larger request bodies are refused with 413.
         batcher: a `zoo.serving.batching.Batcher` merging concurrent predictions, or `None`.
+        limits: the caps of one request and its deadline (`zoo.serving.limits.Limits`).
+        max_connections: open connections served at once.
+        gate: the `zoo.serving.calls.ComputeGate` signature calls take turns at, or `None`.
     """
 
     daemon_threads = True
+    request_queue_size = 128
 
-    def __init__(self, repository, host="127.0.0.1", port=8501, max_body_bytes=MAX_BODY_BYTES, batcher=None):
+    def __init__(self, repository, host="127.0.0.1", port=8501, max_body_bytes=MAX_BODY_BYTES, batcher=None,
+                 limits=Limits(), max_connections=MAX_CONNECTIONS, gate=None):
         super().__init__((host, port), _Handler)
         self.repository = repository
         self.max_body_bytes = max_body_bytes
         self.batcher = batcher
+        self.limits = limits
+        self.gate = gate
+        self._connections = threading.BoundedSemaphore(max_connections)
+
+    def process_request(self, request, client_address):
+        if not self._connections.acquire(blocking=False):
+            self._refuse(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._connections.release()
+
+    def _refuse(self, request):
+        head, payload = _json_response(HTTPStatus.SERVICE_UNAVAILABLE,
+                                       {"error": "the server is answering as many connections as it may; retry"})
+        try:
+            request.settimeout(1.0)
+            request.sendall(f"{head}Connection: close\r\n\r\n".encode() + payload)
+        except OSError:
+            pass
+        self.shutdown_request(request)

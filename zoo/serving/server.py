@@ -1,11 +1,16 @@
 """`zoo serve`: TF Serving's REST and gRPC APIs over one model root, with optional server-side batching."""
 
+import logging
 import threading
 
 from zoo.serving.batching import Batcher
+from zoo.serving.calls import ComputeGate, enable_cancellation
 from zoo.serving.grpc_server import grpc_server
+from zoo.serving.limits import Limits
 from zoo.serving.repository import ModelRepository
-from zoo.serving.rest import MAX_BODY_BYTES, RestServer
+from zoo.serving.rest import MAX_BODY_BYTES, MAX_CONNECTIONS, RestServer
+
+logger = logging.getLogger(__name__)
 
 
 class ModelServer:
@@ -18,6 +23,10 @@ class ModelServer:
         grpc_port: the gRPC port; 0 picks a free one; `None`: no gRPC.
         batcher: a `zoo.serving.batching.Batcher` both front ends merge predictions through, or `None`.
         max_body_bytes: the largest REST body and gRPC message accepted.
+        limits: the caps of one request and its deadline (`zoo.serving.limits.Limits`).
+        gate: the `ComputeGate` every signature call takes its turn at (default: one call per core, 256
+            waiting); the batcher's calls take theirs there too.
+        max_connections: REST connections served at once; one more is answered 503.
 
     Example:
 
@@ -30,14 +39,20 @@ class ModelServer:
     """
 
     def __init__(self, repository, host="127.0.0.1", port=8501, grpc_port=8500, batcher=None,
-                 max_body_bytes=MAX_BODY_BYTES):
+                 max_body_bytes=MAX_BODY_BYTES, limits=Limits(), gate=None, max_connections=MAX_CONNECTIONS):
         self.batcher = batcher
-        self._rest = RestServer(repository, host, port, max_body_bytes, batcher)
+        self.gate = gate or ComputeGate()
+        if not enable_cancellation():
+            logger.warning("this TensorFlow cannot cancel a running call: deadlines are checked between calls")
+        if batcher is not None:
+            batcher.gate = self.gate
+        self._rest = RestServer(repository, host, port, max_body_bytes, batcher, limits, max_connections, self.gate)
         self.port = self._rest.server_address[1]
         self._grpc, self.grpc_port = (None, None)
         if grpc_port is not None:
             try:
-                self._grpc, self.grpc_port = grpc_server(repository, host, grpc_port, batcher, max_body_bytes)
+                self._grpc, self.grpc_port = grpc_server(repository, host, grpc_port, batcher, max_body_bytes,
+                                                         limits, self.gate)
             except BaseException:
                 self._rest.server_close()
                 raise
@@ -67,19 +82,25 @@ class ModelServer:
         self.stop()
 
 
-def serve(root, host="127.0.0.1", port=8501, grpc_port=8500, poll_seconds=5.0, batching=None):
+def serve(root, host="127.0.0.1", port=8501, grpc_port=8500, poll_seconds=5.0, batching=None, limits=Limits()):
     """Loads every model under `root` and serves it over REST and gRPC until interrupted.
+
+    The ports are bound before any model is loaded, so a busy port fails at once.
 
     Args:
         batching: `Batcher` keyword arguments (`max_batch_size`, `batch_timeout_micros`,
             `max_enqueued_batches`) to merge concurrent predictions, or `None`.
+        limits: the caps of one request and its deadline (`zoo.serving.limits.Limits`).
     """
+    if not poll_seconds > 0:
+        raise ValueError(f"--poll-seconds: expected a positive number of seconds, got {poll_seconds}")
     repository = ModelRepository(root)
+    batcher = Batcher(**batching) if batching is not None else None
+    server = ModelServer(repository, host, port, grpc_port, batcher, limits=limits)
     names = repository.refresh()
     repository.start_polling(poll_seconds)
-    batcher = Batcher(**batching) if batching is not None else None
     try:
-        with ModelServer(repository, host, port, grpc_port, batcher) as server:
+        with server:
             grpc_line = f", gRPC at {host}:{server.grpc_port}" if server.grpc_port else ""
             batching_line = (f", batching up to {batcher.max_batch_size} rows within "
                              f"{batcher.batch_timeout_micros} µs" if batcher else "")

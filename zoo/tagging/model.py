@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from zoo.base import ZooModel
 from zoo.layers import CELLS, make_rnn, read_both_ways
+from zoo.tagging import demo, evaluation, signatures
 from zoo.tagging.tokenizer import normalize
 
 WORD_START, WORD_END = "\x02", "\x03"  # boundary marks around a word's characters
@@ -55,6 +56,7 @@ class SequenceTagger(ZooModel):
     """
 
     TASK = "pos-tagging"
+    INPUT_KIND = "text"
 
     def __init__(
         self,
@@ -101,7 +103,11 @@ class SequenceTagger(ZooModel):
         self.recurrent_initializer = recurrent_initializer
         self.max_tokens = int(max_tokens)
         self.seed = seed
+        self._make_layers()
+        self.build_for_inference()
 
+    def _make_layers(self):
+        """The lookups, the embeddings, the character encoder, the recurrent layers and the output layer."""
         self.word_lookup = keras.layers.StringLookup(vocabulary=self.word_vocabulary, mask_token="", name="words")
         self.char_lookup = keras.layers.StringLookup(vocabulary=self.char_vocabulary, mask_token="", name="chars")
         self.word_embedding = keras.layers.Embedding(self.word_lookup.vocabulary_size(), self.word_dim,
@@ -112,8 +118,8 @@ class SequenceTagger(ZooModel):
                                              activation="relu", name="char_conv")
         self.token_dropout = keras.layers.Dropout(self.dropout_rate, name="token_dropout")
         self.rnns = [
-            make_rnn(cell, self.hidden, bidirectional=self.bidirectional, return_sequences=True,
-                     recurrent_initializer=recurrent_initializer, name=f"rnn_{i + 1}")
+            make_rnn(self.cell, self.hidden, bidirectional=self.bidirectional, return_sequences=True,
+                     recurrent_initializer=self.recurrent_initializer, name=f"rnn_{i + 1}")
             for i in range(self.num_layers)
         ]
         width = self.word_dim + self.char_filters
@@ -122,8 +128,7 @@ class SequenceTagger(ZooModel):
             width = self.hidden * (2 if self.bidirectional else 1)
         self.output_dropout = keras.layers.Dropout(self.dropout_rate, name="output_dropout")
         self.head = keras.layers.Dense(len(self.tag_names), activation="softmax", name="W_hy")
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.build_for_inference()
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
 
     def call(self, inputs, training=False):
         """Tag probabilities `[B, N, K]` for `{"tokens": string [B, N]}`, `""` padded."""
@@ -199,16 +204,6 @@ class SequenceTagger(ZooModel):
             "seed": self.seed,
         }
 
-    def serving_signatures(self):
-        from zoo.tagging.serving import signatures
-
-        return signatures(self)
-
-    def example_requests(self):
-        from zoo.tagging.serving import example_requests
-
-        return example_requests(self)
-
     def tag(self, sentences, scores=False):
         """Tokenises raw sentences and tags every token.
 
@@ -225,27 +220,25 @@ class SequenceTagger(ZooModel):
             ValueError: naming the sentence that is not text, not UTF-8 or
                 longer than `max_tokens`.
         """
-        from zoo.tagging.serving import tag_sentences
-
-        return tag_sentences(self, sentences, scores)
+        return signatures.tag_sentences(self, sentences, scores)
 
     def tag_tokens(self, sentences, scores=False):
         """Tags sentences that are already tokenised (lists of token strings)."""
-        from zoo.tagging.serving import tag_token_lists
-
-        return tag_token_lists(self, sentences, scores)
+        return signatures.tag_token_lists(self, sentences, scores)
 
     def predict_text(self, text):
         return "\n".join(" ".join(f"{token}/{tag}" for token, tag in sentence)
                          for sentence in self.tag(text.splitlines() or [""]))
 
-    def evaluate_split(self, split="test"):
-        from zoo.tagging.metrics import evaluate_on
+    def serving_signatures(self):
+        return signatures.signatures(self)
 
-        return evaluate_on(self, self.card["dataset"], split)
+    def example_requests(self):
+        return signatures.example_requests(self)
+
+    def evaluate_split(self, split="test"):
+        """The card's test metrics recomputed: a `TaggingEvaluation` of a split of the card's dataset."""
+        return evaluation.evaluate_split(self, split)
 
     def demo(self):
-        from zoo.tagging.metrics import demo_lines
-
-        return demo_lines(self)
-
+        return demo.demo_lines(self)

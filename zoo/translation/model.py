@@ -4,14 +4,13 @@ import keras
 import tensorflow as tf
 
 from zoo.base import ZooModel
+from zoo.decoding import BOS, BOS_ID, EOS, OOV_ID, PAD_ID, output_embedding_initializer
 from zoo.layers import CELLS, make_rnn, read_both_ways
 from zoo.layers.attention import SCORES, Attention
+from zoo.translation import demo, evaluation, signatures
 from zoo.translation.text import lower
 
 ATTENTIONS = ("none", *SCORES)
-BOS, EOS = "<s>", "</s>"
-PAD_ID, OOV_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
-TARGET_EMBEDDING_STDDEV = 0.3  # target ids: "" padding, out of vocabulary, then BOS, EOS, words
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -67,7 +66,7 @@ class Translator(ZooModel):
     """
 
     TASK = "translation"
-    PAD_ID, OOV_ID, BOS_ID, EOS_ID = PAD_ID, OOV_ID, BOS_ID, EOS_ID  # what `zoo.decoding` reads
+    INPUT_KIND = "text"
 
     def __init__(
         self,
@@ -111,35 +110,37 @@ class Translator(ZooModel):
         self.max_source_tokens = int(max_source_tokens)
         self.recurrent_initializer = recurrent_initializer
         self.state_size = self.hidden * (2 if self.bidirectional else 1)
+        self._make_layers()
+        self.build_for_inference()
 
+    def _make_layers(self):
+        """The network, in the order its weights are created (and saved)."""
         self.source_lookup = keras.layers.StringLookup(vocabulary=self.source_vocabulary, mask_token="",
                                                        name="source_words")
         self.target_lookup = keras.layers.StringLookup(vocabulary=[BOS, EOS, *self.target_vocabulary],
                                                        mask_token="", name="target_words")
-        self.target_size = self.target_lookup.vocabulary_size()
+        self.target_size = self.target_lookup.vocabulary_size()  # ids: `zoo.decoding`'s four, then the words
         self.target_written = ["", "", "", "", *self.target_casing]  # by id; OOV is replaced after decoding
         self.source_embedding = keras.layers.Embedding(self.source_lookup.vocabulary_size(), self.embedding_dim,
                                                        name="source_embedding")
         self.target_embedding = keras.layers.Embedding(
             self.target_size, self.embedding_dim, name="target_embedding",
-            # it is also the output layer: with Keras' default (uniform +-0.05) the logits start so flat
-            # that training sits on the unigram distribution for epochs
-            embeddings_initializer=keras.initializers.RandomNormal(stddev=TARGET_EMBEDDING_STDDEV))
+            embeddings_initializer=output_embedding_initializer())  # it is also the output layer
         self.embedding_dropout = keras.layers.Dropout(self.dropout_rate, name="embedding_dropout")
-        self.encoder = make_rnn(cell, self.hidden, bidirectional=self.bidirectional, return_sequences=True,
-                                recurrent_initializer=recurrent_initializer, name="encoder")
+        self.encoder = make_rnn(self.cell, self.hidden, bidirectional=self.bidirectional, return_sequences=True,
+                                recurrent_initializer=self.recurrent_initializer, name="encoder")
         self.encoder.build((None, None, self.embedding_dim))
         self.bridge = keras.layers.Dense(self.state_size, activation="tanh", name="bridge")
-        self.decoder = make_rnn(cell, self.state_size, return_sequences=True,
-                                recurrent_initializer=recurrent_initializer, name="decoder")
+        self.decoder = make_rnn(self.cell, self.state_size, return_sequences=True,
+                                recurrent_initializer=self.recurrent_initializer, name="decoder")
         self.decoder.build((None, None, self.embedding_dim))
-        self.attend = None if attention == "none" else Attention(attention, units=self.state_size, name="attention")
-        if self.attend is not None:  # built here: decoding calls its parts, not the layer
+        self.attend = None
+        if self.attention != "none":  # built here: decoding calls its parts, not the layer
+            self.attend = Attention(self.attention, units=self.state_size, name="attention")
             self.attend.build((None, None, self.state_size), (None, None, self.state_size))
         self.combine = keras.layers.Dense(self.embedding_dim, activation="tanh", name="W_c")
         self.output_dropout = keras.layers.Dropout(self.dropout_rate, name="output_dropout")
         self.output_bias = self.add_weight(shape=(self.target_size,), initializer="zeros", name="output_bias")
-        self.build_for_inference()
 
     # -- encoder ---------------------------------------------------------------------------------
 
@@ -230,14 +231,10 @@ class Translator(ZooModel):
     # -- serving and the Python API ----------------------------------------------------------------
 
     def serving_signatures(self):
-        from zoo.translation.serving import signatures
-
-        return signatures(self)
+        return signatures.signatures(self)
 
     def example_requests(self):
-        from zoo.translation.serving import example_requests
-
-        return example_requests(self)
+        return signatures.example_requests(self)
 
     def translate(self, sentences, beam_width=None, max_length=None, return_attention=False):
         """Translates raw sentences.
@@ -258,21 +255,16 @@ class Translator(ZooModel):
 
         Raises:
             ValueError: naming the sentence that is not text, not UTF-8 or
-                longer than `max_source_tokens`.
+                longer than `max_source_tokens`, or the option out of range
+                (`zoo.decoding.check_options`).
         """
-        from zoo.translation.serving import translate_sentences
-
-        return translate_sentences(self, sentences, beam_width, max_length, return_attention)
+        return signatures.translate_sentences(self, sentences, beam_width, max_length, return_attention)
 
     def predict_text(self, text):
         return "\n".join(self.translate(text.splitlines() or [""]))
 
     def evaluate_split(self, split="test"):
-        from zoo.translation.metrics import evaluate_on
-
-        return evaluate_on(self, self.card["dataset"], split)
+        return evaluation.evaluate_split(self, split)
 
     def demo(self):
-        from zoo.translation.metrics import demo_lines
-
-        return demo_lines(self)
+        return demo.demo_lines(self)

@@ -13,6 +13,7 @@ are the probability of the chosen tag.
 import numpy as np
 import tensorflow as tf
 
+from zoo.batches import by_length, padded_tokens
 from zoo.tagging.tokenizer import tokenize
 from zoo.validation import as_utf8_list, as_value_error, check, is_utf8
 
@@ -88,27 +89,20 @@ def _decode(outputs, with_scores):
     return results
 
 
-def _tag_in_batches(model, signature, rows, as_tensor, with_scores):
+def _tag_by_length(model, signature, rows, as_tensor, with_scores):
     """Runs `signature` over `rows` in batches of similar length (less padding), in input order."""
-    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
-    results = [None] * len(rows)
-    for start in range(0, len(order), BATCH_SIZE):
-        batch = order[start:start + BATCH_SIZE]
+
+    def tag_batch(batch):
         with as_value_error():
-            outputs = model.signatures[signature](as_tensor([rows[i] for i in batch]))
-        for i, row in zip(batch, _decode(outputs, with_scores)):
-            results[i] = row
-    return results
+            outputs = model.signatures[signature](as_tensor(batch))
+        return _decode(outputs, with_scores)
 
-
-def _padded(token_lists):
-    width = max(1, *(len(tokens) for tokens in token_lists))
-    return tf.constant([tokens + [""] * (width - len(tokens)) for tokens in token_lists], tf.string)
+    return by_length(tag_batch, rows, BATCH_SIZE)
 
 
 def tag_sentences(model, sentences, with_scores=False):
-    return _tag_in_batches(model, "serving_default", as_utf8_list(sentences),
-                           lambda text: tf.constant(text, tf.string), with_scores)
+    return _tag_by_length(model, "serving_default", as_utf8_list(sentences),
+                          lambda text: tf.constant(text, tf.string), with_scores)
 
 
 def tag_token_lists(model, sentences, with_scores=False):
@@ -117,4 +111,4 @@ def tag_token_lists(model, sentences, with_scores=False):
         if isinstance(tokens, (str, bytes)) or not all(isinstance(t, str) and t for t in tokens):
             raise ValueError(f"sentences[{i}]: expected a list of non-empty token strings")
         rows.append(list(tokens))
-    return _tag_in_batches(model, "tag_tokens", rows, _padded, with_scores)
+    return _tag_by_length(model, "tag_tokens", rows, padded_tokens, with_scores)

@@ -1,4 +1,4 @@
-"""The sensor classifier's serving signatures and the Python API built on them.
+"""The sensor classifier's serving signatures and the Python API built on them (`classify`, `predict_file`).
 
 | signature | inputs | outputs |
 |---|---|---|
@@ -9,14 +9,14 @@
 length); `classify_padded` takes series of different lengths in one batch.
 """
 
-import collections
-
 import numpy as np
 import tensorflow as tf
 
+from zoo.base import Classification
+from zoo.sensor.io import read_series
 from zoo.validation import as_value_error, check
 
-Classification = collections.namedtuple("Classification", ["labels", "scores"])
+TOP_CLASSES = 3  # alternatives `predict_file` shows per series
 
 _SERIES = tf.TensorSpec([None, None, None], tf.float32, name="series")
 _LENGTHS = tf.TensorSpec([None], tf.int32, name="lengths")
@@ -124,3 +124,15 @@ def classify(model, series):
         outputs = model.signatures["classify_padded"](tf.constant(batch), tf.constant(lengths))
     labels = [label.decode("utf-8") for label in outputs["label"].numpy()]
     return Classification(labels, outputs["scores"].numpy())
+
+
+def predict_file(model, path):
+    """Readable predictions for the series in a `.npy`, `.csv` or `.json` file: one line per series."""
+    result = classify(model, read_series(path))
+    top = min(TOP_CLASSES, len(model.class_names))
+    lines = []
+    for i, (label, scores) in enumerate(zip(result.labels, result.scores)):
+        best = np.argsort(scores)[::-1][:top]
+        alternatives = ", ".join(f"{model.class_names[k]} {scores[k]:.3f}" for k in best)
+        lines.append(f"series {i}: {label}   ({alternatives})")
+    return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""zoo.datasets.parallel.as_dataset: teacher-forcing batches for a tiny Translator, checked against hand-made ids.
+"""zoo.translation.data.as_dataset: teacher-forcing batches for a tiny Translator, checked against hand-made ids.
 
 The tiny model's target vocabulary is ["god", "light"]: ids 0 padding, 1 out of vocabulary, 2 `<s>`,
 3 `</s>`, 4 "god", 5 "light".
@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo.datasets.parallel import ParallelText, as_dataset
+from zoo.datasets.parallel import ParallelText
+from zoo.translation.data import as_dataset
 
 PAD, OOV, BOS, EOS, GOD, LIGHT = 0, 1, 2, 3, 4, 5
 

@@ -1,8 +1,11 @@
-"""Tagging metrics: token accuracy, accuracy on unseen words, per-tag precision/recall/F1."""
+"""Tagging metrics (token accuracy, accuracy on unseen words, per-tag precision/recall/F1) and `evaluate`."""
 
 import collections
 
 import numpy as np
+
+from zoo.evaluation import AccuracyEvaluation
+from zoo.tagging import data as tagging_data
 
 
 def tagging_metrics(words, gold, predicted, known_words, tag_names):
@@ -63,37 +66,30 @@ def tagging_metrics(words, gold, predicted, known_words, tag_names):
     }
 
 
-def load_split(dataset, split):
-    """The tagged sentences of `split` of the dataset a model card describes."""
-    from zoo.datasets import brown, tagged
+class TaggingEvaluation(AccuracyEvaluation):
+    """A tagger's metrics (`tagging_metrics`), headed by token accuracy."""
 
-    if dataset["name"].startswith("brown/"):
-        return brown.load(split, dataset["tagset"])
-    files = dataset["files"]
-    if split in files:
-        sentences = tagged.read_tagged_file(files[split])
-    else:
-        sentences = tagged.split_sentences(tagged.read_tagged_file(files["all"]), split)
-    return tagged.TaggedSentences.from_pairs(dataset["name"], split, sentences)
+    TASK = "pos-tagging"
 
 
-def evaluate_on(model, dataset, split):
-    """Tags a split of `dataset` (a model card's dataset section) from its gold tokens and scores it."""
-    data = load_split(dataset, split)
-    known = {w for sentence in load_split(dataset, "train").words for w in sentence}
+def evaluate(model, data, train):
+    """Tags `data` (`TaggedSentences`) from its gold tokens and scores the tags against its gold ones.
+
+    Args:
+        model: a `SequenceTagger` (anything with `tag_tokens` and `tag_names`).
+        data: the sentences to tag.
+        train: the sentences the model was trained on: a token whose exact
+            form is not among theirs counts as unseen.
+
+    Returns:
+        A `TaggingEvaluation`.
+    """
+    known = {w for sentence in train.words for w in sentence}
     predicted = [[tag for _, tag in row] for row in model.tag_tokens(data.words)]
-    return tagging_metrics(data.words, data.tags, predicted, known, model.tag_names)
+    return TaggingEvaluation(tagging_metrics(data.words, data.tags, predicted, known, model.tag_names))
 
 
-DEMO_SENTENCES = (
-    "The book that I got yesterday is on the table.",
-    "The books read by the second-grade children are on the table.",
-    "Don't stop: the committee's report, due at 9:30 p.m., costs $1,000.",
-    "Colorless green ideas sleep furiously.",
-)
-
-
-def demo_lines(model):
-    """Tags the seed's agreement examples and a few harder sentences (no data needed)."""
-    return "\n".join("  " + " ".join(f"{token}/{tag}" for token, tag in sentence)
-                     for sentence in model.tag(list(DEMO_SENTENCES)))
+def evaluate_split(model, split="test"):
+    """`evaluate` on a split of the dataset the model card names (unseen words: those not in its `train`)."""
+    dataset = model.card["dataset"]
+    return evaluate(model, tagging_data.load_split(dataset, split), tagging_data.load_split(dataset, "train"))

@@ -3,8 +3,8 @@
 - `serving_default`: `sentences` string `[B]` (raw UTF-8 text) → `translations`
   string `[B]`, `scores` float32 `[B]`.
 - `translate`: `sentences`, `beam_width` int32 (1 = greedy) and `max_length`
-  int32 (0 = no cap), each option a scalar or `[B]` holding one value (REST
-  row format) → the same outputs and `source_tokens` string `[B, S]`,
+  int32 (0 = no cap; a negative one is refused), each option a scalar or
+  `[B]` holding one value (REST row format) → the same outputs and `source_tokens` string `[B, S]`,
   `target_tokens` string `[B, T]`, `attention` float32 `[B, T, S]`.
 
 `serving_default` decodes with the model's own beam width. Every sentence
@@ -20,8 +20,8 @@ A target word outside the vocabulary that is not a copied name is `<unk>` in
 import numpy as np
 import tensorflow as tf
 
-from zoo.decoding import search
-from zoo.translation.model import OOV_ID
+from zoo.batches import by_length
+from zoo.decoding import OOV_ID, check_options, checked_options, search
 from zoo.translation.text import detokenize, tokenize
 from zoo.validation import as_utf8_list, as_value_error, check, is_utf8, one_value
 
@@ -30,7 +30,6 @@ _BEAM_WIDTH = tf.TensorSpec(None, tf.int32, name="beam_width")
 _MAX_LENGTH = tf.TensorSpec(None, tf.int32, name="max_length")
 BATCH_SIZE = 64  # sentences per signature call in the Python API
 UNKNOWN = "<unk>"  # in target_tokens: a word the model knows it cannot write; left out of the translation
-MAX_BEAM_WIDTH = 64
 
 
 def _source_tokens(model, sentences):
@@ -69,12 +68,10 @@ def _written(model, ids, attention, source):
 def signatures(model):
     def run(sentences, beam_width, max_length):
         source, lengths = _source_tokens(model, sentences)
+        beam_width, max_length = checked_options(beam_width, max_length)
         limits = tf.cast(tf.math.ceil(model.max_length_ratio * tf.cast(lengths, tf.float32)),
                          tf.int32) + model.max_length_offset
         limits = tf.where(max_length > 0, tf.minimum(limits, max_length), limits)
-        with tf.control_dependencies([check((beam_width >= 1) & (beam_width <= MAX_BEAM_WIDTH),
-                                            f"beam_width: expected 1 to {MAX_BEAM_WIDTH} (1 is greedy search)")]):
-            beam_width = tf.identity(beam_width)
         encoded = model.encode(source)
         ids, attention, scores = search(model, encoded, limits, beam_width)
         target = _written(model, ids, attention, source)
@@ -90,7 +87,7 @@ def signatures(model):
     @tf.function(input_signature=[_SENTENCES])
     def serving_default(sentences):
         outputs = run(sentences, tf.constant(model.beam_width), tf.constant(0))
-        return {"translations": outputs["translations"], "scores": outputs["scores"]}
+        return {key: outputs[key] for key in ("translations", "scores")}
 
     @tf.function(input_signature=[_SENTENCES, _BEAM_WIDTH, _MAX_LENGTH])
     def translate(sentences, beam_width, max_length):
@@ -100,33 +97,26 @@ def signatures(model):
 
 
 def example_requests(model):
-    sentences = np.array(["Y dijo Dios: Sea la luz; y fué la luz.".encode()])
-    return {
-        "serving_default": {"sentences": sentences},
-        "translate": {"sentences": sentences, "beam_width": np.array(model.beam_width, np.int32),
-                      "max_length": np.array(0, np.int32)},
-    }
+    """One request per signature (Genesis 1:3): for the model card and TF Serving's warm-up."""
+    request = {"sentences": np.array(["Y dijo Dios: Sea la luz; y fué la luz.".encode()])}
+    options = {"beam_width": np.array(model.beam_width, np.int32), "max_length": np.array(0, np.int32)}
+    return {"serving_default": request, "translate": {**request, **options}}
 
 
 def translate_sentences(model, sentences, beam_width, max_length, return_attention):
+    """`Translator.translate`: the `translate` signature over batches of sentences of similar length."""
     texts = as_utf8_list(sentences)
-    beam_width = model.beam_width if beam_width is None else int(beam_width)
-    max_length = 0 if max_length is None else int(max_length)
-    if max_length < 0:
-        raise ValueError(f"max_length: expected a positive number of tokens, got {max_length}")
-    if not 1 <= beam_width <= MAX_BEAM_WIDTH:
-        raise ValueError(f"beam_width: expected 1 to {MAX_BEAM_WIDTH} (1 is greedy search), got {beam_width}")
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths batch with less padding
-    results = [None] * len(texts)
-    for start in range(0, len(order), BATCH_SIZE):
-        batch = order[start:start + BATCH_SIZE]
+    beam_width, max_length = check_options(beam_width, max_length, model.beam_width)
+
+    def translate_batch(batch):
         with as_value_error():
-            outputs = model.signatures["translate"](tf.constant([texts[i] for i in batch]),
-                                                    tf.constant(beam_width), tf.constant(max_length))
+            outputs = model.signatures["translate"](tf.constant(batch), tf.constant(beam_width),
+                                                    tf.constant(max_length))
         outputs = {k: v.numpy() for k, v in outputs.items()}
-        for row, i in enumerate(batch):
-            results[i] = _readable(outputs, row) if return_attention else outputs["translations"][row].decode()
-    return results
+        return [_readable(outputs, row) if return_attention else outputs["translations"][row].decode()
+                for row in range(len(batch))]
+
+    return by_length(translate_batch, texts, BATCH_SIZE)
 
 
 def _readable(outputs, row):

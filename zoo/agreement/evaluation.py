@@ -1,6 +1,9 @@
-"""Agreement metrics: accuracy overall, by subject–verb distance and by number of attractors."""
+"""Agreement metrics (accuracy overall, by subject–verb distance and by number of attractors) and `evaluate`."""
 
 import numpy as np
+
+from zoo.agreement import data as agreement_data
+from zoo.evaluation import AccuracyEvaluation
 
 DISTANCE_BUCKETS = ((1, 1), (2, 4), (5, 9), (10, 14), (15, None))  # inclusive; None: no upper end
 ATTRACTOR_BUCKETS = ((0, 0), (1, 1), (2, 2), (3, None))
@@ -51,35 +54,26 @@ def agreement_metrics(labels, predicted, distances, attractors, label_names=("si
     }
 
 
-def score(model, data):
-    """`agreement_metrics` of a model (or anything with `predict_tokens`) on `AgreementExamples`."""
+class AgreementEvaluation(AccuracyEvaluation):
+    """An agreement classifier's metrics (`agreement_metrics`), headed by accuracy."""
+
+    TASK = "number-agreement"
+
+
+def evaluate(model, data):
+    """The `AgreementEvaluation` of a model (or anything with `predict_tokens`) on `AgreementExamples`."""
     predicted = np.argmax(model.predict_tokens(data.prefixes).scores, axis=1)
-    return agreement_metrics(data.labels, predicted, data.distances, data.attractors)
+    return AgreementEvaluation(agreement_metrics(data.labels, predicted, data.distances, data.attractors))
 
 
 def majority_metrics(train_labels, data):
     """The metrics of always answering the most frequent number of training."""
     majority = int(np.bincount(train_labels, minlength=2).argmax())
-    return agreement_metrics(data.labels, np.full(len(data), majority), data.distances, data.attractors)
+    return AgreementEvaluation(
+        agreement_metrics(data.labels, np.full(len(data), majority), data.distances, data.attractors))
 
 
-def evaluate_on(model, split):
-    from zoo.datasets import agreement
-
-    return score(model, agreement.load(split))
-
-
-SEED_PREFIXES = (  # the seed note's sentences, cut before their verbs
-    ("The book", "singular"),
-    ("The books", "plural"),
-    ("The book that I got yesterday", "singular"),
-    ("The books read by the second-grade children", "plural"),
-)
-
-
-def demo_lines(model):
-    """The seed note's four sentences, cut before their verbs (no data needed)."""
-    result = model.predict_number([text for text, _ in SEED_PREFIXES])
-    return "\n".join(
-        f"  {text + ' ...':<48} {label:<8} p={scores.max():.3f}  {'ok' if label == expected else 'WRONG'}"
-        for (text, expected), label, scores in zip(SEED_PREFIXES, result.labels, result.scores))
+def evaluate_split(model, split="test"):
+    """`evaluate` on a split of the dataset the model card names."""
+    dataset = model.card["dataset"] if model.card else None
+    return evaluate(model, agreement_data.load_split(dataset, split))

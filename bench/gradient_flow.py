@@ -1,11 +1,11 @@
 """Measures how far back in time gradients reach in Elman, GRU and LSTM cells, and what that does to memory.
 
-    python recipes/gradient_flow.py --cells elman,gru,lstm --length 100
-    python recipes/gradient_flow.py --initializer glorot_uniform      # W_hh drawn like W_xh, not orthogonal
+    python bench/gradient_flow.py --cells elman,gru,lstm --length 100
+    python bench/gradient_flow.py --initializer glorot_uniform      # W_hh drawn like W_xh, not orthogonal
 
 Backpropagation through time carries the loss at the last step T back to
 every earlier state: dL/ds_t is dL/ds_T times the Jacobians ds_{k+1}/ds_k of
-the steps in between. This recipe computes the norm of dL/ds_t as a function
+the steps in between. This bench computes the norm of dL/ds_t as a function
 of the distance T - t (s_t is the cell's whole state: h_t, and c_t too for
 the LSTM; each example's gradient is taken per unit of its error at the
 output, see `state_gradient_norms`), with `tf.GradientTape`, at
@@ -24,9 +24,10 @@ initialisation and after training:
 
 Writes into the work directory (default runs/gradient_flow): one subdirectory
 per trained network (TensorBoard logs, history.csv, curves.png; resumable,
-as every recipe), `gradient_norms.png` (log scale), `recall_accuracy.png`,
+as the recipes' runs are), `gradient_norms.png` (log scale), `recall_accuracy.png`,
 `gradient_flow.md` (the tables, also printed) and `gradient_flow.json`.
-No model is exported.
+No model is exported: a measurement, not a recipe. It takes the recipes'
+training flags (`--hidden`, `--initializer`, `--learning-rate`, ...).
 """
 
 import argparse
@@ -38,6 +39,7 @@ import tensorflow as tf
 
 from zoo import plots, training
 from zoo.agreement import AgreementClassifier
+from zoo.agreement import data as agreement_data
 from zoo.agreement.model import build_vocabularies
 from zoo.datasets import agreement
 from zoo.layers import CELLS, make_rnn
@@ -76,7 +78,7 @@ def parse_args(argv=None):
     if args.bidirectional or args.layers != 1:
         parser.error("gradient flow is measured through one unidirectional layer: no --bidirectional or --layers")
     if args.export is not None:
-        parser.error("this recipe exports no model: no --out or --version")
+        parser.error("this bench exports no model: no --out or --version")
     if args.distribute != "none":
         parser.error("the gradients are measured in one process: no --distribute")
     return args
@@ -249,8 +251,9 @@ def train_brown(args, cell, train, validation, test, workdir):
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=1.0),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     flags = {"cell": cell, **{k: getattr(args, k) for k in BROWN_FLAGS}}
-    training.fit(model, workdir, flags, agreement.as_dataset(train, args.batch_size, shuffle=True, seed=args.seed),
-                 agreement.as_dataset(validation, 256), args.brown_epochs, args.patience, args.lr_patience)
+    training.fit(model, workdir, flags,
+                 agreement_data.as_dataset(train, args.batch_size, shuffle=True, seed=args.seed),
+                 agreement_data.as_dataset(validation, 256), args.brown_epochs, args.patience, args.lr_patience)
     plots.plot_history(workdir / "history.csv", workdir / "curves.png")
     after = brown_gradient_norms(model, test, args.brown_length)
     predicted = np.argmax(model.predict_tokens(test.prefixes).scores, axis=1)

@@ -12,7 +12,8 @@ that order. An input with no words is refused: there is no subject to agree with
 import numpy as np
 import tensorflow as tf
 
-from zoo.sensor.serving import Classification
+from zoo.base import Classification
+from zoo.batches import by_length, padded_tokens
 from zoo.tagging.tokenizer import tokenize
 from zoo.validation import as_utf8_list, as_value_error, check, is_utf8
 
@@ -64,18 +65,17 @@ def example_requests(model):
     }
 
 
-def _classify_in_batches(model, signature, rows, as_tensor):
+def _classify_by_length(model, signature, rows, as_tensor):
     """Runs `signature` over `rows` in batches of similar size (less padding), in input order."""
-    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
-    labels, scores = [None] * len(rows), np.zeros((len(rows), len(model.label_names)), np.float32)
-    for start in range(0, len(order), BATCH_SIZE):
-        batch = order[start:start + BATCH_SIZE]
+
+    def classify_batch(batch):
         with as_value_error():
-            outputs = model.signatures[signature](as_tensor([rows[i] for i in batch]))
-        scores[batch] = outputs["scores"].numpy()
-        for i, label in zip(batch, outputs["label"].numpy()):
-            labels[i] = label.decode("utf-8")
-    return Classification(labels, scores)
+            outputs = model.signatures[signature](as_tensor(batch))
+        return zip([label.decode("utf-8") for label in outputs["label"].numpy()], outputs["scores"].numpy())
+
+    results = by_length(classify_batch, rows, BATCH_SIZE)
+    scores = np.array([row_scores for _, row_scores in results], np.float32).reshape(len(rows), len(model.label_names))
+    return Classification([label for label, _ in results], scores)
 
 
 def predict_sentences(model, sentences):
@@ -83,12 +83,7 @@ def predict_sentences(model, sentences):
     for i, row in enumerate(rows):
         if not row.strip():
             raise ValueError(f"sentences[{i}]: empty; expected the words before a verb")
-    return _classify_in_batches(model, "serving_default", rows, lambda texts: tf.constant(texts, tf.string))
-
-
-def _padded(token_lists):
-    width = max(len(tokens) for tokens in token_lists)
-    return tf.constant([tokens + [""] * (width - len(tokens)) for tokens in token_lists], tf.string)
+    return _classify_by_length(model, "serving_default", rows, lambda texts: tf.constant(texts, tf.string))
 
 
 def predict_token_lists(model, prefixes):
@@ -97,4 +92,4 @@ def predict_token_lists(model, prefixes):
         if isinstance(tokens, (str, bytes)) or not tokens or not all(isinstance(t, str) and t for t in tokens):
             raise ValueError(f"prefixes[{i}]: expected a non-empty list of non-empty token strings")
         rows.append(list(tokens))
-    return _classify_in_batches(model, "classify_tokens", rows, _padded)
+    return _classify_by_length(model, "classify_tokens", rows, padded_tokens)

@@ -3,9 +3,29 @@
 import numpy as np
 from sacrebleu.metrics import BLEU
 
-from zoo.datasets import coco, scenes
+from zoo.captioning.data import load_split
+from zoo.datasets import scenes
+from zoo.evaluation import Evaluation
 
 ATTRIBUTES = ("shape", "colour", "size", "relation")  # what `attribute_accuracy` averages
+
+
+class CaptioningEvaluation(Evaluation):
+    """A captioner's metrics, headed by corpus `bleu`; generated scenes add `attribute_accuracy` (and more).
+
+    >>> str(CaptioningEvaluation({"bleu": 97.5, "attribute_accuracy": 0.99572, "images": 1000}))
+    'bleu 97.5000 (attribute accuracy 0.9957, 1000 images)'
+    >>> str(CaptioningEvaluation({"bleu": 21.3, "images": 5000}))  # photographs: no scene to check captions against
+    'bleu 21.3000 (5000 images)'
+    """
+
+    TASK = "image-captioning"
+    HEADLINE = "bleu"
+
+    def details(self):
+        if "attribute_accuracy" not in self:
+            return f"{self['images']} images"
+        return f"attribute accuracy {self['attribute_accuracy']:.4f}, {self['images']} images"
 
 
 def bleu(hypotheses, references):
@@ -59,7 +79,7 @@ def caption_metrics(captions, references, scene_list):
 
 
 def evaluate(model, data, beam_width=None):
-    """Captions every image of `data`, in batches, and scores the captions.
+    """Captions every image of `data`, in batches, and scores the captions: a `CaptioningEvaluation`.
 
     Generated scenes (`zoo.datasets.scenes.Scenes`, which know what each
     image holds) get all of `caption_metrics`; other captioned images
@@ -70,29 +90,9 @@ def evaluate(model, data, beam_width=None):
         metrics = caption_metrics(captions, data.captions, data.scenes)
     else:
         metrics = {**bleu(captions, data.captions), "images": len(captions)}
-    return {**metrics, "beam_width": model.beam_width if beam_width is None else beam_width}
+    return CaptioningEvaluation({**metrics, "beam_width": model.beam_width if beam_width is None else beam_width})
 
 
-def evaluate_on(model, dataset, split="test"):
-    """`evaluate` on a split of the dataset a model card names (as many images as the card says were scored)."""
-    if dataset.get("name") == scenes.NAME:
-        return evaluate(model, scenes.load(split).take(dataset["examples"][split]))
-    if dataset.get("name") == coco.NAME:
-        return evaluate(model, coco.load(split, max_images=dataset["examples"][split], image_size=model.image_size,
-                                         download=False))
-    raise ValueError(f"evaluate_split knows the {scenes.NAME!r} and {coco.NAME!r} datasets; this model was trained "
-                     f"on {dataset.get('name')!r}: call zoo.captioning.metrics.evaluate with your own data")
-
-
-DEMO_IMAGES = (("test", 0), ("test", 1), ("test", 2), ("test", 3), ("compositional", 0), ("compositional", 1))
-
-
-def demo_lines(model):
-    """Generated scenes the model never trained on (the compositional ones hold unseen colour-shape pairs)."""
-    picked = [scenes.generate(split, index) for split, index in DEMO_IMAGES]
-    captions = model.caption([image for image, _, _ in picked])
-    lines = []
-    for (split, index), (_, scene, refs), caption in zip(DEMO_IMAGES, picked, captions):
-        mark = "true" if scenes.caption_is_true(caption, scene) else "WRONG"
-        lines.append(f"  {split} #{index:<3d} {caption!r:<72} {mark}  (e.g. {refs[0]!r})")
-    return "\n".join(lines)
+def evaluate_split(model, split="test"):
+    """`evaluate` on a split of the dataset the model card names (as many images as the card says were scored)."""
+    return evaluate(model, load_split(model.card["dataset"], split, model.image_size))
