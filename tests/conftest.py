@@ -23,6 +23,10 @@ os.environ["TFDS_DATA_DIR"] = str(_SESSION_TMP / "tensorflow_datasets")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+# tests that wait for a recipe's smoke run (a training subprocess of 10 to 30 s) are `slow` whatever else they do;
+# the sensor recipe's smoke run takes seconds and stays in the fast tier
+RECIPE_SMOKE_FIXTURES = {"pos_smoke", "translation_smoke", "captioning_smoke"}
+
 pytest_plugins = ["fixtures.recipes", "fixtures.sensor", "fixtures.tagging", "fixtures.translation",
                   "fixtures.captioning", "fixtures.serving"]
 
@@ -52,3 +56,9 @@ def copy_version(tmp_path):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if RECIPE_SMOKE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -79,6 +79,7 @@ def loaded(trained):
 # --- the Python API -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_toy_agreement_is_learned(trained):
     assert trained.history["accuracy"][-1] >= 0.95
     result = trained.model.predict_tokens(trained.data.prefixes)

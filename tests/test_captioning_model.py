@@ -144,6 +144,7 @@ def test_beam_width_one_equals_greedy(decoder, cell):
     np.testing.assert_allclose(greedy[2], beam[2], atol=1e-5)
 
 
+@pytest.mark.slow  # trains a toy model first
 def test_decoder_stops_at_the_end_token(trained):
     model, data = trained
     encoded = model.encode(model.preprocess(data.images[:4]))
@@ -173,6 +174,7 @@ def test_decoder_stops_at_the_maximum_length():
 # --- learning ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # trains a toy model first
 def test_a_tiny_model_learns_a_handful_of_scenes_exactly(trained):
     model, data = trained
     for beam_width in (1, 3):
@@ -187,6 +189,7 @@ def test_a_tiny_model_learns_a_handful_of_scenes_exactly(trained):
     assert evaluate(model, data)["exact"] == 1.0
 
 
+@pytest.mark.slow  # trains a toy model first
 def test_teacher_forcing_batches(trained):
     model, data = trained
     x, caption_out, weights = next(iter(as_dataset(data, model, 3, references="first")))
@@ -206,6 +209,7 @@ def test_teacher_forcing_batches(trained):
 # --- config, options ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # trains a toy model first
 def test_config_round_trip_and_keras_save_load(trained, tmp_path):
     model, data = trained
     path = tmp_path / "model.keras"
@@ -254,6 +258,7 @@ def test_metrics_are_perfect_for_references_and_lower_for_a_wrong_colour():
                 [["a little red circle", "a small red circle"], ["a big blue square"]])["bleu"] == 100.0
 
 
+@pytest.mark.slow  # trains a toy model first
 def test_evaluation_is_headed_by_bleu_and_says_what_was_scored(trained):
     model, data = trained
     result = evaluate(model, data)
@@ -272,6 +277,7 @@ def test_evaluate_split_knows_the_scenes_and_coco_only():
         model.evaluate_split("test")
 
 
+@pytest.mark.slow  # trains a toy model first
 def test_demo_and_predict_file(trained, tmp_path):
     model, data = trained
     lines = model.demo().splitlines()
@@ -281,6 +287,7 @@ def test_demo_and_predict_file(trained, tmp_path):
     assert model.predict_file(path) == data.captions[4][0]
 
 
+@pytest.mark.slow  # trains a toy model first
 def test_plot_caption_attention_writes_a_png(trained, tmp_path):
     model, data = trained
     result = model.caption(data.images[:1], return_attention=True)[0]

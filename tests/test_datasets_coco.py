@@ -148,6 +148,7 @@ def test_describe():
     assert "CC BY 4.0" in card["license"] and "Flickr Terms of Use" in card["license"]
 
 
+@pytest.mark.slow
 def test_a_captioner_trains_on_loaded_batches(random_tfds):
     data = coco.load("train", max_images=8, image_size=16)
     vocabulary = sorted({word for captions in data.captions for caption in captions for word in caption.split()})

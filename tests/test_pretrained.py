@@ -175,6 +175,7 @@ def test_pretrained_translator_translates_a_famous_verse():
     assert out["source_tokens"][out["attention"][god].argmax()] == "Dios"
 
 
+@pytest.mark.slow
 def test_pretrained_translator_from_the_command_line(capsys):
     from zoo.cli import main
 
@@ -228,6 +229,7 @@ def test_pretrained_captioner_describes_unseen_colour_shape_pairs_truly():
     assert sum(true) >= 6, list(zip(captions, true))
 
 
+@pytest.mark.slow
 def test_pretrained_captioner_from_the_command_line(tmp_path, capsys):
     import tensorflow as tf
 

@@ -58,6 +58,7 @@ def test_labels_the_seed_sentences():
     assert (result.scores.max(axis=1) > 0.5).all()
 
 
+@pytest.mark.slow
 def test_from_the_command_line(capsys):
     from zoo.cli import main
 

@@ -123,6 +123,7 @@ def test_smoke_model_reproduces_its_card(translation_smoke):
 # --- your own pairs -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_validation_and_test_files_go_together(translation_recipe, tmp_path, trained_translator):
     path = _write_pairs(tmp_path / "pairs.tsv", trained_translator.pairs)
     proc = translation_recipe.run(["--train-file", path, "--validation-file", path, "--smoke",

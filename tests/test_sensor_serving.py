@@ -133,7 +133,6 @@ def test_exported_graph_has_no_cudnn_op(tiny_factory, tmp_path, config, saved_mo
 
 SERIES_ERRORS = {
     "wrong channel count": (np.zeros((1, 10, 7), np.float32), r"series: wrong channel count.*6 channels"),
-    "empty batch": (np.zeros((0, 10, 6), np.float32), r"series: empty batch"),
     "NaN": (np.where(np.arange(60).reshape(1, 10, 6) == 13, np.nan, 0).astype(np.float32), r"series: NaN"),
     "inf": (np.full((2, 10, 6), np.inf, np.float32), r"series: .*infinite"),
     "length 0": (np.zeros((1, 0, 6), np.float32), r"series: length 0"),
@@ -156,6 +155,12 @@ def test_signature_rejects_bad_series(smoke_savedmodel, basic_motions_test, bad,
     # the server keeps working: a good request after the bad one gives the same answer
     again = _good_request(smoke_savedmodel, basic_motions_test)
     np.testing.assert_array_equal(again["scores"].numpy(), expected_good["scores"].numpy())
+
+
+def test_an_empty_batch_is_an_empty_answer(smoke_savedmodel):
+    for series in (np.zeros((0, 10, 6), np.float32), np.zeros((0, 0, 6), np.float32)):
+        out = smoke_savedmodel.signatures["serving_default"](series=tf.constant(series))
+        assert out["label"].shape == (0,) and out["scores"].shape[0] == 0
 
 
 LENGTHS_ERRORS = {

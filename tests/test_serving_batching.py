@@ -155,6 +155,7 @@ def test_a_refused_request_gets_its_error_and_the_others_their_answers(batcher_o
     assert function.calls[0] == 4 and sorted(function.calls[1:]) == [1, 1, 1, 1] and not batcher.unbatched()
 
 
+@pytest.mark.slow
 def test_scalar_inputs_and_shapes_merge_only_when_equal(batcher_of, signatures):
     batcher = batcher_of(6)
     function = Counted(signatures("toy", "scale"))
@@ -200,6 +201,7 @@ def test_a_full_queue_refuses_with_unavailable(signatures):
         batcher.close()
 
 
+@pytest.mark.slow
 def test_batching_server_answers_rest_and_grpc_as_unbatched(serving_root, rng):
     sentences = ["The dog sees a cat .", "A small bird runs quickly today .", "", "Dog"]
     series = [rng.normal(size=(1, 6, 3)).astype(np.float32) for _ in range(4)]

@@ -17,6 +17,8 @@ import zoo
 from zoo import artifacts, registry
 from zoo.serving import Client, RequestError, read_warmup_requests
 
+pytestmark = pytest.mark.slow  # every committed model loaded into one server
+
 NAMES = [name for name in zoo.list_models() if registry.resolve(name).is_relative_to(registry.BUNDLED)]
 MAX_BYTES = 1 << 20
 

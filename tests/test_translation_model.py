@@ -170,6 +170,7 @@ def test_reconfigured_keeps_the_weights_and_changes_the_decoding(trained_transla
     assert twin.translate(sources, beam_width=1) == model.translate(sources, beam_width=1)
 
 
+@pytest.mark.slow
 def test_the_length_penalty_is_the_one_with_the_best_validation_bleu(trained_translator):
     from zoo.datasets.parallel import ParallelText
     from zoo.translation.evaluation import choose_length_penalty, evaluate
@@ -207,6 +208,7 @@ def test_unknown_options_are_refused():
         Translator(["a"], ["b", "c"], ["B"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cell", ["elman", "lstm"])
 def test_every_cell_translates_and_fits(tiny_translator_factory, trained_translator, cell):
     from zoo.datasets.parallel import ParallelText

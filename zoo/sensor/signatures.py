@@ -13,10 +13,12 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.base import Classification
+from zoo.batches import by_length
 from zoo.sensor.io import read_series
 from zoo.validation import as_value_error, check
 
 TOP_CLASSES = 3  # alternatives `predict_file` shows per series
+BATCH_SIZE = 64  # series per signature call in the Python API
 
 _SERIES = tf.TensorSpec([None, None, None], tf.float32, name="series")
 _LENGTHS = tf.TensorSpec([None], tf.int32, name="lengths")
@@ -26,8 +28,7 @@ def _validate(model, series, lengths):
     shape = tf.shape(series)
     expected = f"float32 (batch, time, {model.num_channels})"
     return [
-        check(shape[0] > 0, f"series: empty batch; expected {expected} with batch >= 1"),
-        check(shape[1] > 0, f"series: length 0; expected {expected} with time >= 1"),
+        check((shape[0] == 0) | (shape[1] > 0), f"series: length 0; expected {expected} with time >= 1"),
         check(
             shape[1] <= model.max_length,
             f"series: longer than the max_length {model.max_length}; expected {expected}",
@@ -55,6 +56,8 @@ def signatures(model):
     def classify_padded(series, lengths):
         with tf.control_dependencies(_validate(model, series, lengths)):
             series = tf.ensure_shape(series, [None, None, model.num_channels])
+            steps = tf.shape(series)[1]  # 0 only in an empty batch, which the recurrence needs a step for
+            series = tf.pad(series, [[0, 0], [0, tf.maximum(steps, 1) - steps], [0, 0]])
             scores = model({"series": series, "lengths": lengths}, training=False)
         return {"label": tf.gather(class_names, tf.argmax(scores, axis=-1)), "scores": scores}
 
@@ -78,35 +81,36 @@ def example_requests(model):
     }
 
 
-def _as_batch(model, series):
-    """Raw input → `(padded [B, T, C] float32, lengths [B] int32)`, or a clear ValueError."""
-    expected = f"float32 (time, {model.num_channels}) or (batch, time, {model.num_channels}), or a list of (time, {model.num_channels}) arrays"
-    if isinstance(series, (list, tuple)) and series and all(np.ndim(s) == 2 for s in series):
+def _as_items(model, series):
+    """Raw input → a list of `[T_i, C]` arrays, each checked (shape, dtype, length) before it is copied."""
+    expected = (f"float32 (time, {model.num_channels}) or (batch, time, {model.num_channels}), or a list of "
+                f"(time, {model.num_channels}) arrays")
+    if isinstance(series, (list, tuple)) and all(np.ndim(s) == 2 for s in series):
         items = list(series)
-    else:
+    elif isinstance(series, (list, tuple, np.ndarray)) or hasattr(series, "__array__"):
         array = np.asarray(series)
-        if array.ndim == 2:
-            items = [array]
-        elif array.ndim == 3:
-            items = list(array)
-        else:
+        if array.ndim not in (2, 3):
             raise ValueError(f"series: got rank {array.ndim} with shape {array.shape}; expected {expected}")
-    if not items:
-        raise ValueError(f"series: empty batch; expected {expected}")
-    converted = []
+        items = [array] if array.ndim == 2 else list(array)
+    else:
+        raise ValueError(f"series: got {type(series).__name__}; expected {expected}")
     for i, item in enumerate(items):
-        item = np.asarray(item)
-        if item.dtype.kind not in "biuf":
-            raise ValueError(f"series[{i}]: got dtype {item.dtype}; expected numbers, {expected}")
-        if item.ndim != 2:
-            raise ValueError(f"series[{i}]: got shape {item.shape}; expected {expected}")
-        if item.shape[1] != model.num_channels:
-            raise ValueError(
-                f"series[{i}]: got {item.shape[1]} channels; expected {expected} "
-                f"with {model.num_channels} channels"
-            )
-        converted.append(item.astype(np.float32))
-    return pad(converted)
+        _check_item(model, f"series[{i}]", np.asarray(item), expected)
+    return [np.asarray(item) for item in items]
+
+
+def _check_item(model, name, item, expected):
+    if item.dtype.kind not in "biuf":
+        raise ValueError(f"{name}: got dtype {item.dtype}; expected numbers, {expected}")
+    if item.ndim != 2:
+        raise ValueError(f"{name}: got shape {item.shape}; expected {expected}")
+    if item.shape[1] != model.num_channels:
+        raise ValueError(f"{name}: got {item.shape[1]} channels; expected {expected} with {model.num_channels} "
+                         "channels")
+    if not 1 <= item.shape[0] <= model.max_length:
+        problem = "length 0" if not item.shape[0] else f"{item.shape[0]} steps, longer than the max_length"
+        raise ValueError(f"{name}: {problem}; expected {expected} with 1 to max_length {model.max_length} "
+                         "time steps")
 
 
 def pad(series):
@@ -119,11 +123,16 @@ def pad(series):
 
 
 def classify(model, series):
-    batch, lengths = _as_batch(model, series)
-    with as_value_error():
-        outputs = model.signatures["classify_padded"](tf.constant(batch), tf.constant(lengths))
-    labels = [label.decode("utf-8") for label in outputs["label"].numpy()]
-    return Classification(labels, outputs["scores"].numpy())
+    """Labels and class probabilities of raw series, `BATCH_SIZE` series of similar length per signature call."""
+    def run(batch):
+        padded, lengths = pad(batch)
+        with as_value_error():
+            outputs = model.signatures["classify_padded"](tf.constant(padded), tf.constant(lengths))
+        return zip((label.decode("utf-8") for label in outputs["label"].numpy()), outputs["scores"].numpy())
+
+    results = by_length(run, _as_items(model, series), BATCH_SIZE)
+    scores = np.array([s for _, s in results], np.float32).reshape(len(results), len(model.class_names))
+    return Classification([label for label, _ in results], scores)
 
 
 def predict_file(model, path):
