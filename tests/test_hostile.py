@@ -202,7 +202,7 @@ def test_idle_and_stalled_connections_are_closed(server):
     ("/v1/models/pos_brown:predict", {"inputs": json.loads("[" * 900 + "]" * 900)}, 400, "nested"),
     ("/v1/models/sensor_basic_motions:predict", {"instances": [{"b64": "AAAA"}]}, 400, "b64"),
     ("/v1/models/pos_brown/versions/99999999999999999999:predict", {"instances": ["a"]}, 404, "not found"),
-    ("/v1/models/pos_brown/versions/²:predict", {"instances": ["a"]}, 400, "Malformed"),
+    ("/v1/models/pos_brown/versions/%C2%B2:predict", {"instances": ["a"]}, 400, "Malformed"),
     ("/v1/models/sensor_basic_motions:predict", {"instances": [[[1.0] * 5]]}, 400, "channel"),
     ("/v1/models/translate_es_en:predict",
      {"signature_name": "translate", "inputs": {"sentences": ["Dios."], "beam_width": [], "max_length": 0}},

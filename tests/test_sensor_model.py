@@ -230,6 +230,7 @@ def test_reexport_without_changes_keeps_the_metrics(smoke, tmp_path):
     assert card["recipe_command"] == original["recipe_command"] is not None
     assert card["dataset"] == original["dataset"]
     assert "fine_tuned_from" not in card
+    assert card["exported_from"] == f"{original['name']}/{original['version']}"
 
 
 def test_export_with_an_explicit_card(tiny, tmp_path):

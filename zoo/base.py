@@ -157,6 +157,8 @@ class ZooModel(keras.Model):
                 card["fine_tuned_from"] = f"{self.card['name']}/{self.card['version']}"
                 card["test_metrics"] = None
                 card["recipe_command"] = None
+            elif self.card:  # the same weights in this code's graph: the recipe's numbers still hold
+                card["exported_from"] = f"{self.card['name']}/{self.card['version']}"
         return {
             **card,
             "name": name,

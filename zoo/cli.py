@@ -10,6 +10,7 @@ from google.protobuf import text_format
 
 import zoo
 from zoo import serving
+from zoo.datasets import DataUnavailable
 from zoo.evaluation import Evaluation
 from zoo.serving import batching, config
 
@@ -73,6 +74,17 @@ def cmd_evaluate(args):
 def cmd_export(args):
     path = zoo.load(args.name, args.version).export(args.out, version=args.to_version)
     print(f"exported {path}")
+
+
+def _port(text):
+    """An argparse `type`: a TCP port number, 0 to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 0 to 65535 (0: a free one), got {text!r}")
+    return port
 
 
 def _batching_flags(parser):
@@ -171,8 +183,8 @@ def build_parser():
     serve = command("serve", cmd_serve, "serve <root>/<name>/<version>/ models over TF Serving's REST and gRPC APIs",
                     model=False)
     serve.add_argument("root", help="directory holding one base directory per model, e.g. saved_models/")
-    serve.add_argument("--port", type=int, default=8501, help="REST port (0: a free one)")
-    serve.add_argument("--grpc-port", type=int, default=8500, help="gRPC port (0: a free one)")
+    serve.add_argument("--port", type=_port, default=8501, help="REST port (0: a free one)")
+    serve.add_argument("--grpc-port", type=_port, default=8500, help="gRPC port (0: a free one)")
     serve.add_argument("--no-grpc", action="store_true", help="serve REST only")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--poll-seconds", type=float, default=5.0, help="how often to look for new versions")
@@ -205,6 +217,9 @@ def main(argv=None):
     except (ValueError, OSError) as err:  # OSError: a missing or unreadable file, a directory, a busy port
         print(f"zoo {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return 2
+    except DataUnavailable as err:  # not the user's mistake, but nothing a traceback would help with
+        print(f"zoo {args.command}: error: {_one_line(err)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

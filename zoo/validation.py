@@ -26,11 +26,24 @@ def check(condition, message):
     return tf.debugging.Assert(condition, [message])
 
 
+def checked_rank(tensor, rank, message):
+    """`tensor`, once its rank is checked to be `rank`.
+
+    The checks of one `control_dependencies` list run in any order: a check
+    that indexes the shape (`tf.shape(x)[-1]`) could fail on a tensor of
+    another rank before the rank check says what is wrong. Whatever is
+    computed from the returned tensor waits for the rank check.
+    """
+    with tf.control_dependencies([check(tf.rank(tensor) == rank, message)]):
+        return tf.identity(tensor)
+
+
 def one_value(name, value, per="sentence"):
     """A decoding option given as a scalar, or as a `[B]` vector (REST row format) holding one value."""
     flat = tf.reshape(value, [-1])
+    # no `flat[0]` in the condition: it would fail on an empty value before the check could say why
     with tf.control_dependencies([check(
-            (tf.size(flat) > 0) & tf.reduce_all(flat == flat[0]) & (tf.rank(value) <= 1),
+            (tf.size(flat) > 0) & (tf.reduce_min(flat) == tf.reduce_max(flat)) & (tf.rank(value) <= 1),
             f"{name}: expected one integer, a scalar or the same value for every {per}")]):
         return tf.identity(flat[0])
 
@@ -94,6 +107,27 @@ def as_list(items, name, expected):
     if isinstance(items, np.ndarray) and items.ndim == 1:
         return items.tolist()
     raise ValueError(f"{name}: got {type(items).__name__}; expected {expected}")
+
+
+def as_token_lists(rows, name, empty_rows=True):
+    """Pre-tokenised input → a list of lists of non-empty token strings, or a ValueError naming the bad row.
+
+    >>> as_token_lists([["The", "book"], []], "sentences")
+    [['The', 'book'], []]
+    >>> as_token_lists([None], "sentences")
+    Traceback (most recent call last):
+    ...
+    ValueError: sentences[0]: expected a list of non-empty token strings, got NoneType
+    """
+    expected = f"a {'' if empty_rows else 'non-empty '}list of non-empty token strings"
+    checked = []
+    for i, tokens in enumerate(as_list(rows, name, f"a list of rows, each {expected}")):
+        if not isinstance(tokens, (list, tuple)):
+            raise ValueError(f"{name}[{i}]: expected {expected}, got {type(tokens).__name__}")
+        if (not tokens and not empty_rows) or not all(isinstance(t, str) and t for t in tokens):
+            raise ValueError(f"{name}[{i}]: expected {expected}")
+        checked.append(list(tokens))
+    return checked
 
 
 def as_utf8_list(sentences, name="sentences"):

@@ -15,7 +15,7 @@ import tensorflow as tf
 from zoo.base import Classification
 from zoo.batches import by_length, padded_tokens
 from zoo.tagging.tokenizer import tokenize
-from zoo.validation import as_utf8_list, as_value_error, check, is_utf8
+from zoo.validation import as_token_lists, as_utf8_list, as_value_error, check, checked_rank, is_utf8
 
 _SENTENCES = tf.TensorSpec(None, tf.string, name="sentences")
 _TOKENS = tf.TensorSpec(None, tf.string, name="tokens")
@@ -28,8 +28,8 @@ def signatures(model):
 
     @tf.function(input_signature=[_TOKENS])
     def classify_tokens(tokens):
+        tokens = checked_rank(tokens, 2, "tokens: expected string (batch, tokens), one row of tokens per input")
         with tf.control_dependencies([
-            check(tf.rank(tokens) == 2, "tokens: expected string (batch, tokens), one row of tokens per input"),
             check(is_utf8(tokens), "tokens: not valid UTF-8; expected UTF-8 strings"),
             check(tf.shape(tokens)[-1] <= model.max_tokens, f"tokens: {too_long}"),
             check(tf.reduce_all(tf.reduce_any(tokens != "", axis=-1)),
@@ -87,9 +87,5 @@ def predict_sentences(model, sentences):
 
 
 def predict_token_lists(model, prefixes):
-    rows = []
-    for i, tokens in enumerate(prefixes):
-        if isinstance(tokens, (str, bytes)) or not tokens or not all(isinstance(t, str) and t for t in tokens):
-            raise ValueError(f"prefixes[{i}]: expected a non-empty list of non-empty token strings")
-        rows.append(list(tokens))
+    rows = as_token_lists(prefixes, "prefixes", empty_rows=False)
     return _classify_by_length(model, "classify_tokens", rows, padded_tokens)

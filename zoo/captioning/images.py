@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.images import fit_image, to_float
-from zoo.validation import check
+from zoo.validation import as_list, check
 
 MAX_PIXELS = 4096 * 4096  # larger images are refused before decoding (a decoded 16.8 MP image is 50 MB)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -116,11 +116,7 @@ def _as_list(images):
         return [images]
     if isinstance(images, np.ndarray):
         return list(images) if images.ndim == 4 else [images]
-    try:
-        return list(images)
-    except TypeError:
-        raise ValueError(f"images: got {type(images).__name__}; expected a list of images (paths, JPEG or PNG "
-                         "bytes, or arrays)") from None
+    return as_list(images, "images", "a list of images (paths, JPEG or PNG bytes, or arrays)")
 
 
 def image_bytes_of(index, image):

@@ -23,12 +23,14 @@ import tensorflow as tf
 from zoo.captioning.images import decode_images, image_bytes_list
 from zoo.datasets import scenes
 from zoo.decoding import check_options, checked_options, search
+from zoo.serving.limits import Limits, image_pixels, row_slices
 from zoo.validation import check_message, graph_error_message, one_value
 
 _IMAGE_BYTES = tf.TensorSpec(None, tf.string, name="image_bytes")
 _BEAM_WIDTH = tf.TensorSpec(None, tf.int32, name="beam_width")
 _MAX_LENGTH = tf.TensorSpec(None, tf.int32, name="max_length")
 BATCH_SIZE = 64  # images per signature call in the Python API
+PIXELS_PER_CALL = 16 << 20  # decoded image pixels per call (one image of the largest accepted size)
 
 
 # -- signatures --------------------------------------------------------------------------------------
@@ -113,10 +115,14 @@ def preprocess_images(model, images):
 
 
 def _batches(function, data, *args):
-    """`(batch, function(batch, *args))` for the images' bytes `data`, `BATCH_SIZE` at a time, in order."""
-    for start in range(0, len(data), BATCH_SIZE):
-        batch = data[start:start + BATCH_SIZE]
-        yield batch, _call(function, batch, start, *args)
+    """`(batch, function(batch, *args))` for the images' bytes `data`, in order: at most `BATCH_SIZE` images
+    and `PIXELS_PER_CALL` pixels (read from their headers) per call, so that memory follows one call's
+    decoded images, not the request's."""
+    limits = Limits(rows_per_call=BATCH_SIZE, pixels_per_call=PIXELS_PER_CALL)
+    pixels = np.array([image_pixels(item) for item in data], np.int64)
+    for part in row_slices(len(data), pixels, limits):
+        batch = data[part]
+        yield batch, _call(function, batch, part.start, *args)
 
 
 def _error_message(err):

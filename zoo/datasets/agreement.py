@@ -84,7 +84,7 @@ import json
 
 import numpy as np
 
-from zoo.datasets import brown
+from zoo.datasets import DataUnavailable, brown
 from zoo.datasets.brown_tags import fine
 from zoo.datasets.tagged import SPLIT_RULE, split_of
 
@@ -360,7 +360,7 @@ def _load(split):
     data = extract(brown.corpus(), split)
     digest = content_sha256(data)
     if digest != SHA256[split]:
-        raise RuntimeError(f"the {split} agreement examples have sha256 {digest}, not the expected {SHA256[split]}: "
+        raise DataUnavailable(f"the {split} agreement examples have sha256 {digest}, not the expected {SHA256[split]}: "
                            "a changed extractor needs a new EXTRACTOR_VERSION and SHA256")
     return data
 

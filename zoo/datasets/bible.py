@@ -33,7 +33,7 @@ from pathlib import Path
 
 import keras
 
-from zoo.datasets import data_dir
+from zoo.datasets import DataUnavailable, data_dir
 from zoo.datasets.parallel import ParallelText
 
 PACKAGES = {  # language: (Debian package, version, sha256 of the .deb, SWORD module)
@@ -75,7 +75,7 @@ def fetch():
         if not deb.exists():
             _apt_download(package, version, deb)
         if _sha256(deb) != digest:
-            raise RuntimeError(f"{deb}: sha256 differs from the expected {digest}; delete it to fetch it again")
+            raise DataUnavailable(f"{deb}: sha256 differs from the expected {digest}; delete it to fetch it again")
         marker = sword / f".{package}_{version}"
         if not marker.exists():
             subprocess.run(["dpkg-deb", "-x", str(deb), str(sword)], check=True, capture_output=True)
@@ -86,7 +86,7 @@ def fetch():
 def _apt_download(package, version, target):
     apt_get = shutil.which("apt-get")
     if apt_get is None:
-        raise RuntimeError(f"the Bible texts come from Debian's package {package}={version} (`apt-get download`), "
+        raise DataUnavailable(f"the Bible texts come from Debian's package {package}={version} (`apt-get download`), "
                            "but apt-get is not installed; download the .deb yourself and put it at " + str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     print(f"fetching {package}={version} with apt-get download ...", flush=True)
@@ -94,7 +94,7 @@ def _apt_download(package, version, target):
         done = subprocess.run([apt_get, "download", f"{package}={version}"], cwd=scratch,
                               capture_output=True, text=True)
         if done.returncode != 0:
-            raise RuntimeError(f"apt-get download {package}={version} failed: {done.stderr.strip()} "
+            raise DataUnavailable(f"apt-get download {package}={version} failed: {done.stderr.strip()} "
                                "(run `apt-get update` once if the package lists are missing)")
         Path(scratch, target.name).replace(target)
 
@@ -205,7 +205,7 @@ def pairs():
     if not target.exists():
         _convert(fetch(), target)
     if _sha256(target) != TSV_SHA256:
-        raise RuntimeError(f"{target}: sha256 differs from the expected {TSV_SHA256}; delete it to convert again")
+        raise DataUnavailable(f"{target}: sha256 differs from the expected {TSV_SHA256}; delete it to convert again")
     with target.open(encoding="utf-8", newline="") as f:
         rows = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
         return tuple((book, int(chapter), int(verse), es, en) for book, chapter, verse, es, en in rows)

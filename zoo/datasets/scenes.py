@@ -66,7 +66,7 @@ import json
 import keras
 import numpy as np
 
-from zoo.datasets import data_dir
+from zoo.datasets import DataUnavailable, data_dir
 
 NAME = "scenes"
 GENERATOR_VERSION = "1.0.0"
@@ -423,7 +423,7 @@ def load(split):
         data = generate_split(split)
         digest = content_sha256(data)
         if digest != SHA256[split]:
-            raise RuntimeError(f"the generator's {split} split has sha256 {digest}, not the expected "
+            raise DataUnavailable(f"the generator's {split} split has sha256 {digest}, not the expected "
                                f"{SHA256[split]}: a changed generator needs a new GENERATOR_VERSION and SHA256")
         _save(data, images_path, text_path)
         return data
@@ -433,7 +433,7 @@ def load(split):
     data = Scenes(NAME, split, images, text["captions"], text["scenes"])
     digest = content_sha256(data)
     if digest != SHA256[split]:
-        raise RuntimeError(f"{images_path} and {text_path}: content sha256 {digest} differs from the expected "
+        raise DataUnavailable(f"{images_path} and {text_path}: content sha256 {digest} differs from the expected "
                            f"{SHA256[split]}; delete them to generate the split again")
     return data
 

@@ -1,9 +1,12 @@
 """Reading raw series from files for `zoo predict`."""
 
+import io
 import json
 from pathlib import Path
 
 import numpy as np
+
+from zoo.validation import read_input_file
 
 
 def read_series(path):
@@ -16,23 +19,25 @@ def read_series(path):
     """
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix not in (".npy", ".csv", ".json"):
+        raise ValueError(f"{path}: expected a .npy, .csv or .json file of shape (time, channels)")
+    data = read_input_file(path, f"series ({suffix}, shape (time, channels))")
     try:
         if suffix == ".npy":
-            return np.load(path, allow_pickle=False)
+            return np.load(io.BytesIO(data), allow_pickle=False)
+        text = data.decode("utf-8")
         if suffix == ".csv":
-            lines = path.read_text().splitlines()
+            lines = text.splitlines()
             rows = lines[1:] if lines and _is_header(lines[0]) else lines
             return np.loadtxt(rows, delimiter=",", ndmin=2, dtype=np.float32)
-        if suffix == ".json":
-            content = json.loads(path.read_text())
-            if isinstance(content, dict):
-                content = content.get("series", content.get("instances"))
-            if isinstance(content, list) and content and all(np.ndim(s) == 2 for s in content):
-                return [np.asarray(s, np.float32) for s in content]
-            return np.asarray(content, np.float32)
-    except (OSError, ValueError, UnicodeDecodeError) as err:
+        content = json.loads(text)
+        if isinstance(content, dict):
+            content = content.get("series", content.get("instances"))
+        if isinstance(content, list) and content and all(np.ndim(s) == 2 for s in content):
+            return [np.asarray(s, np.float32) for s in content]
+        return np.asarray(content, np.float32)
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
         raise ValueError(f"{path}: cannot read series ({err})") from None
-    raise ValueError(f"{path}: expected a .npy, .csv or .json file of shape (time, channels)")
 
 
 def _is_header(line):

@@ -88,7 +88,10 @@ def _as_items(model, series):
     if isinstance(series, (list, tuple)) and all(np.ndim(s) == 2 for s in series):
         items = list(series)
     elif isinstance(series, (list, tuple, np.ndarray)) or hasattr(series, "__array__"):
-        array = np.asarray(series)
+        try:
+            array = np.asarray(series)
+        except ValueError:
+            raise ValueError(f"series: neither one array nor a list of 2-D arrays; expected {expected}") from None
         if array.ndim not in (2, 3):
             raise ValueError(f"series: got rank {array.ndim} with shape {array.shape}; expected {expected}")
         items = [array] if array.ndim == 2 else list(array)

@@ -46,7 +46,10 @@ class ModelServer:
             logger.warning("this TensorFlow cannot cancel a running call: deadlines are checked between calls")
         if batcher is not None:
             batcher.gate = self.gate
-        self._rest = RestServer(repository, host, port, max_body_bytes, batcher, limits, max_connections, self.gate)
+        try:
+            self._rest = RestServer(repository, host, port, max_body_bytes, batcher, limits, max_connections, self.gate)
+        except OSError as err:
+            raise OSError(f"REST: cannot listen on {host}:{port}: {err.strerror or err}") from None
         self.port = self._rest.server_address[1]
         self._grpc, self.grpc_port = (None, None)
         if grpc_port is not None:

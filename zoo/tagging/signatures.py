@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from zoo.batches import by_length, padded_tokens
 from zoo.tagging.tokenizer import tokenize
-from zoo.validation import as_utf8_list, as_value_error, check, is_utf8
+from zoo.validation import as_token_lists, as_utf8_list, as_value_error, check, checked_rank, is_utf8
 
 _SENTENCES = tf.TensorSpec(None, tf.string, name="sentences")
 _TOKENS = tf.TensorSpec(None, tf.string, name="tokens")
@@ -23,8 +23,8 @@ BATCH_SIZE = 128  # sentences per signature call in the Python API
 
 
 def _check_tokens(model, tokens):
+    tokens = checked_rank(tokens, 2, "tokens: expected string (batch, tokens), one row of tokens per sentence")
     return [
-        check(tf.rank(tokens) == 2, "tokens: expected string (batch, tokens), one row of tokens per sentence"),
         check(is_utf8(tokens), "tokens: not valid UTF-8; expected UTF-8 strings"),
         check(tf.shape(tokens)[-1] <= model.max_tokens,
               f"tokens: more than max_tokens {model.max_tokens} per sentence; split the text into sentences"),
@@ -106,9 +106,5 @@ def tag_sentences(model, sentences, with_scores=False):
 
 
 def tag_token_lists(model, sentences, with_scores=False):
-    rows = []
-    for i, tokens in enumerate(sentences):
-        if isinstance(tokens, (str, bytes)) or not all(isinstance(t, str) and t for t in tokens):
-            raise ValueError(f"sentences[{i}]: expected a list of non-empty token strings")
-        rows.append(list(tokens))
+    rows = as_token_lists(sentences, "sentences")
     return _tag_by_length(model, "tag_tokens", rows, padded_tokens, with_scores)
