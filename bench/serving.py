@@ -23,6 +23,7 @@ import argparse
 import itertools
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+from hostile_requests import Hostile, hostile_requests
 from run_info import environment, header, write_report
 
 from zoo import artifacts
@@ -39,7 +41,19 @@ from zoo.serving import Client, batching, config, read_warmup_requests
 
 REPO = Path(__file__).resolve().parent.parent
 PROTOCOLS = ("rest", "grpc")
-GOALS = {"p99_over_p50": 3.0, "tagger_speedup": 3.0}
+GOALS = {"p99_over_p50": 3.0, "tagger_speedup": 3.0, "wrk_speedup": 2.0, "wrk_max_ms": 1000.0}
+WRK_SENTENCE = "The book that I got yesterday is on the table."
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = '{"instances": ["%s"]}'
+wrk.headers["Content-Type"] = "application/json"
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("ZOO %%d %%d %%d %%f %%f %%f %%f\\n", summary.requests, e.status,
+    e.connect + e.read + e.write + e.timeout, latency:percentile(50), latency:percentile(99), latency.max,
+    summary.duration))
+end
+""" % WRK_SENTENCE
 # One-sentence requests added to each text model's warm-up request, by the model card's task.
 SENTENCES = {
     "pos-tagging": ["The book that I got yesterday is on the table.", "Don't stop.",
@@ -75,6 +89,10 @@ def parse_args(argv=None):
     parser.add_argument("--max-seconds", type=float, default=600.0, help="each timed phase stops after this")
     parser.add_argument("--max-batch-size", type=int, default=batching.DEFAULT_MAX_BATCH_SIZE)
     parser.add_argument("--batch-timeout-micros", type=int, default=batching.DEFAULT_BATCH_TIMEOUT_MICROS)
+    parser.add_argument("--hostile-fraction", type=float, default=0.05,
+                        help="share of the mixed requests that are hostile (bench/hostile_requests.py)")
+    parser.add_argument("--wrk-seconds", type=int, default=20,
+                        help="wrk -t2 -c16 posting one sentence to the tagger for this long (0: no wrk phase)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path, default=REPO / "bench" / "results",
                         help="directory for serving.md and serving.json")
@@ -139,9 +157,15 @@ def distinct_requests(root):
     return requests
 
 
-def mixed_schedule(requests, count, rng):
+def mixed_schedule(requests, count, rng, hostile=(), hostile_fraction=0.0):
+    """`count` requests: a model drawn uniformly, then one of its requests; a `hostile_fraction` of them
+    drawn from `hostile` instead."""
     models = sorted(requests)
-    return [requests[models[m]][rng.integers(len(requests[models[m]]))] for m in rng.integers(len(models), size=count)]
+    schedule = [requests[models[m]][rng.integers(len(requests[models[m]]))] for m in rng.integers(len(models), size=count)]
+    if hostile:
+        for i in np.flatnonzero(rng.random(count) < hostile_fraction):
+            schedule[i] = hostile[rng.integers(len(hostile))]
+    return schedule
 
 
 # --- the server and the load --------------------------------------------------------------------------
@@ -201,6 +225,23 @@ def _bitwise_equal(got, expected):
     return True
 
 
+def _send(senders, server, request, protocol):
+    """`(latency, error, wrong)` of one request: a hostile one must be refused as owed, anything else answered
+    as in this process."""
+    started = time.perf_counter()
+    if isinstance(request, Hostile):
+        refused, got = request.send(server.rest, server.grpc)
+        server_error = got.startswith("HTTP 5") or got in ("INTERNAL", "UNKNOWN", "UNAVAILABLE")
+        return None, server_error and f"{request.describe()}: {got}", not refused and not server_error and (
+            f"{request.describe()}: {got}")
+    try:
+        answer = senders[protocol].predict(request.model, request.signature, **request.inputs)
+    except Exception as err:  # whatever fails (a refusal, a dropped connection) is an error of the server
+        return time.perf_counter() - started, f"{request.describe()} over {protocol}: {err}", None
+    wrong = not _bitwise_equal(answer, request.expected) and f"{request.describe()} over {protocol}"
+    return time.perf_counter() - started, None, wrong
+
+
 def load(server, schedule, clients, max_seconds):
     """Sends `schedule` from `clients` threads (request i over REST when i is even); what happened."""
     senders = {"rest": Client(server.rest), "grpc": Client(grpc=server.grpc)}
@@ -214,17 +255,9 @@ def load(server, schedule, clients, max_seconds):
                 i = next(next_index)
             if i >= len(schedule):
                 return
-            request = schedule[i]
-            started = time.perf_counter()
-            try:
-                answer = senders[PROTOCOLS[i % 2]].predict(request.model, request.signature, **request.inputs)
-            except Exception as err:  # whatever fails (a refusal, a dropped connection) is an error of the server
-                answer = err
-            latencies[i] = time.perf_counter() - started
-            if isinstance(answer, Exception):
-                errors.append(f"{request.describe()} over {PROTOCOLS[i % 2]}: {answer}")
-            elif not _bitwise_equal(answer, request.expected):
-                wrong.append(f"{request.describe()} over {PROTOCOLS[i % 2]}")
+            latencies[i], error, bad = _send(senders, server, schedule[i], PROTOCOLS[i % 2])
+            errors.extend([error] if error else [])
+            wrong.extend([bad] if bad else [])
 
     started = time.perf_counter()
     threads = [threading.Thread(target=client) for _ in range(clients)]
@@ -234,7 +267,27 @@ def load(server, schedule, clients, max_seconds):
         thread.join()
     seconds = time.perf_counter() - started
     senders["grpc"].close()
-    return _stats([t for t in latencies if t is not None], seconds, len(schedule), errors, wrong)
+    stats = _stats([t for t in latencies if t is not None], seconds, len(schedule), errors, wrong)
+    stats["hostile"] = sum(isinstance(r, Hostile) for r in schedule[:next(next_index)])
+    return stats
+
+
+def wrk_tagger(server, model, seconds):
+    """wrk (a C client, so the cores stay with the server) posting one sentence to `model` from 16 connections."""
+    if not seconds or shutil.which("wrk") is None:
+        return None
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(WRK_SCRIPT)
+        script.flush()
+        done = subprocess.run(["wrk", "-t2", "-c16", f"-d{seconds}s", "-s", script.name,
+                               f"http://{server.rest}/v1/models/{model}:predict"],
+                              capture_output=True, text=True, timeout=seconds + 120)
+    fields = re.search(r"^ZOO (.*)$", done.stdout, re.M).group(1).split()
+    requests, status_errors, socket_errors = map(int, fields[:3])
+    p50, p99, slowest, duration = (float(f) / 1000 for f in fields[3:])  # microseconds -> ms
+    return {"requests": requests, "throughput": requests / (duration / 1000), "p50_ms": p50, "p99_ms": p99,
+            "max_ms": slowest, "p99_over_p50": p99 / p50 if p50 else float("nan"),
+            "non_2xx": status_errors, "socket_errors": socket_errors}
 
 
 def _stats(latencies, seconds, scheduled, errors=(), wrong=()):
@@ -267,12 +320,13 @@ def warm_up(server, requests):
         client.close()
 
 
-def bench_server(args, requests, mixed, tagger, batching_flags):
+def bench_server(args, requests, mixed, tagger, batching_flags, tagger_model):
     server = Server(args.models, batching_flags)
     try:
         warm_up(server, requests)
         result = {"mixed": load(server, mixed, args.clients, args.max_seconds),
-                  "tagger": load(server, tagger, args.clients, args.max_seconds) if tagger else None}
+                  "tagger": load(server, tagger, args.clients, args.max_seconds) if tagger else None,
+                  "wrk": wrk_tagger(server, tagger_model, args.wrk_seconds) if tagger_model else None}
     finally:
         server.stop()
     result["unbatched"] = re.findall(r"(\S+): a merged call's answers differ", server.log_text())
@@ -286,20 +340,39 @@ def goals(report):
     checks = []
     for mode, result in report["servers"].items():
         mixed = result["mixed"]
-        checks.append((f"{mode}: {mixed['scheduled']} mixed requests from {report['clients']} clients, 0 errors",
+        checks.append((f"{mode}: {mixed['scheduled']} mixed requests ({mixed['hostile']} hostile) from "
+                       f"{report['clients']} clients, 0 errors (5xx, dropped)",
                        f"{mixed['completed']} answered, {mixed['errors']} errors",
-                       mixed["errors"] == 0 and mixed["completed"] == mixed["scheduled"]))
-        checks.append((f"{mode}: 0 wrong answers", str(mixed["wrong"]), mixed["wrong"] == 0))
+                       mixed["errors"] == 0 and mixed["completed"] + mixed["hostile"] == mixed["scheduled"]))
+        checks.append((f"{mode}: 0 wrong answers (a hostile request not refused as owed is one)", str(mixed["wrong"]),
+                       mixed["wrong"] == 0))
         checks.append((f"{mode}: p99 <= {GOALS['p99_over_p50']:g}x p50",
                        f"{mixed['p99_ms']:.1f} / {mixed['p50_ms']:.1f} ms = {mixed['p99_over_p50']:.2f}x",
                        mixed["p99_over_p50"] <= GOALS["p99_over_p50"]))
-    plain, batched = (report["servers"][mode]["tagger"] for mode in ("zoo serve", "zoo serve --batching"))
-    if plain and batched:
-        speedup = batched["throughput"] / plain["throughput"]
-        checks.append((f"tagger, {report['clients']} clients: --batching >= {GOALS['tagger_speedup']:g}x one by one",
-                       f"{batched['throughput']:.0f} vs {plain['throughput']:.0f} requests/s = {speedup:.2f}x",
-                       speedup >= GOALS["tagger_speedup"]))
+        checks += _wrk_goals(mode, result["wrk"])
+    plain, batched = (report["servers"][mode] for mode in ("zoo serve", "zoo serve --batching"))
+    if plain["tagger"] and batched["tagger"]:
+        speedup = batched["tagger"]["throughput"] / plain["tagger"]["throughput"]
+        checks.append((f"tagger, {report['clients']} Python clients: --batching >= {GOALS['tagger_speedup']:g}x "
+                       "one by one", f"{batched['tagger']['throughput']:.0f} vs {plain['tagger']['throughput']:.0f} "
+                       f"requests/s = {speedup:.2f}x", speedup >= GOALS["tagger_speedup"]))
+    if plain["wrk"] and batched["wrk"]:
+        speedup = batched["wrk"]["throughput"] / plain["wrk"]["throughput"]
+        checks.append((f"tagger, wrk -c16: --batching >= {GOALS['wrk_speedup']:g}x plain",
+                       f"{batched['wrk']['throughput']:.0f} vs {plain['wrk']['throughput']:.0f} requests/s = "
+                       f"{speedup:.2f}x", speedup >= GOALS["wrk_speedup"]))
     return [{"goal": goal, "measured": measured, "met": bool(met)} for goal, measured, met in checks]
+
+
+def _wrk_goals(mode, wrk):
+    if wrk is None:
+        return []
+    return [(f"{mode}, wrk -c16 tagger: 0 requests over 1 s, all 2xx",
+             f"slowest {wrk['max_ms']:.0f} ms, {wrk['non_2xx']} non-2xx, {wrk['socket_errors']} socket errors",
+             wrk["max_ms"] <= GOALS["wrk_max_ms"] and not wrk["non_2xx"] and not wrk["socket_errors"]),
+            (f"{mode}, wrk -c16 tagger: p99 <= {GOALS['p99_over_p50']:g}x p50",
+             f"{wrk['p99_ms']:.1f} / {wrk['p50_ms']:.1f} ms = {wrk['p99_over_p50']:.2f}x",
+             wrk["p99_over_p50"] <= GOALS["p99_over_p50"])]
 
 
 def _row(name, stats, counted=True):
@@ -324,6 +397,13 @@ def markdown(report):
     lines += [_row(mode, result["tagger"]) for mode, result in report["servers"].items() if result["tagger"]]
     if report["in_process"]["tagger"]:
         lines.append(_row("in-process signature calls, one thread", report["in_process"]["tagger"], counted=False))
+    wrk_rows = [f"| {mode} | {r['wrk']['requests']} | {r['wrk']['throughput']:.1f} | {r['wrk']['p50_ms']:.1f} | "
+                f"{r['wrk']['p99_ms']:.1f} | {r['wrk']['p99_over_p50']:.2f} | {r['wrk']['max_ms']:.0f} | "
+                f"{r['wrk']['non_2xx'] + r['wrk']['socket_errors']} |" for mode, r in report["servers"].items() if r["wrk"]]
+    if wrk_rows:
+        lines += ["", f"Tagger under `wrk -t2 -c16` (a C client) posting \"{WRK_SENTENCE}\":", "",
+                  "| server | requests | requests/s | p50 ms | p99 ms | p99/p50 | slowest ms | errors |",
+                  "|---|---|---|---|---|---|---|---|", *wrk_rows]
     unbatched = report["servers"]["zoo serve --batching"]["unbatched"]
     lines += ["", "Signatures `--batching` ran unbatched (a merged call's answers differed from single calls): "
               + (", ".join(f"`{s}`" for s in unbatched) if unbatched else "none") + "."]
@@ -341,14 +421,14 @@ def main(argv=None):
     args = parse_args(argv)
     rng = np.random.default_rng(args.seed)
     requests = distinct_requests(args.models)
-    mixed = mixed_schedule(requests, args.requests, rng)
+    mixed = mixed_schedule(requests, args.requests, rng, hostile_requests(requests), args.hostile_fraction)
     tagger_model = next((m for m in sorted(requests) if m.startswith("pos_")), None)
     tagger_requests = [r for r in requests.get(tagger_model, []) if r.signature == "serving_default"]
     tagger = [tagger_requests[i % len(tagger_requests)] for i in range(args.tagger_requests)] if tagger_model else []
     batching_flags = ["--batching", "--max-batch-size", str(args.max_batch_size),
                       "--batch-timeout-micros", str(args.batch_timeout_micros)]
-    servers = {"zoo serve": bench_server(args, requests, mixed, tagger, []),
-               "zoo serve --batching": bench_server(args, requests, mixed, tagger, batching_flags)}
+    servers = {"zoo serve": bench_server(args, requests, mixed, tagger, [], tagger_model),
+               "zoo serve --batching": bench_server(args, requests, mixed, tagger, batching_flags, tagger_model)}
     report = {
         "environment": environment(shlex.join(["python", "bench/serving.py", *sys.argv[1:]])),
         "clients": args.clients,
@@ -356,7 +436,7 @@ def main(argv=None):
         "batching_flags": batching_flags,
         "tagger_model": tagger_model,
         "servers": servers,
-        "in_process": {"mixed": in_process(mixed, args.max_seconds),
+        "in_process": {"mixed": in_process([r for r in mixed if not isinstance(r, Hostile)], args.max_seconds),
                        "tagger": in_process(tagger, args.max_seconds) if tagger else None},
     }
     report["goals"] = goals(report)

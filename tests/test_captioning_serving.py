@@ -223,6 +223,14 @@ def test_zoo_load_matches_the_model(exported):
         assert reloaded.caption(images, beam_width=beam_width) == exported.model.caption(images, beam_width=beam_width)
 
 
+def test_a_loaded_captioner_exports_again_and_answers_an_empty_batch(exported, tmp_path):
+    path = zoo.load(exported.version_dir).export(tmp_path / "caption_again")
+    again = tf.saved_model.load(str(path))
+    assert zoo.info(path)["exported_from"] == "caption_toy/1"
+    out = again.signatures["serving_default"](image_bytes=tf.constant([], tf.string))
+    assert out["captions"].shape == (0,) and out["scores"].shape == (0,)
+
+
 def test_warmup_requests_feed_the_signatures(exported, loaded):
     requests = read_warmup_requests(exported.version_dir / artifacts.WARMUP)
     assert sorted(r.model_spec.signature_name for r in requests) == ["caption", "serving_default"]

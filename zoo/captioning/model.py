@@ -321,6 +321,7 @@ class Captioner(ZooModel):
     def build_for_inference(self):
         self({"images": tf.zeros([1, self.image_size, self.image_size, 3]),
               "caption_in": tf.constant([[BOS_ID, OOV_ID]])})
+        self.caption_ids(tf.constant(["a"]))  # the word lookup is not part of `call`; export tracks it
 
     def get_config(self):
         return {

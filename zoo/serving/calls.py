@@ -223,7 +223,7 @@ def run_signature(function, tensors, batcher=None, key=None, limits=Limits(), de
     pieces, started = [], time.monotonic()
     for part in parts:
         deadline.check((time.monotonic() - started) / len(pieces) if pieces else 0.0)  # the calls so far: the cost
-        chunk = {name: (t[part] if t.shape.rank else t) for name, t in tensors.items()}
+        chunk = tensors if len(parts) == 1 else {name: (t[part] if t.shape.rank else t) for name, t in tensors.items()}
         pieces.append(call_signature(function, chunk, gate, deadline) if batcher is None
                       else batcher.call(key, function, chunk))
     return pieces[0] if len(pieces) == 1 else padded_concat(pieces)
