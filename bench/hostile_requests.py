@@ -35,7 +35,8 @@ def _rest(method, path, body, owed):
     return send
 
 
-def _declared(dtype, shape, **values):
+def declared_tensor(dtype, shape, **values):
+    """A `TensorProto` declaring `shape` whatever values it holds (a client may send one value for millions)."""
     proto = tensor_pb2.TensorProto(dtype=dtype, tensor_shape=tensor_shape_pb2.TensorShapeProto(
         dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=d) for d in shape]))
     for field, items in values.items():
@@ -64,12 +65,10 @@ def hostile_requests(models):
     probes = []
     if "sensor_basic_motions" in models:
         probes += [
-            Hostile("gRPC float [20000, 1000, 6] declared, one value",
-                    _grpc("sensor_basic_motions", {"series": _declared(types_pb2.DT_FLOAT, [20000, 1000, 6],
-                                                                       float_val=[0.0])})),
-            Hostile("gRPC 10 M strings declared, one value",
-                    _grpc("sensor_basic_motions", {"series": _declared(types_pb2.DT_STRING, [10_000_000],
-                                                                       string_val=[b"x"])})),
+            Hostile("gRPC float [20000, 1000, 6] declared, one value", _grpc("sensor_basic_motions", {
+                "series": declared_tensor(types_pb2.DT_FLOAT, [20000, 1000, 6], float_val=[0.0])})),
+            Hostile("gRPC 10 M strings declared, one value", _grpc("sensor_basic_motions", {
+                "series": declared_tensor(types_pb2.DT_STRING, [10_000_000], string_val=[b"x"])})),
             Hostile("b64 for a float input", _rest("POST", "/v1/models/sensor_basic_motions:predict",
                                                    json.dumps({"instances": [{"b64": "AAAA"}]}), 400)),
             Hostile("wrong channel count", _rest("POST", "/v1/models/sensor_basic_motions:predict",

@@ -20,12 +20,13 @@ from pathlib import Path
 import grpc
 import numpy as np
 import pytest
-from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
+from tensorflow.core.framework import types_pb2
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
-from fixtures.recipes import REPO, subprocess_env
+from fixtures.recipes import REPO, RecipeRunner, subprocess_env
 
 pytestmark = pytest.mark.slow
+HOSTILE = RecipeRunner(REPO / "bench" / "hostile_requests.py").module()  # the probes the serving bench mixes in
 
 SHIPPED = ("sensor_basic_motions", "pos_brown", "translate_es_en", "caption_scenes")
 REQUEST_TIMEOUT = 3.0
@@ -84,6 +85,7 @@ def server(tmp_path_factory):
     _warm_up(running)
     running.idle_rss = running.status("VmRSS")
     yield running
+    print(f"\nzoo serve RSS: idle {running.idle_rss / 2**20:.0f} MiB, peak {running.status('VmHWM') / 2**20:.0f} MiB")
     proc.terminate()
     proc.wait(timeout=30)
     log.close()
@@ -112,14 +114,6 @@ def _assert_still_serving(server):
     assert server.status("VmHWM") <= 2 * server.idle_rss, (server.status("VmHWM"), server.idle_rss)
 
 
-def _tensor_proto(dtype, shape, **values):
-    proto = tensor_pb2.TensorProto(dtype=dtype, tensor_shape=tensor_shape_pb2.TensorShapeProto(
-        dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=d) for d in shape]))
-    for field, items in values.items():
-        getattr(proto, field).extend(items)
-    return proto
-
-
 def _grpc_predict(server, model, inputs):
     request = predict_pb2.PredictRequest()
     request.model_spec.name = model
@@ -136,7 +130,8 @@ def _grpc_predict(server, model, inputs):
     (types_pb2.DT_STRING, [10_000_000], {"string_val": [b"x"]}),
 ])
 def test_a_small_grpc_message_declaring_a_huge_tensor_is_refused_unallocated(server, dtype, shape, values):
-    error, seconds = _grpc_predict(server, "sensor_basic_motions", {"series": _tensor_proto(dtype, shape, **values)})
+    declared = HOSTILE.declared_tensor(dtype, shape, **values)
+    error, seconds = _grpc_predict(server, "sensor_basic_motions", {"series": declared})
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and seconds < FAST
     assert "over the limit" in error.details() and "--max-tensor-elements" in error.details()
     _assert_still_serving(server)
@@ -242,26 +237,26 @@ def test_hot_reload_survives_odd_names_and_refuses_unverified_versions(server):
     base = server.root / "vowels"
     (base / "²").mkdir()
     (base / "99999999999999999999").mkdir()
-    unverified = base / "2"
+    unverified = base / "5"
     shutil.copytree(base / "1", unverified, ignore=shutil.ignore_patterns("manifest.json"))
-    outside = base / "3"
+    outside = base / "6"
     shutil.copytree(base / "1", outside)
     manifest = json.loads((outside / "assets.extra" / "manifest.json").read_text())
     manifest["sha256"]["../../../../../../etc/hostname"] = "0" * 64
     (outside / "assets.extra" / "manifest.json").write_text(json.dumps(manifest))
-    shutil.copytree(base / "1", base / "4")  # a good version after the bad ones: the poller must reach it
+    shutil.copytree(base / "1", base / "7")  # a good version after the bad ones: the poller must reach it
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         status, answer, _ = server.request("GET", "/v1/models/vowels")
         states = {v["version"]: v for v in answer.get("model_version_status", [])}
-        if states.get("4", {}).get("state") == "AVAILABLE":
+        if states.get("7", {}).get("state") == "AVAILABLE":
             break
         time.sleep(0.3)
-    assert states["4"]["state"] == "AVAILABLE", answer
-    assert states["2"]["state"] == "END" and "manifest" in states["2"]["status"]["error_message"]
-    assert states["3"]["state"] == "END" and "is not a file of the version" in states["3"]["status"]["error_message"]
+    assert states["7"]["state"] == "AVAILABLE", answer
+    assert states["5"]["state"] == "END" and "manifest" in states["5"]["status"]["error_message"]
+    assert states["6"]["state"] == "END" and "is not a file of the version" in states["6"]["status"]["error_message"]
     assert str(server.root) not in json.dumps(answer)
-    assert set(states) == {"1", "2", "3", "4"}
+    assert set(states) == {"1", "2", "5", "6", "7"}  # the two odd names are no versions
     _assert_still_serving(server)
 
 

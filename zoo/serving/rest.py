@@ -24,6 +24,7 @@ import logging
 import re
 import select
 import socket
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -313,6 +314,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         self._send(HTTPStatus(code), {"error": message or HTTPStatus(code).phrase})
 
+    def log_request(self, code="-", size="-"):
+        """One log line per refused or failed request (a line per answered one would cost every request)."""
+        if isinstance(code, HTTPStatus):
+            code = code.value
+        if not str(code).startswith(("1", "2", "3")):
+            super().log_request(code, size)
+
     def log_message(self, format, *args):
         logger.info("%s %s", self.address_string(), _escaped(format % args))
 
@@ -456,6 +464,14 @@ class RestServer(ThreadingHTTPServer):
         self.limits = limits
         self.gate = gate
         self._connections = threading.BoundedSemaphore(max_connections)
+
+    def handle_error(self, request, client_address):
+        """A client that left mid-answer is one log line, not socketserver's traceback."""
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):
+            logger.info("%s: connection ended early (%s)", client_address[0], error.strerror or error)
+        else:
+            logger.exception("%s: connection failed", client_address[0])
 
     def process_request(self, request, client_address):
         if not self._connections.acquire(blocking=False):
