@@ -51,6 +51,7 @@ def _jpeg(image, quality=95):
 # --- the signatures -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # trains a toy captioner first
 def test_export_card(exported):
     card = zoo.info(exported.version_dir)
     assert card["task"] == "image-captioning" and card["name"] == "caption_toy"
@@ -66,6 +67,7 @@ def test_export_card(exported):
     assert card["parameters"] == exported.model.count_params()
 
 
+@pytest.mark.slow  # trains a toy captioner first
 def test_signatures_match_the_api_and_know_the_scenes(exported, loaded):
     images = exported.data.images
     data = tf.constant([_png(image) for image in images])
@@ -83,6 +85,7 @@ def test_signatures_match_the_api_and_know_the_scenes(exported, loaded):
         assert not attention[row, words + 1:].any(), "attention after the end of the caption"
 
 
+@pytest.mark.slow  # trains a toy captioner first
 def test_rest_row_format_gives_one_option_value_per_image(exported, loaded):
     data = tf.constant([_png(image) for image in exported.data.images[:2]])
     rows = loaded.signatures["caption"](image_bytes=data, beam_width=tf.constant([2, 2]), max_length=tf.constant([0, 0]))
@@ -94,6 +97,7 @@ def test_rest_row_format_gives_one_option_value_per_image(exported, loaded):
     assert short["tokens"].shape[1] <= 3
 
 
+@pytest.mark.slow  # trains a toy captioner first
 def test_an_empty_batch_gives_empty_outputs(loaded):
     out = loaded.signatures["serving_default"](image_bytes=tf.constant([], tf.string))
     assert out["captions"].shape == (0,) and out["scores"].shape == (0,)
@@ -102,6 +106,7 @@ def test_an_empty_batch_gives_empty_outputs(loaded):
 # --- every kind of image -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # trains a toy captioner first
 def test_every_kind_of_image_is_captioned(exported, tmp_path):
     model = exported.model
     image = exported.data.images[4]  # "a large blue square"
@@ -163,6 +168,7 @@ BAD_BYTES = {
 }
 
 
+@pytest.mark.slow  # trains a toy captioner first
 @pytest.mark.parametrize("data,pattern", list(BAD_BYTES.values()), ids=list(BAD_BYTES))
 def test_savedmodel_rejects_bad_bytes_and_keeps_serving(exported, loaded, data, pattern):
     good_batch = tf.constant([_png(exported.data.images[0])])
@@ -177,6 +183,7 @@ def test_savedmodel_rejects_bad_bytes_and_keeps_serving(exported, loaded, data, 
         exported.model.caption([exported.data.images[0], data])
 
 
+@pytest.mark.slow  # trains a toy captioner first
 def test_savedmodel_rejects_a_batch_that_is_not_a_vector(loaded):
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"image_bytes: expected string \(batch,\)"):
         loaded.signatures["serving_default"](image_bytes=tf.constant([[b"a", b"b"]]))
@@ -193,12 +200,14 @@ BAD_ARRAYS = {
 }
 
 
+@pytest.mark.slow  # trains a toy captioner first
 @pytest.mark.parametrize("array,pattern", list(BAD_ARRAYS.values()), ids=list(BAD_ARRAYS))
 def test_bad_arrays_are_refused_naming_the_image(exported, array, pattern):
     with pytest.raises(ValueError, match=rf"images\[1\]: .*{pattern}"):
         exported.model.caption([exported.data.images[0], array])
 
 
+@pytest.mark.slow  # trains a toy captioner first
 def test_bad_paths_objects_and_options_are_refused(exported, tmp_path):
     model = exported.model
     assert model.caption([]) == [] and model.preprocess([]).shape == (0, 32, 32, 3)
@@ -215,6 +224,7 @@ def test_bad_paths_objects_and_options_are_refused(exported, tmp_path):
 # --- export: zoo.load, warm-up, ops, other processes ---------------------------------------------------
 
 
+@pytest.mark.slow  # trains a toy captioner first
 def test_zoo_load_matches_the_model(exported):
     reloaded = zoo.load(exported.version_dir)
     assert type(reloaded).__name__ == "Captioner" and reloaded.card["task"] == "image-captioning"
@@ -223,6 +233,7 @@ def test_zoo_load_matches_the_model(exported):
         assert reloaded.caption(images, beam_width=beam_width) == exported.model.caption(images, beam_width=beam_width)
 
 
+@pytest.mark.slow  # trains a toy captioner first
 def test_a_loaded_captioner_exports_again_and_answers_an_empty_batch(exported, tmp_path):
     path = zoo.load(exported.version_dir).export(tmp_path / "caption_again")
     again = tf.saved_model.load(str(path))
@@ -231,6 +242,7 @@ def test_a_loaded_captioner_exports_again_and_answers_an_empty_batch(exported, t
     assert out["captions"].shape == (0,) and out["scores"].shape == (0,)
 
 
+@pytest.mark.slow  # trains a toy captioner first
 def test_warmup_requests_feed_the_signatures(exported, loaded):
     requests = read_warmup_requests(exported.version_dir / artifacts.WARMUP)
     assert sorted(r.model_spec.signature_name for r in requests) == ["caption", "serving_default"]
@@ -241,6 +253,7 @@ def test_warmup_requests_feed_the_signatures(exported, loaded):
         assert out["captions"].shape == (1,)
 
 
+@pytest.mark.slow  # trains a toy captioner first
 def test_graph_decodes_images_and_captions_with_core_ops_only(exported, saved_model_ops):
     ops = saved_model_ops(exported.version_dir)
     assert {"While", "TopKV2", "DecodeImage", "DecodeRaw", "ScaleAndTranslate", "ReduceJoin"} <= ops
