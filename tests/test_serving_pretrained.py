@@ -123,8 +123,9 @@ def test_rest_rows_and_columns_answer_as_zoo_load(server, model, name):
 def test_status_and_metadata_match_the_model_card(clients, name, protocol):
     card = zoo.info(name)
     client = clients[protocol]
-    [status] = client.status(name)["model_version_status"]
-    assert (status["version"], status["state"]) == (str(card["version"]), "AVAILABLE")
+    statuses = client.status(name)["model_version_status"]  # newest first; older published versions stay
+    assert statuses[0]["version"] == str(card["version"])
+    assert {status["state"] for status in statuses} == {"AVAILABLE"}
     metadata = client.metadata(name, version=card["version"])
     signatures = metadata["metadata"]["signature_def"]["signature_def"]
     for signature, described in card["signatures"].items():
