@@ -29,3 +29,23 @@ def padded_tokens(token_lists):
     """
     width = max(1, *(len(tokens) for tokens in token_lists))
     return tf.constant([list(tokens) + [""] * (width - len(tokens)) for tokens in token_lists], tf.string)
+
+
+def bounded_slices(count, max_items, costs=None, max_cost=None):
+    """`slice`s of `count` items in order, each at most `max_items` items and (when `costs` are given)
+    `max_cost` of their summed cost; an item costlier than `max_cost` gets a slice of its own.
+
+    >>> list(bounded_slices(5, 2, costs=[1, 1, 3, 1, 1], max_cost=3))
+    [slice(0, 2, None), slice(2, 3, None), slice(3, 5, None)]
+    """
+    start = 0
+    while start < count:
+        stop, used = start, 0
+        while stop < count and stop - start < max_items:
+            cost = 0 if costs is None else int(costs[stop])
+            if stop > start and used + cost > max_cost:
+                break
+            used += cost
+            stop += 1
+        yield slice(start, stop)
+        start = stop

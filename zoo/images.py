@@ -1,6 +1,12 @@
-"""Image preparation that the captioner's serving graph and the datasets' image pipelines share."""
+"""Image facts and preparation that the captioner's graph, the datasets' pipelines and the server share."""
+
+import struct
 
 import tensorflow as tf
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+JPEG_SIGNATURE = b"\xff\xd8\xff"
+JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # start of frame: SOF0-SOF15
 
 
 def to_float(images):
@@ -30,3 +36,33 @@ def fit_image(image, size):
 
     fitted = tf.cond(tf.logical_and(tf.equal(height, size), tf.equal(width, size)), lambda: image, crop_and_resize)
     return tf.ensure_shape(fitted, [size, size, 3])
+
+
+def image_pixels(data):
+    """Width x height of a PNG or JPEG file from its header; 0 for anything else.
+
+    >>> image_pixels(tf.io.encode_png(tf.zeros([3, 5, 3], tf.uint8)).numpy()), image_pixels(b"text")
+    (15, 0)
+    """
+    if data.startswith(PNG_SIGNATURE) and data[12:16] == b"IHDR" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return width * height
+    if data.startswith(JPEG_SIGNATURE):
+        return _jpeg_pixels(data)
+    return 0
+
+
+def _jpeg_pixels(data):
+    position = 2
+    while position + 9 < len(data) and data[position] == 0xFF:
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker in JPEG_FRAME_MARKERS:
+            height, width = struct.unpack(">HH", data[position + 5:position + 9])
+            return width * height
+        if marker in (0xD9, 0xDA):  # end of image, start of scan: no frame header before them
+            return 0
+        position += 2 + struct.unpack(">H", data[position + 2:position + 4])[0]
+    return 0

@@ -17,12 +17,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from zoo.images import fit_image, to_float
+from zoo.images import JPEG_FRAME_MARKERS, JPEG_SIGNATURE, PNG_SIGNATURE, fit_image, to_float
 from zoo.validation import as_list, check
 
 MAX_PIXELS = 4096 * 4096  # larger images are refused before decoding (a decoded 16.8 MP image is 50 MB)
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-JPEG_SIGNATURE = b"\xff\xd8\xff"
 _HEADER_PADDING = b"\0" * 32  # appended before reading headers, so a short string reads zeros, not out of range
 _JPEG_MAX_SEGMENTS = 4096
 _EXPECTED = "expected the bytes of a JPEG or PNG file"
@@ -57,7 +55,7 @@ def _jpeg_size(padded):
         marker = at(pos + 1)
         valid = at(pos) == 0xFF
         fill = valid & (marker == 0xFF)
-        frame = valid & (marker >= 0xC0) & (marker <= 0xCF) & (marker != 0xC4) & (marker != 0xC8) & (marker != 0xCC)
+        frame = valid & tf.reduce_any(marker == tf.constant(sorted(JPEG_FRAME_MARKERS), tf.int64))
         length = at(pos + 2) * 256 + at(pos + 3)
         size = tf.where(frame, tf.stack([at(pos + 5) * 256 + at(pos + 6), at(pos + 7) * 256 + at(pos + 8)]), size)
         done = ~valid | frame | (marker == 0xDA) | (marker == 0xD9) | (~fill & (length < 2))  # 0xDA: scan data

@@ -22,8 +22,9 @@ import tensorflow as tf
 
 from zoo.captioning.images import decode_images, image_bytes_list
 from zoo.datasets import scenes
+from zoo.batches import bounded_slices
 from zoo.decoding import check_options, checked_options, search
-from zoo.serving.limits import Limits, image_pixels, row_slices
+from zoo.images import image_pixels
 from zoo.validation import check_message, graph_error_message, one_value
 
 _IMAGE_BYTES = tf.TensorSpec(None, tf.string, name="image_bytes")
@@ -118,9 +119,8 @@ def _batches(function, data, *args):
     """`(batch, function(batch, *args))` for the images' bytes `data`, in order: at most `BATCH_SIZE` images
     and `PIXELS_PER_CALL` pixels (read from their headers) per call, so that memory follows one call's
     decoded images, not the request's."""
-    limits = Limits(rows_per_call=BATCH_SIZE, pixels_per_call=PIXELS_PER_CALL)
-    pixels = np.array([image_pixels(item) for item in data], np.int64)
-    for part in row_slices(len(data), pixels, limits):
+    pixels = [image_pixels(item) for item in data]
+    for part in bounded_slices(len(data), BATCH_SIZE, pixels, PIXELS_PER_CALL):
         batch = data[part]
         yield batch, _call(function, batch, part.start, *args)
 

@@ -49,6 +49,7 @@ import tensorflow as tf
 
 from zoo.serving.repository import ServingError
 from zoo.serving.calls import call_signature
+from zoo.serving.limits import batch_rows
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +63,7 @@ _Layout = collections.namedtuple("_Layout", ["rows", "group", "padded", "width"]
 def _layout(function, tensors):
     """How a request merges with others (`_Layout`), or `None` when it must run alone."""
     batched = {name: t for name, t in tensors.items() if t.shape.rank != 0}
-    sizes = {t.shape[0] for t in batched.values()}
-    rows = sizes.pop() if len(sizes) == 1 else None
+    rows = batch_rows(tensors)
     if not rows:
         return None
     outputs = function.structured_outputs

@@ -15,7 +15,8 @@ import time
 import tensorflow as tf
 from tensorflow.python.eager import cancellation
 
-from zoo.serving.limits import Limits, batch_rows, padded_concat, row_pixels, row_slices
+from zoo.batches import bounded_slices
+from zoo.serving.limits import Limits, batch_rows, padded_concat, row_pixels
 from zoo.serving.repository import ServingError
 from zoo.validation import graph_error_message
 
@@ -219,7 +220,8 @@ def run_signature(function, tensors, batcher=None, key=None, limits=Limits(), de
     pixels = row_pixels(tensors) if rows else None
     if pixels is not None:
         limits.check_pixels(int(pixels.sum()))
-    parts = [slice(None)] if not rows else list(row_slices(rows, pixels, limits))
+    parts = [slice(None)] if not rows else list(
+        bounded_slices(rows, limits.rows_per_call, pixels, limits.pixels_per_call))
     pieces, started = [], time.monotonic()
     for part in parts:
         deadline.check((time.monotonic() - started) / len(pieces) if pieces else 0.0)  # the calls so far: the cost

@@ -19,17 +19,14 @@ zoo.serving.repository.ServingError: series: 24 elements declared, over the limi
 
 import dataclasses
 import math
-import struct
 
 import numpy as np
 import tensorflow as tf
 
+from zoo.images import image_pixels
 from zoo.serving.repository import ServingError
 
 MAX_RANK = 32  # deeper JSON nesting or a larger declared rank is refused before it is walked
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-JPEG_SIGNATURE = b"\xff\xd8\xff"
-_JPEG_FRAMES = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # start-of-frame markers (SOF0-SOF15)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,36 +88,6 @@ class Limits:
             raise self._refuse("images", f"{pixels} pixels in all", "max_pixels")
 
 
-def image_pixels(data):
-    """Width x height of a PNG or JPEG file from its header; 0 for anything else.
-
-    >>> image_pixels(tf.io.encode_png(tf.zeros([3, 5, 3], tf.uint8)).numpy()), image_pixels(b"text")
-    (15, 0)
-    """
-    if data.startswith(PNG_SIGNATURE) and data[12:16] == b"IHDR" and len(data) >= 24:
-        width, height = struct.unpack(">II", data[16:24])
-        return width * height
-    if data.startswith(JPEG_SIGNATURE):
-        return _jpeg_pixels(data)
-    return 0
-
-
-def _jpeg_pixels(data):
-    position = 2
-    while position + 9 < len(data) and data[position] == 0xFF:
-        marker = data[position + 1]
-        if marker == 0xFF:  # fill byte
-            position += 1
-            continue
-        if marker in _JPEG_FRAMES:
-            height, width = struct.unpack(">HH", data[position + 5:position + 9])
-            return width * height
-        if marker in (0xD9, 0xDA):  # end of image, start of scan: no frame header before them
-            return 0
-        position += 2 + struct.unpack(">H", data[position + 2:position + 4])[0]
-    return 0
-
-
 def row_pixels(tensors):
     """The image pixels of each row of a request's string inputs, `[rows]` (zeros for other inputs)."""
     pixels = None
@@ -135,21 +102,6 @@ def batch_rows(tensors):
     """The rows the inputs share along dimension 0; `None` when some input has none or they differ."""
     sizes = {t.shape[0] for t in tensors.values() if t.shape.rank}
     return sizes.pop() if len(sizes) == 1 else None
-
-
-def row_slices(rows, pixels, limits):
-    """`slice`s of a request's rows, one per call: at most `rows_per_call` rows and `pixels_per_call` pixels."""
-    start = 0
-    while start < rows:
-        stop, used = start, 0
-        while stop < rows and stop - start < limits.rows_per_call:
-            cost = 0 if pixels is None else int(pixels[stop])
-            if stop > start and used + cost > limits.pixels_per_call:
-                break
-            used += cost
-            stop += 1
-        yield slice(start, stop)
-        start = stop
 
 
 def padded_concat(pieces):

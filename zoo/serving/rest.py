@@ -277,11 +277,8 @@ def _escaped(text):
     return text.encode("unicode_escape", errors="backslashreplace").decode("ascii").replace('"', '\\"')
 
 
-def _json_response(status, body):
-    payload = json.dumps(body, ensure_ascii=False, indent=1).encode()
-    head = (f"HTTP/1.1 {status.value} {status.phrase}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(payload)}\r\n")
-    return head, payload
+def _json_payload(body):
+    return json.dumps(body, ensure_ascii=False, indent=1).encode()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -342,7 +339,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status, body, extra_headers=None):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
-        payload = json.dumps(body, ensure_ascii=False, indent=1).encode()
+        payload = _json_payload(body)
         self.send_header("Content-Length", str(len(payload)))
         for key, value in (extra_headers or {}).items():
             self.send_header(key, value)
@@ -486,11 +483,13 @@ class RestServer(ThreadingHTTPServer):
             self._connections.release()
 
     def _refuse(self, request):
-        head, payload = _json_response(HTTPStatus.SERVICE_UNAVAILABLE,
-                                       {"error": "the server is answering as many connections as it may; retry"})
+        status = HTTPStatus.SERVICE_UNAVAILABLE
+        payload = _json_payload({"error": "the server is answering as many connections as it may; retry"})
+        head = (f"HTTP/1.1 {status.value} {status.phrase}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n")
         try:
             request.settimeout(1.0)
-            request.sendall(f"{head}Connection: close\r\n\r\n".encode() + payload)
+            request.sendall(head.encode() + payload)
         except OSError:
             pass
         self.shutdown_request(request)
