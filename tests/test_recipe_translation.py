@@ -24,20 +24,25 @@ def _write_pairs(path, pairs):
 def test_flags(recipe_module, tmp_path):
     args = recipe_module.parse_args([
         "--attention", "additive", "--cell", "lstm", "--no-bidirectional", "--hidden", "32", "--embedding-dim", "24",
-        "--source-vocabulary", "100", "--target-vocabulary", "90", "--min-count", "3", "--max-train-words", "30",
+        "--vocabulary-size", "500", "--min-pair-count", "3", "--max-train-words", "30", "--label-smoothing", "0.2",
+        "--average-epochs", "2", "--warmup-steps", "7", "--architecture", "transformer", "--stack", "2",
+        "--heads", "2", "--feedforward", "64", "--budget-minutes", "1.5",
         "--dropout", "0.1", "--beam-width", "6", "--epochs", "3", "--batch-size", "8", "--learning-rate", "0.01",
         "--seed", "4", "--train-file", "a.tsv", "--validation-file", "b.tsv", "--test-file", "c.tsv",
         "--name", "translate_mine", "--init-from", "translate_es_en", "--workdir", str(tmp_path),
     ])
     assert (args.attention, args.cell, args.bidirectional, args.hidden, args.embedding_dim) == (
         "additive", "lstm", False, 32, 24)
-    assert (args.source_vocabulary, args.target_vocabulary, args.min_count, args.max_train_words) == (100, 90, 3, 30)
+    assert (args.vocabulary_size, args.min_pair_count, args.max_train_words, args.label_smoothing) == (500, 3, 30, 0.2)
+    assert (args.average_epochs, args.warmup_steps, args.architecture, args.stack, args.heads, args.feedforward,
+            args.budget_minutes) == (2, 7, "transformer", 2, 2, 64, 1.5)
     assert (args.dropout, args.beam_width, args.epochs, args.batch_size, args.learning_rate, args.seed) == (
         0.1, 6, 3, 8, 0.01, 4)
     assert (args.train_file, args.validation_file, args.test_file) == (Path("a.tsv"), Path("b.tsv"), Path("c.tsv"))
     assert (args.name, args.init_from, args.workdir, args.tfds) == ("translate_mine", "translate_es_en", tmp_path,
                                                                     None)
-    for bad in (["--attention", "cosine"], ["--cell", "transformer"], ["--beam-width", "wide"]):
+    for bad in (["--attention", "cosine"], ["--cell", "transformer"], ["--beam-width", "wide"],
+                ["--architecture", "cnn"]):
         with pytest.raises(SystemExit):
             recipe_module.parse_args(bad)
 
@@ -49,19 +54,18 @@ def test_default_flags_rebuild_the_published_model(recipe_module):
     assert args.out == Path(recipe_module.training.REPO) / "saved_models"
 
 
-def test_vocabularies_and_casing(recipe_module):
+def test_one_subword_vocabulary_covers_both_languages(recipe_module):
     from zoo.datasets.parallel import ParallelText
+    from zoo.translation.subwords import SubwordEncoder, join_pieces
 
-    train = ParallelText("t", "train", ["Dios dijo.", "dijo Dios: luz", "Luz."],
-                         ["God said.", "And God said: light", "Light, the LORD."], [1, 2, 3])
-    args = recipe_module.parse_args(["--min-count", "2"])
-    source, target, casing = recipe_module.vocabularies(train, args)
-    assert set(source) == {"dios", "dijo", ".", "luz"}  # lower-cased, counted over both spellings
-    assert set(target) == {"god", "said", ".", "light"}
-    written = dict(zip(target, casing))
-    assert written["god"] == "God" and written["light"] == "light"  # inside a sentence "light" is lower case
-    args = recipe_module.parse_args(["--min-count", "1", "--target-vocabulary", "3"])
-    assert len(recipe_module.vocabularies(train, args)[1]) == 3
+    train = ParallelText("t", "train", ["Dios dijo.", "dijo Dios: luz", "Luz."] * 3,
+                         ["God said.", "And God said: light", "Light, the LORD."] * 3, list(range(9)))
+    args = recipe_module.parse_args(["--vocabulary-size", "60", "--min-pair-count", "2"])
+    pieces, merges = recipe_module.subword_vocabulary(train, args)
+    assert len(pieces) <= 60 and {"Dios</w>", "God</w>", "said</w>"} <= set(pieces)
+    assert set("DiosdjluzGdaAnLhtOR.,:") <= {p.removesuffix("</w>") for p in pieces}  # every character of both
+    words = SubwordEncoder(merges)(__import__("tensorflow").ragged.constant([["Dios", "LORD", "Luz"]]))
+    assert join_pieces(words.merge_dims(1, 2).to_tensor("")).numpy()[0].decode() == "Dios LORD Luz"
 
 
 # --- the smoke run (Bible verses) -------------------------------------------------------------------
@@ -95,7 +99,10 @@ def test_smoke_card(translation_smoke):
     assert command.startswith("python recipes/translation.py ") and "--smoke" in command
     hyper = card["hyperparameters"]
     assert not RUN_LOCATION & set(hyper)
-    assert (hyper["epochs"], hyper["hidden"], hyper["embedding_dim"], hyper["attention"]) == (2, 16, 16, "additive")
+    assert (hyper["epochs"], hyper["hidden"], hyper["embedding_dim"], hyper["attention"]) == (2, 16, 16, "general")
+    averaged = card["epochs_averaged_search"]  # validation greedy BLEU of the last 1 and 2 epochs' mean
+    assert sorted(averaged) == ["1", "2"] and averaged[str(card["epochs_averaged"])] == max(averaged.values())
+    assert "CPU cores" in card["trained_on"]
     search = card["length_penalty_search"]  # validation BLEU of each candidate; the best is exported
     assert [float(p) for p in search] == [0.0, 0.3, 0.6, 1.0] and hyper["length_penalty"] is None
     assert search[f"{card['length_penalty']:g}"] == max(search.values())
@@ -148,8 +155,8 @@ def test_train_file_resumes_after_a_kill_and_its_card_reproduces(translation_rec
     data = _write_pairs(tmp_path / "toy pairs.tsv", trained_translator.pairs * 4)
     work, out = tmp_path / "work", tmp_path / "models"
     epochs_total = 6
-    args = ["--train-file", data, "--hidden", "8", "--embedding-dim", "8", "--min-count", "1", "--epochs",
-            epochs_total, "--batch-size", "8", "--patience", "1000", "--lr-patience", "1000", "--length-penalty", "1",
+    args = ["--train-file", data, "--hidden", "8", "--embedding-dim", "8", "--vocabulary-size", "60", "--epochs",
+            epochs_total, "--batch-size", "8", "--patience", "1000", "--length-penalty", "1",
             "--workdir", work, "--out", out]
     before = translation_recipe.kill_after_epochs(args, work, 2, timeout=300)
     assert 2 <= len(before) < epochs_total and before == list(range(len(before)))

@@ -39,3 +39,66 @@ def test_an_intact_backup_resumes_from_its_epoch(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         _fit(tmp_path, 5, _KilledAfter(2))
     assert _fit(tmp_path, 5).epoch == [3, 4]
+
+
+class _LearningRates(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        self.rates = getattr(self, "rates", []) + [float(self.model.optimizer.learning_rate.numpy())]
+
+
+def test_a_time_budget_stops_training_and_lowers_the_learning_rate_with_the_clock(tmp_path):
+    import time
+
+    class Slow(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            time.sleep(0.05)
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.1), loss="mse")
+    rates = _LearningRates()
+    history = model.fit(np.ones((8, 3), "float32"), np.zeros((8, 1), "float32"), batch_size=2, epochs=1000,
+                        verbose=0, callbacks=[training.TimeBudget(1.5 / 60, 0.1, warmup_steps=4).started(0.0),
+                                              Slow(), rates])
+    assert 2 <= len(history.epoch) < 1000  # stopped by the clock, not by the epochs
+    warmup = rates.rates[:4]  # linear warm-up to the peak, times the cosine of the time already gone
+    assert warmup == sorted(warmup) and warmup[0] <= 0.025 + 1e-6 and max(rates.rates) == warmup[-1]
+    assert rates.rates[-1] < 0.1 * max(rates.rates)  # the cosine is near its floor when the minutes run out
+    assert all(a >= b - 1e-9 for a, b in zip(rates.rates[4:], rates.rates[5:]))
+
+
+def test_a_resumed_budget_counts_the_minutes_already_spent():
+    budget = training.TimeBudget(10, 0.1, warmup_steps=1).started(10 * 60)  # all spent before the kill
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.1), loss="mse")
+    history = model.fit(np.ones((8, 3), "float32"), np.zeros((8, 1), "float32"), batch_size=2, epochs=50,
+                        verbose=0, callbacks=[budget])
+    assert len(history.epoch) == 1
+
+
+def test_smoothed_crossentropy_spreads_the_target():
+    logits = np.log(np.array([[0.7, 0.2, 0.1]], "float32"))
+    plain = float(training.SmoothedCrossentropy(0.0)(np.array([0]), logits))
+    smoothed = float(training.SmoothedCrossentropy(0.3)(np.array([0]), logits))
+    expected = 0.7 * -np.log(0.7) + 0.3 * -np.mean(np.log([0.7, 0.2, 0.1]))
+    assert plain == pytest.approx(-np.log(0.7), rel=1e-5) and smoothed == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_last_epochs_weights_are_kept_and_averaged(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append([w.copy() for w in self.model.get_weights()])
+
+    model.fit(np.ones((8, 3), "float32"), np.ones((8, 1), "float32"), epochs=5, verbose=0,
+              callbacks=[Record(), training._EpochWeights(tmp_path / training.EPOCHS_DIR, keep=3)])
+    files = training.epoch_weights(tmp_path)
+    assert [f.name for f in files] == ["0002.weights.h5", "0003.weights.h5", "0004.weights.h5"]
+    training.averaged_weights(model, files[-2:])
+    for got, a, b in zip(model.get_weights(), seen[3], seen[4]):
+        np.testing.assert_allclose(got, (a + b) / 2, rtol=1e-6)

@@ -1,7 +1,8 @@
 """zoo.translation.data.as_dataset: teacher-forcing batches for a tiny Translator, checked against hand-made ids.
 
-The tiny model's target vocabulary is ["god", "light"]: ids 0 padding, 1 out of vocabulary, 2 `<s>`,
-3 `</s>`, 4 "god", 5 "light".
+The tiny model's merges make "Dios", "luz", "God" and "light" whole pieces; its pieces are those four, "."
+and ",": ids 0 padding, 1 unknown piece, 2 `<s>`, 3 `</s>`, then 4 to 9. Any other word is split into
+letters the vocabulary does not hold: one unknown id per piece ("Luz" → `L u z</w>` → 1 1 1).
 """
 
 import collections
@@ -13,25 +14,24 @@ import tensorflow as tf
 from zoo.datasets.parallel import ParallelText
 from zoo.translation.data import as_dataset
 
-PAD, OOV, BOS, EOS, GOD, LIGHT = 0, 1, 2, 3, 4, 5
+PAD, OOV, BOS, EOS, DIOS, LUZ, GOD, LIGHT, STOP, COMMA = range(10)
+PIECES = ["Dios</w>", "luz</w>", "God</w>", "light</w>", ".</w>", ",</w>"]
+MERGES = ["D i", "Di o", "Dio s</w>", "l u", "lu z</w>", "G o", "Go d</w>", "l i", "li g", "lig h", "ligh t</w>"]
 
-# (source, target, source tokens, target ids): tokens and ids written by hand
+# (source, target, source ids, target ids): ids written by hand
 PAIRS = [
-    ("Dios es luz.", "God is light.", ["Dios", "es", "luz", "."], [GOD, OOV, LIGHT, OOV]),
-    ("Luz", "Light", ["Luz"], [LIGHT]),
-    ("Y dijo Dios: Sea la luz.", "And God said, Let there be light.",
-     ["Y", "dijo", "Dios", ":", "Sea", "la", "luz", "."],
-     [OOV, GOD, OOV, OOV, OOV, OOV, OOV, LIGHT, OOV]),
-    ("Dios", "God", ["Dios"], [GOD]),
-    ("La luz de Dios", "The light of God", ["La", "luz", "de", "Dios"], [OOV, LIGHT, OOV, GOD]),
-    ("Dios y luz", "GOD and LIGHT", ["Dios", "y", "luz"], [GOD, OOV, LIGHT]),
-    ("Luz, luz, luz", "Light, light, light", ["Luz", ",", "luz", ",", "luz"], [LIGHT, OOV, LIGHT, OOV, LIGHT]),
-    ("a b c d e f g h i j k l", "light god light god light god light god light god light god",
-     list("abcdefghijkl"), [LIGHT, GOD] * 6),
-    ("Dios dijo", "God said", ["Dios", "dijo"], [GOD, OOV]),
+    ("Dios luz.", "God light.", [DIOS, LUZ, STOP], [GOD, LIGHT, STOP]),
+    ("Luz", "Light", [OOV] * 3, [OOV] * 5),
+    ("Dios, Dios, luz.", "God, God, light.", [DIOS, COMMA, DIOS, COMMA, LUZ, STOP],
+     [GOD, COMMA, GOD, COMMA, LIGHT, STOP]),
+    ("Dios", "God", [DIOS], [GOD]),
+    (" ".join(["luz"] * 12), " ".join(["light"] * 12), [LUZ] * 12, [LIGHT] * 12),
+    (" ".join(["Dios luz"] * 5), " ".join(["God light"] * 5), [DIOS, LUZ] * 5, [GOD, LIGHT] * 5),
+    ("luz, Dios", "light, God", [LUZ, COMMA, DIOS], [LIGHT, COMMA, GOD]),
+    ("Dios Dios", "God God", [DIOS, DIOS], [GOD, GOD]),
+    ("luz", "light", [LUZ], [LIGHT]),
 ]
-# Bucket lengths max(source tokens, target ids + 1): pairs 2 and 7 (10 and 13) are in the bucket [10, 15),
-# the other seven below 10.
+LONG = {4, 5}  # bucket lengths max(source ids, target ids + 1) 13 and 11: the bucket [10, 15); the others below 10
 BATCHES = {4: 2 + 1, 2: 4 + 1, 1: 9, 16: 1 + 1}
 
 
@@ -42,7 +42,7 @@ def translator():
     from zoo.translation.model import Translator
 
     keras.utils.set_random_seed(0)
-    return Translator(["dios", "luz"], ["god", "light"], ["God", "light"], hidden=8, embedding_dim=8)
+    return Translator(PIECES, MERGES, hidden=8, embedding_dim=8)
 
 
 @pytest.fixture(scope="module")
@@ -52,20 +52,19 @@ def data():
 
 
 def _rows(dataset):
-    """Every example of one pass, as `(source tokens, target_in, target_out, weights)`, batch by batch."""
+    """Every example of one pass, as `(source ids, target_in, target_out, weights)`, batch by batch."""
     batches = []
     for inputs, target_out, weights in dataset:
         source, target_in = inputs["source"].numpy(), inputs["target_in"].numpy()
         target_out, weights = target_out.numpy(), weights.numpy()
-        batches.append([([t.decode() for t in source[i]], target_in[i], target_out[i], weights[i])
-                        for i in range(len(source))])
+        batches.append([(source[i].tolist(), target_in[i], target_out[i], weights[i]) for i in range(len(source))])
     return batches
 
 
 def _check_row(source, target_in, target_out, weights):
     """Checks one example against its hand-written pair; returns the pair's index."""
-    real = [t for t in source if t]
-    assert source == real + [""] * (len(source) - len(real))  # padding "" only at the end
+    real = [t for t in source if t != PAD]
+    assert source == real + [PAD] * (len(source) - len(real))  # padding only at the end
     matches = [i for i, p in enumerate(PAIRS) if p[2] == real]
     assert len(matches) == 1, real
     ids = PAIRS[matches[0]][3]
@@ -83,7 +82,7 @@ def test_element_spec(data, translator):
     dataset = as_dataset(data, translator, batch_size=4)
     inputs, target_out, weights = dataset.element_spec
     assert set(inputs) == {"source", "target_in"}
-    assert inputs["source"].dtype == tf.string and inputs["source"].shape.rank == 2
+    assert inputs["source"].dtype == tf.int32 and inputs["source"].shape.rank == 2
     assert inputs["target_in"].dtype == tf.int32 and inputs["target_in"].shape.rank == 2
     assert target_out.dtype == tf.int32 and target_out.shape.rank == 2
     assert weights.dtype == tf.float32 and weights.shape.rank == 2
@@ -102,27 +101,26 @@ def test_batches_hold_every_pair_once_with_teacher_forcing(data, translator, bat
         for row in batch:
             seen[_check_row(*row)] += 1
         # padded to the batch's longest example, no further
-        assert max(sum(1 for t in row[0] if t) for row in batch) == len(batch[0][0])
+        assert max(sum(1 for t in row[0] if t != PAD) for row in batch) == len(batch[0][0])
         assert max(int(row[3].sum()) for row in batch) == len(batch[0][1])
     assert seen == {i: 1 for i in range(len(PAIRS))}
 
 
 def test_buckets_keep_long_and_short_pairs_apart(data, translator):
-    long = {2, 7}
     for batch in _rows(as_dataset(data, translator, batch_size=16)):
         indices = {_check_row(*row) for row in batch}
-        assert indices <= long or not indices & long, indices
+        assert indices <= LONG or not indices & LONG, indices
 
 
-def test_unknown_target_words_get_the_oov_id(translator):
+def test_unknown_target_words_are_split_into_pieces_with_the_unknown_id(translator):
     data = ParallelText("toy", "train", ["Dios"], ["Ye gods"], ["toy:1"])
     (row,), = _rows(as_dataset(data, translator, batch_size=2))
-    np.testing.assert_array_equal(row[2], [OOV, OOV, EOS])
-    np.testing.assert_array_equal(row[1], [BOS, OOV, OOV])
+    np.testing.assert_array_equal(row[2], [OOV] * 6 + [EOS])  # Y e</w> g o d s</w>
+    np.testing.assert_array_equal(row[1], [BOS] + [OOV] * 6)
 
 
 def _order(dataset):
-    return [[" ".join(row[0]).strip() for row in batch] for batch in _rows(dataset)]
+    return [[tuple(row[0]) for row in batch] for batch in _rows(dataset)]
 
 
 def test_shuffle_is_reproducible_and_keeps_every_pair(data, translator):

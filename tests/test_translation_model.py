@@ -5,11 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo.decoding import beam_search, greedy_search
+from zoo.decoding import EOS_ID, OOV_ID, PAD_ID, beam_search, greedy_search
 from zoo.translation import Translator
-from zoo.decoding import EOS_ID, OOV_ID, PAD_ID
-
-TOY_NAMES = ("Juan", "Pedro")
 
 
 def test_learns_the_toy_translations_with_reordering(trained_translator):
@@ -17,35 +14,40 @@ def test_learns_the_toy_translations_with_reordering(trained_translator):
     targets = [t for _, t in trained_translator.pairs]
     for beam_width in (1, 4):
         out = trained_translator.model.translate(sources, beam_width=beam_width)
-        # names are out of the target vocabulary: the rest of those sentences must be right
-        correct = sum(o.lower().endswith(t.split(" ", 1)[1]) if t.startswith(TOY_NAMES) else o == t
-                      for o, t in zip(out, targets))
+        correct = sum(o == t for o, t in zip(out, targets))
         assert correct >= 0.9 * len(targets), [(o, t) for o, t in zip(out, targets) if o != t]
 
 
-def test_an_unknown_word_is_written_as_the_name_it_attends_to_most(tiny_translator_factory):
-    from zoo.translation.signatures import _written
-
+def test_an_unseen_word_is_read_as_pieces_and_never_dropped(tiny_translator_factory):
     model = tiny_translator_factory("dot")
-    source = tf.constant([["Juan", "come", "pan", "."]])
-    ids = tf.constant([[OOV_ID, model.target_vocabulary.index("eats") + 4, EOS_ID]])
-    attention = tf.constant([[[0.1, 0.2, 0.3, 0.4], [0.7, 0.1, 0.1, 0.1], [0.0, 0.0, 0.0, 1.0]]])
-    assert _written(model, ids, attention, source).numpy().tolist() == [[b"<unk>", b"eats", b""]]  # not a name
-    attention = tf.constant([[[0.9, 0.0, 0.0, 0.1], [0.7, 0.1, 0.1, 0.1], [0.0, 0.0, 0.0, 1.0]]])
-    assert _written(model, ids, attention, source).numpy().tolist() == [[b"Juan", b"eats", b""]]
-    accented = tf.constant([["Ézer", "come", "pan", "."]])
-    assert _written(model, ids, attention, accented).numpy().tolist()[0][0] == "Ézer".encode()
-    lower_case = tf.constant([["bendecirte", "come", "pan", "."]])
-    assert _written(model, ids, attention, lower_case).numpy().tolist()[0][0] == b"<unk>"
-    without_attention = tiny_translator_factory("none")
-    assert _written(without_attention, ids, attention, source).numpy().tolist()[0][0] == b"<unk>"
+    out = model.translate(["Pablo bebe agua."], beam_width=1, return_attention=True)[0]
+    # "Pablo" and "bebe" never occur in the toy pairs: their letters do
+    assert "".join(out["source_tokens"]).replace("@@", "") == "Pablobebeagua."
+    assert len(out["source_tokens"]) > 4  # split into pieces, not one unknown token each
+    ids = model.piece_ids(tf.ragged.constant([["Pablo", "bebe"]])).flat_values.numpy()
+    assert OOV_ID not in ids
+
+
+def test_a_character_never_seen_in_training_is_the_unknown_piece_and_never_written(tiny_translator_factory):
+    model = tiny_translator_factory("dot")
+    ids = model.piece_ids(tf.ragged.constant([["漢"]])).flat_values.numpy().tolist()
+    assert ids == [OOV_ID]
+    log_probs, _, _ = model.decode_step(tf.constant([2]), model.encode(tf.constant([[OOV_ID]]))["states"],
+                                        model.encode(tf.constant([[OOV_ID]])))
+    assert np.all(log_probs.numpy()[:, [PAD_ID, OOV_ID, 2]] < -1e8)  # padding, unknown and start: never emitted
 
 
 def _encoded(model, sentences):
-    from zoo.translation.signatures import _source_tokens
+    from zoo.translation.signatures import _source_ids
 
-    source, lengths = _source_tokens(model, tf.constant(sentences))
-    return model.encode(source), lengths
+    source = _source_ids(model, tf.constant(sentences))
+    return model.encode(source), tf.reduce_sum(tf.cast(source != PAD_ID, tf.int32), axis=1)
+
+
+def _piece_count(model, sentence):
+    from zoo.translation.text import tokenize
+
+    return int(model.piece_ids(tokenize(tf.constant([sentence]))).row_lengths()[0])
 
 
 @pytest.mark.parametrize("attention", ["none", "dot", "general", "additive"])
@@ -68,9 +70,9 @@ def test_decoder_stops_at_end_of_sentence(trained_translator):
     for ids, *_ in (greedy_search(model, encoded, limits),
                     beam_search(model, encoded, limits, tf.constant(3), 1.0)):
         ids = ids.numpy()
-        for row, expected_words in zip(ids, (5, 6)):  # "the dog eats bread ." / "the small cat sees water ."
+        for row, reference in zip(ids, ("The dog eats bread.", "The small cat sees water.")):
             ends = np.flatnonzero(row == EOS_ID)
-            assert ends.size == 1 and ends[0] == expected_words, row
+            assert ends.size == 1 and ends[0] == _piece_count(model, reference), row
             assert np.all(row[ends[0] + 1:] == PAD_ID)
         assert ids.shape[1] < int(tf.reduce_max(limits)), "the loop ran on after every sentence ended"
 
@@ -83,9 +85,9 @@ def test_decoder_stops_at_the_maximum_length(tiny_translator_factory, trained_tr
             out = model.translate(["El perro grande come pan."], beam_width=beam_width, max_length=3,
                                   return_attention=True)[0]
             assert 1 <= len(out["target_tokens"]) <= 3
-    source_tokens = 6
+    source_pieces = _piece_count(untrained, "El perro grande come pan.")
     out = untrained.translate(["El perro grande come pan."], beam_width=1, return_attention=True)[0]
-    limit = int(np.ceil(untrained.max_length_ratio * source_tokens)) + untrained.max_length_offset
+    limit = int(np.ceil(untrained.max_length_ratio * source_pieces)) + untrained.max_length_offset
     assert len(out["target_tokens"]) <= limit
 
 
@@ -201,11 +203,9 @@ def test_evaluate_returns_a_translation_evaluation(trained_translator):
 
 def test_unknown_options_are_refused():
     with pytest.raises(ValueError, match="attention must be one of"):
-        Translator(["a"], ["b"], ["b"], attention="cosine")
+        Translator(["a</w>"], [], attention="cosine")
     with pytest.raises(ValueError, match="cell must be one of"):
-        Translator(["a"], ["b"], ["b"], cell="transformer")
-    with pytest.raises(ValueError, match="target_casing"):
-        Translator(["a"], ["b", "c"], ["B"])
+        Translator(["a</w>"], [], cell="transformer")
 
 
 @pytest.mark.slow

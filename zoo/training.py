@@ -2,6 +2,9 @@
 
 import argparse
 import json
+import math
+import os
+import platform
 import shlex
 import shutil
 import sys
@@ -16,6 +19,8 @@ from zoo.layers import CELLS
 
 REPO = Path(__file__).resolve().parent.parent
 
+
+EPOCHS_DIR = "epochs"
 
 # the flags `recipe_parser` adds that say where a run writes and what it runs on, not what it trains
 RUN_LOCATION_FLAGS = ("workdir", "out", "version", "smoke", "distribute")
@@ -73,6 +78,13 @@ def recipe_command():
     return shlex.join(["python", str(shown), *sys.argv[1:]])
 
 
+def machine():
+    """Where a run trains, for the model card: CPU count (cores this process may use) and GPUs."""
+    gpus = tf.config.list_physical_devices("GPU")
+    return (f"{len(os.sched_getaffinity(0))} CPU cores ({platform.machine()}), "
+            + (f"{len(gpus)} GPU(s): {', '.join(g.name for g in gpus)}" if gpus else "no GPU"))
+
+
 def seed_everything(seed):
     """Same seed, same weights and the same result on the same machine."""
     keras.utils.set_random_seed(seed)
@@ -80,29 +92,79 @@ def seed_everything(seed):
 
 
 def standard_callbacks(workdir, patience, lr_patience, monitor="val_loss"):
-    """Resume after a kill, halve the learning rate on plateaus, stop early on
-    validation, log to TensorBoard and CSV."""
+    """Resume after a kill, halve the learning rate on plateaus (unless `lr_patience` is None: a schedule sets
+    it), stop early on validation, log to TensorBoard and CSV."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     if not (workdir / "backup").exists():  # a fresh run, not a resumed one: start a new log
         (workdir / "history.csv").unlink(missing_ok=True)
+    plateau = [] if lr_patience is None else [
+        keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=lr_patience, min_lr=1e-5)]
     return [
         # a kill while the backup is written leaves it unreadable: keep the one before to resume from
         keras.callbacks.BackupAndRestore(str(workdir / "backup"), double_checkpoint=True),
-        keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=lr_patience, min_lr=1e-5),
+        *plateau,
         keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True),
         keras.callbacks.TensorBoard(str(workdir / "logs")),
         keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True),
     ]
 
 
-def compile_word_generator(model, learning_rate):
+@keras.saving.register_keras_serializable(package="zoo")
+class SmoothedCrossentropy(keras.losses.Loss):
+    """Cross-entropy of logits against integer labels smoothed by `smoothing` (Szegedy et al., 2016).
+
+    The target is `1 - smoothing` on the label and `smoothing` spread evenly
+    over all classes, so the model is never pushed to infinite confidence.
+
+    >>> import numpy as np
+    >>> logits = np.log(np.array([[0.7, 0.2, 0.1]], "float32"))
+    >>> round(float(SmoothedCrossentropy(0.0)(np.array([0]), logits)), 4)  # plain cross-entropy: -log 0.7
+    0.3567
+    """
+
+    def __init__(self, smoothing=0.1, name="smoothed_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.smoothing = float(smoothing)
+
+    def call(self, y_true, y_pred):
+        log_probs = tf.nn.log_softmax(y_pred)
+        labelled = -tf.gather(log_probs, tf.cast(y_true, tf.int32), batch_dims=len(y_pred.shape) - 1)
+        return (1.0 - self.smoothing) * labelled - self.smoothing * tf.reduce_mean(log_probs, axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "smoothing": self.smoothing}
+
+
+def warmup_cosine(learning_rate, total_steps, warmup_steps):
+    """The learning rate rises linearly to `learning_rate` over `warmup_steps`, then falls along a cosine to
+    a hundredth of it at `total_steps`: a schedule that ends with the training budget."""
+    return keras.optimizers.schedules.CosineDecay(
+        learning_rate / 100, decay_steps=max(total_steps - warmup_steps, 1), alpha=0.01,
+        warmup_target=learning_rate, warmup_steps=warmup_steps)
+
+
+def compile_word_generator(model, learning_rate, label_smoothing=0.0):
     """Compiles a model that writes words (translator, captioner): Adam with gradients clipped to norm 5
-    (backpropagation through time can explode them), cross-entropy on its logits, and accuracy weighted by the
-    batches' padding weights."""
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    (backpropagation through time can explode them), cross-entropy on its logits (smoothed when
+    `label_smoothing` > 0), and accuracy weighted by the batches' padding weights. `learning_rate` may be a
+    schedule (`warmup_cosine`)."""
+    loss = (SmoothedCrossentropy(label_smoothing) if label_smoothing
+            else keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0), loss=loss,
                   weighted_metrics=["accuracy"])
+
+
+def averaged_weights(model, files):
+    """Sets `model`'s weights to the mean of the weight files `files` (checkpoint averaging: the mean of the
+    last epochs' weights generalises better than any one of them)."""
+    total = None
+    for path in files:
+        model.load_weights(path)
+        weights = model.get_weights()
+        total = weights if total is None else [t + w for t, w in zip(total, weights)]
+    model.set_weights([t / len(files) for t in total])
+    return model
 
 
 def run_flags(args, run_location_flags):
@@ -110,9 +172,15 @@ def run_flags(args, run_location_flags):
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in run_location_flags}
 
 
-def fit(model, workdir, flags, train, validation, epochs, patience, lr_patience):
+def fit(model, workdir, flags, train, validation, epochs, patience, lr_patience, keep_epochs=0, budget=None):
     """Trains `model` in `workdir` and returns the training time in seconds
     (the epochs' wall clock, summed over resumptions).
+
+    With a `budget` (`TimeBudget`), training stops when its minutes are
+    spent, however many epochs that is, and the budget sets the learning rate.
+
+    With `keep_epochs`, the weights of the last that many epochs stay in
+    `workdir/epochs/` (`epoch_weights` lists them, for `averaged_weights`).
 
     Killed during training, a rerun with the same `flags` resumes from the
     last finished epoch. Training over, the weights are kept in `workdir`:
@@ -135,7 +203,7 @@ def fit(model, workdir, flags, train, validation, epochs, patience, lr_patience)
         workdir.mkdir(parents=True, exist_ok=True)
         run = json.loads(record.read_text()) if record.exists() else {}
         if run.get("flags") != flags:
-            for stale in (workdir / "backup", weights):
+            for stale in (workdir / "backup", weights, workdir / EPOCHS_DIR):
                 shutil.rmtree(stale) if stale.is_dir() else stale.unlink(missing_ok=True)
             record.write_text(json.dumps({"flags": flags, "epoch_seconds": {}}, indent=2))
     distribute.barrier(strategy, "run-record")  # the other workers read it once the chief has it ready
@@ -155,7 +223,9 @@ def fit(model, workdir, flags, train, validation, epochs, patience, lr_patience)
                       validation_data=distribute.shard_by_data(validation, strategy),
                       epochs=epochs, shuffle=False,  # the datasets reshuffle themselves each epoch
                       callbacks=[*standard_callbacks(own, patience, lr_patience),
-                                 _EpochClock(own / record.name, run)],
+                                 _EpochClock(own / record.name, run),
+                                 *([_EpochWeights(own / EPOCHS_DIR, keep_epochs)] if keep_epochs else []),
+                                 *([budget.started(sum(run["epoch_seconds"].values()))] if budget else [])],
                       verbose=2)
             partial = own / "partial-trained.weights.h5"
             model.save_weights(partial)
@@ -164,6 +234,60 @@ def fit(model, workdir, flags, train, validation, epochs, patience, lr_patience)
             (own / record.name).write_text(json.dumps(run, indent=2))
     distribute.leave_together(strategy)
     return sum(run["epoch_seconds"].values())
+
+
+def epoch_weights(workdir):
+    """The kept epochs' weight files of a run (`fit(keep_epochs=...)`), oldest first."""
+    return sorted((Path(workdir) / EPOCHS_DIR).glob("*.weights.h5"))
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Trains for a number of minutes, the learning rate following the clock: it rises linearly to
+    `learning_rate` over `warmup_steps`, then falls along a cosine to a hundredth of it as the minutes run out.
+
+    Two models given the same budget on the same machine get the same
+    training, whatever their speed per epoch (`bench/translation.py`).
+    """
+
+    def __init__(self, minutes, learning_rate, warmup_steps):
+        super().__init__()
+        self.seconds, self.peak, self.warmup_steps = minutes * 60.0, learning_rate, warmup_steps
+        self.spent = 0.0
+
+    def started(self, spent):
+        """This budget, `spent` seconds of it used by the epochs before a resumption."""
+        self.spent = spent
+        return self
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.spent += time.perf_counter() - self.epoch_started
+
+    def on_train_batch_begin(self, batch, logs=None):
+        fraction = min((self.spent + time.perf_counter() - self.epoch_started) / self.seconds, 1.0)
+        warmup = min(1.0, (int(self.model.optimizer.iterations.numpy()) + 1) / max(self.warmup_steps, 1))
+        cosine = 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * fraction))
+        self.model.optimizer.learning_rate.assign(self.peak * warmup * cosine)
+        if fraction >= 1.0:
+            self.model.stop_training = True
+
+
+class _EpochWeights(keras.callbacks.Callback):
+    """Saves each finished epoch's weights as `NNNN.weights.h5` (atomically), keeping the last `keep`."""
+
+    def __init__(self, directory, keep):
+        super().__init__()
+        self.directory, self.keep = Path(directory), keep
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.directory.mkdir(parents=True, exist_ok=True)
+        partial = self.directory / "partial.weights.h5"
+        self.model.save_weights(partial)
+        partial.replace(self.directory / f"{epoch:04d}.weights.h5")
+        for old in epoch_weights(self.directory.parent)[:-self.keep]:
+            old.unlink()
 
 
 class _EpochClock(keras.callbacks.Callback):

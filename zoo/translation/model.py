@@ -1,4 +1,4 @@
-"""`Translator`: encoder-decoder with attention, raw sentence in, raw sentence out."""
+"""`Translator`: encoder-decoder with attention over subword pieces, raw sentence in, raw sentence out."""
 
 import keras
 import tensorflow as tf
@@ -8,25 +8,38 @@ from zoo.decoding import BOS, BOS_ID, EOS, OOV_ID, PAD_ID, output_embedding_init
 from zoo.layers import CELLS, make_rnn, read_both_ways
 from zoo.layers.attention import SCORES, Attention
 from zoo.translation import demo, evaluation, signatures
-from zoo.translation.text import lower
+from zoo.translation.subwords import SubwordEncoder
 
 ATTENTIONS = ("none", *SCORES)
+
+
+def never_emitted(logits, size):
+    """Log-probabilities `[N, V]` of logits, with no chance for padding, unknown or start ids."""
+    never = tf.reduce_sum(tf.one_hot([PAD_ID, OOV_ID, BOS_ID], size, on_value=-1e9), axis=0)
+    return tf.nn.log_softmax(logits + never)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 class Translator(ZooModel):
     """Translates sentences: an RNN encoder reads the source, an RNN decoder writes the target.
 
-    The encoder (bidirectional by default) turns the source tokens into one
-    state per token. Its last states (forwards at the last token, backwards
+    Both sides are written in one vocabulary of subword pieces learned by
+    byte-pair encoding (`zoo.translation.subwords`), applied inside the
+    graph: a word never seen in training is read as pieces it is made of and
+    can be written the same way, so names pass through ("Nabucodonosor") and
+    no source word is dropped for being unknown. Source, target and output
+    share one embedding matrix (Press & Wolf, 2017), which makes copying a
+    piece as easy as translating it.
+
+    The encoder (bidirectional by default) turns the source pieces into one
+    state per piece. Its last states (forwards at the last piece, backwards
     at the first) summarise the sentence: this *context vector* starts the
     decoder. With `attention="none"` it is all the decoder ever sees of the
     source, the seq2seq of Sutskever et al. (2014); with attention, at every
     target step the decoder state asks which source states matter now
     (`zoo.layers.attention`) and reads their weighted sum. Either way the
     context and the decoder state are combined into `tanh(W_c [c; s])`, whose
-    similarity to each target word's embedding (the embeddings are shared
-    with the output layer) gives the next word's logits.
+    similarity to each piece's embedding gives the next piece's logits.
 
     Every score is used Luong's way: the query is the decoder state after
     its step and the context joins the output, not the next step's input
@@ -36,31 +49,29 @@ class Translator(ZooModel):
 
     Training feeds the reference translation (teacher forcing); translating
     runs greedy or beam search in a `tf.while_loop` inside the graph, up to
-    `max_length_ratio * source tokens + max_length_offset` words. A target
-    word outside the vocabulary is written as the source word it attends to
-    most if that is a name (capitalised), and left out otherwise or without
-    attention.
+    `max_length_ratio * source pieces + max_length_offset` pieces.
 
     Args:
-        source_vocabulary, target_vocabulary: lower-cased tokens with their
-            own embeddings (`zoo.translation.text`); other tokens share one.
-        target_casing: for each target word, how it is written ("God").
+        pieces: the subword vocabulary (`zoo.translation.subwords.learn`).
+        merges: the BPE merges that split words into those pieces.
         cell: `"elman"`, `"gru"` or `"lstm"`, for encoder and decoder.
         hidden: encoder state size per direction; the decoder's state has
             the size of an encoder state (both directions).
-        embedding_dim: size of the word embeddings and of `tanh(W_c [c; s])`.
+        embedding_dim: size of the piece embeddings and of `tanh(W_c [c; s])`.
         attention: `"none"`, `"dot"`, `"general"` or `"additive"`.
         bidirectional: read the source both ways.
         dropout: dropout on embeddings and on the combined state.
         beam_width: beam width of `serving_default` and `translate`.
         length_penalty: beam hypotheses are ranked by log-probability /
             length ** length_penalty.
-        max_source_tokens: longest source accepted; longer ones are refused
-            with an error, never truncated.
+        max_source_tokens: longest source accepted, in words and
+            punctuation marks; longer ones are refused with an error, never
+            truncated.
 
     Example:
 
-    >>> t = Translator(["dios", "luz"], ["god", "light"], ["God", "light"], hidden=8, embedding_dim=8)
+    >>> t = Translator(["d", "i", "o", "s</w>", "l", "u", "z</w>", "luz</w>"], ["l u", "lu z</w>"],
+    ...                hidden=8, embedding_dim=8)
     >>> len(t.translate(["Dios es luz.", ""]))
     2
     """
@@ -70,9 +81,8 @@ class Translator(ZooModel):
 
     def __init__(
         self,
-        source_vocabulary,
-        target_vocabulary,
-        target_casing,
+        pieces,
+        merges,
         cell="gru",
         hidden=128,
         embedding_dim=128,
@@ -92,11 +102,8 @@ class Translator(ZooModel):
             raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
         if attention not in ATTENTIONS:
             raise ValueError(f"attention must be one of {ATTENTIONS}, got {attention!r}")
-        if len(target_casing) != len(target_vocabulary):
-            raise ValueError("target_casing needs one entry per target_vocabulary word")
-        self.source_vocabulary = [str(w) for w in source_vocabulary]
-        self.target_vocabulary = [str(w) for w in target_vocabulary]
-        self.target_casing = [str(w) for w in target_casing]
+        self.pieces = [str(p) for p in pieces]
+        self.merges = [str(m) for m in merges]
         self.cell = cell
         self.hidden = int(hidden)
         self.embedding_dim = int(embedding_dim)
@@ -110,23 +117,24 @@ class Translator(ZooModel):
         self.max_source_tokens = int(max_source_tokens)
         self.recurrent_initializer = recurrent_initializer
         self.state_size = self.hidden * (2 if self.bidirectional else 1)
-        self._make_layers()
+        self._make_vocabulary()
+        self._make_network()
         self.build_for_inference()
 
-    def _make_layers(self):
-        """The network, in the order its weights are created (and saved)."""
-        self.source_lookup = keras.layers.StringLookup(vocabulary=self.source_vocabulary, mask_token="",
-                                                       name="source_words")
-        self.target_lookup = keras.layers.StringLookup(vocabulary=[BOS, EOS, *self.target_vocabulary],
-                                                       mask_token="", name="target_words")
-        self.target_size = self.target_lookup.vocabulary_size()  # ids: `zoo.decoding`'s four, then the words
-        self.target_written = ["", "", "", "", *self.target_casing]  # by id; OOV is replaced after decoding
-        self.source_embedding = keras.layers.Embedding(self.source_lookup.vocabulary_size(), self.embedding_dim,
-                                                       name="source_embedding")
-        self.target_embedding = keras.layers.Embedding(
-            self.target_size, self.embedding_dim, name="target_embedding",
+    def _make_vocabulary(self):
+        """The BPE encoder, the piece ids (`zoo.decoding`'s four, then the pieces) and the shared embedding."""
+        self.subwords = SubwordEncoder(self.merges, name="subwords")
+        self.piece_lookup = keras.layers.StringLookup(vocabulary=[BOS, EOS, *self.pieces], mask_token="",
+                                                      name="pieces")
+        self.target_size = self.piece_lookup.vocabulary_size()
+        self.written = tf.constant(["", "", "", "", *self.pieces])  # by id: what each piece writes
+        self.embedding = keras.layers.Embedding(
+            self.target_size, self.embedding_dim, name="embedding",
             embeddings_initializer=output_embedding_initializer())  # it is also the output layer
         self.embedding_dropout = keras.layers.Dropout(self.dropout_rate, name="embedding_dropout")
+
+    def _make_network(self):
+        """The recurrent network, in the order its weights are created (and saved)."""
         self.encoder = make_rnn(self.cell, self.hidden, bidirectional=self.bidirectional, return_sequences=True,
                                 recurrent_initializer=self.recurrent_initializer, name="encoder")
         self.encoder.build((None, None, self.embedding_dim))
@@ -142,23 +150,38 @@ class Translator(ZooModel):
         self.output_dropout = keras.layers.Dropout(self.dropout_rate, name="output_dropout")
         self.output_bias = self.add_weight(shape=(self.target_size,), initializer="zeros", name="output_bias")
 
+    def piece_ids(self, tokens):
+        """Words and punctuation `RaggedTensor [B, None]` (`zoo.translation.text.tokenize`) → piece ids,
+        `int32 RaggedTensor [B, None]`."""
+        return tf.cast(self.piece_lookup(self.subwords(tokens).merge_dims(1, 2)), tf.int32)
+
+    def pieces_of(self, ids):
+        """Piece ids `[B, T]` → the pieces they write (`""` for padding and the special ids)."""
+        return tf.gather(self.written, ids)
+
+    def embed(self, ids, training=False):
+        return self.embedding_dropout(self.embedding(ids), training=training)
+
+    def output_logits(self, features):
+        """Logits over the pieces `[..., V]` of `embedding_dim` features: similarity to each embedding."""
+        return tf.matmul(features, self.embedding.embeddings, transpose_b=True) + self.output_bias
+
     # -- encoder ---------------------------------------------------------------------------------
 
-    def encode(self, source_tokens, training=False):
-        """Reads `string [B, S]` source tokens as written (`""` padded).
+    def encode(self, source_ids, training=False):
+        """Reads `int [B, S]` source piece ids (0 padded).
 
-        Returns a dict: `keys` `[B, S, D]` (one state per token), `projected`
+        Returns a dict: `keys` `[B, S, D]` (one state per piece), `projected`
         (the keys' part of the attention score), `mask` `[B, S]`, `summary`
         `[B, D]` (the context vector) and `states` (the decoder's start).
         """
-        mask = source_tokens != ""
-        x = self.embedding_dropout(self.source_embedding(self.source_lookup(lower(source_tokens))), training=training)
-        positions = tf.range(1, tf.shape(source_tokens)[1] + 1)
-        lengths = tf.reduce_max(tf.where(mask, positions, 0), axis=1)
+        mask = source_ids != PAD_ID
+        x = self.embed(source_ids, training)
+        lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
         if self.bidirectional:
             keys = read_both_ways(self.encoder, x, lengths, training)
             last = tf.gather(keys[:, :, :self.hidden], tf.maximum(lengths - 1, 0), batch_dims=1)
-            summary = tf.concat([last, keys[:, 0, self.hidden:]], axis=-1)  # backwards: done at the first token
+            summary = tf.concat([last, keys[:, 0, self.hidden:]], axis=-1)  # backwards: done at the first piece
         else:
             keys = self.encoder(x, training=training)
             summary = tf.gather(keys, tf.maximum(lengths - 1, 0), batch_dims=1)
@@ -170,7 +193,7 @@ class Translator(ZooModel):
     # -- decoder ---------------------------------------------------------------------------------
 
     def _logits(self, decoder_states, encoded, training=False):
-        """Next-word logits `[B, T, V]` and attention `[B, T, S]` for decoder states `[B, T, D]`."""
+        """Next-piece logits `[B, T, V]` and attention `[B, T, S]` for decoder states `[B, T, D]`."""
         if self.attend is None:
             context = tf.broadcast_to(encoded["summary"][:, None, :], tf.shape(decoder_states))
             weights = tf.zeros([tf.shape(decoder_states)[0], tf.shape(decoder_states)[1],
@@ -180,40 +203,33 @@ class Translator(ZooModel):
                                                   encoded["mask"])
         combined = self.output_dropout(self.combine(tf.concat([context, decoder_states], axis=-1)),
                                        training=training)
-        logits = tf.matmul(combined, self.target_embedding.embeddings, transpose_b=True) + self.output_bias
-        return logits, weights
+        return self.output_logits(combined), weights
 
     def decode_step(self, token_ids, states, encoded):
-        """One decoding step for `[N]` previous tokens: `(log-probabilities [N, V], states, attention [N, S])`."""
-        output, states = self.decoder.cell(self.target_embedding(token_ids), states, training=False)
+        """One decoding step for `[N]` previous pieces: `(log-probabilities [N, V], states, attention [N, S])`."""
+        output, states = self.decoder.cell(self.embedding(token_ids), states, training=False)
         logits, weights = self._logits(output[:, None, :], encoded)
-        never = tf.one_hot([PAD_ID, BOS_ID], self.target_size, on_value=-1e9)  # tokens no step may emit
-        return tf.nn.log_softmax(logits[:, 0] + tf.reduce_sum(never, axis=0)), states, weights[:, 0]
+        return never_emitted(logits[:, 0], self.target_size), states, weights[:, 0]
 
     def call(self, inputs, training=False):
-        """Teacher-forced logits `[B, T, V]` for `{"source": string [B, S], "target_in": int [B, T]}`."""
+        """Teacher-forced logits `[B, T, V]` for `{"source": int [B, S], "target_in": int [B, T]}` piece ids."""
         encoded = self.encode(inputs["source"], training=training)
-        y = self.embedding_dropout(self.target_embedding(inputs["target_in"]), training=training)
+        y = self.embed(inputs["target_in"], training)
         decoder_states = self.decoder(y, initial_state=encoded["states"], training=training)
         return self._logits(decoder_states, encoded, training=training)[0]
-
-    def target_ids(self, target_tokens):
-        """Target ids `[B, T]` of tokens as written (`""` padded → 0)."""
-        return self.target_lookup(lower(target_tokens))
 
     def build(self, input_shape=None):
         """Nothing to do: every layer is built by `build_for_inference` in the constructor."""
 
     def build_for_inference(self):
-        self({"source": tf.constant([["a", ""]]), "target_in": tf.constant([[BOS_ID, OOV_ID]])})
-        self.target_ids(tf.constant([["a"]]))  # the target lookup is not part of `call`
+        self({"source": tf.constant([[OOV_ID, PAD_ID]]), "target_in": tf.constant([[BOS_ID, OOV_ID]])})
+        self.piece_ids(tf.ragged.constant([["a"]]))  # the vocabulary is not part of `call`
 
     def get_config(self):
         return {
             **super().get_config(),
-            "source_vocabulary": self.source_vocabulary,
-            "target_vocabulary": self.target_vocabulary,
-            "target_casing": self.target_casing,
+            "pieces": self.pieces,
+            "merges": self.merges,
             "cell": self.cell,
             "hidden": self.hidden,
             "embedding_dim": self.embedding_dim,

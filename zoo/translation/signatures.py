@@ -4,24 +4,26 @@
   string `[B]`, `scores` float32 `[B]`.
 - `translate`: `sentences`, `beam_width` int32 (1 = greedy) and `max_length`
   int32 (0 = no cap; a negative one is refused), each option a scalar or
-  `[B]` holding one value (REST row format) → the same outputs and `source_tokens` string `[B, S]`,
-  `target_tokens` string `[B, T]`, `attention` float32 `[B, T, S]`.
+  `[B]` holding one value (REST row format) → the same outputs and the
+  subword pieces of both sides as people read them (`"Abr@@ am"`,
+  `zoo.translation.subwords.readable`), `source_tokens` string `[B, S]` and
+  `target_tokens` string `[B, T]`, with `attention` float32 `[B, T, S]`
+  between them.
 
 `serving_default` decodes with the model's own beam width. Every sentence
-stops at `max_length_ratio * source tokens + max_length_offset` target
-tokens, or at `max_length` when that is smaller. Scores are the mean
+stops at `max_length_ratio * source pieces + max_length_offset` target
+pieces, or at `max_length` when that is smaller. Scores are the mean
 log-probability per target token. An empty (or whitespace-only) sentence
 translates to `""` with score 0. Token outputs are `""` padded; attention
 rows of `target_tokens` padding are 0 (and all of them with `attention="none"`).
-A target word outside the vocabulary that is not a copied name is `<unk>` in
-`target_tokens` and left out of `translations`.
 """
 
 import numpy as np
 import tensorflow as tf
 
 from zoo.batches import by_length
-from zoo.decoding import OOV_ID, check_options, checked_options, search
+from zoo.decoding import PAD_ID, check_options, checked_options, search
+from zoo.translation.subwords import join_pieces, readable
 from zoo.translation.text import detokenize, tokenize
 from zoo.validation import as_utf8_list, as_value_error, check, is_utf8, one_value
 
@@ -29,10 +31,10 @@ _SENTENCES = tf.TensorSpec(None, tf.string, name="sentences")
 _BEAM_WIDTH = tf.TensorSpec(None, tf.int32, name="beam_width")
 _MAX_LENGTH = tf.TensorSpec(None, tf.int32, name="max_length")
 BATCH_SIZE = 64  # sentences per signature call in the Python API
-UNKNOWN = "<unk>"  # in target_tokens: a word the model knows it cannot write; left out of the translation
 
 
-def _source_tokens(model, sentences):
+def _source_ids(model, sentences):
+    """Piece ids `[B, S]` (0 padded, at least one column) and the pieces as people read them."""
     with tf.control_dependencies([
         check(tf.rank(sentences) == 1, "sentences: expected string (batch,), one raw sentence per element"),
         check(is_utf8(sentences), "sentences: not valid UTF-8; expected UTF-8 text"),
@@ -40,47 +42,29 @@ def _source_tokens(model, sentences):
         tokens = tokenize(tf.reshape(sentences, [-1]))
     with tf.control_dependencies([check(
             tf.reduce_all(tokens.row_lengths() <= model.max_source_tokens),
-            f"sentences: more than max_source_tokens {model.max_source_tokens} tokens in one sentence; "
+            f"sentences: more than max_source_tokens {model.max_source_tokens} words in one sentence; "
             "split the text into sentences")]):
-        source = tokens.to_tensor("")
-    width = tf.maximum(tf.shape(source)[1], 1)  # a batch of empty sentences still has one padding column
-    return tf.pad(source, [[0, 0], [0, width - tf.shape(source)[1]]]), tokens.row_lengths()
-
-
-def _written(model, ids, attention, source):
-    """Target ids → tokens as written.
-
-    An out-of-vocabulary word becomes the source word it attends to most when
-    that word is capitalised (a name: "Abram", "Haran"); otherwise it stays
-    `UNKNOWN`, which the translation leaves out (copying a Spanish word such
-    as "bendecirte" is never English).
-    """
-    written = tf.gather(tf.constant(model.target_written), ids)
-    unknown = ids == OOV_ID
-    if model.attend is None:
-        return tf.where(unknown, UNKNOWN, written)
-    attended = tf.gather(source, tf.argmax(attention, axis=-1, output_type=tf.int32), batch_dims=1)
-    first = tf.strings.substr(attended, 0, 1, unit="UTF8_CHAR")
-    is_name = (tf.strings.upper(first, encoding="utf-8") == first) & (tf.strings.lower(first, encoding="utf-8") != first)
-    return tf.where(unknown, tf.where(is_name, attended, UNKNOWN), written)
+        ids = model.piece_ids(tokens).to_tensor(PAD_ID)
+    width = tf.maximum(tf.shape(ids)[1], 1)  # a batch of empty sentences still has one padding column
+    return tf.pad(ids, [[0, 0], [0, width - tf.shape(ids)[1]]])
 
 
 def signatures(model):
     def run(sentences, beam_width, max_length):
-        source, lengths = _source_tokens(model, sentences)
+        source = _source_ids(model, sentences)
         beam_width, max_length = checked_options(beam_width, max_length)
+        lengths = tf.reduce_sum(tf.cast(source != PAD_ID, tf.int32), axis=1)
         limits = tf.cast(tf.math.ceil(model.max_length_ratio * tf.cast(lengths, tf.float32)),
                          tf.int32) + model.max_length_offset
         limits = tf.where(max_length > 0, tf.minimum(limits, max_length), limits)
-        encoded = model.encode(source)
-        ids, attention, scores = search(model, encoded, limits, beam_width)
-        target = _written(model, ids, attention, source)
+        ids, attention, scores = search(model, model.encode(source), limits, beam_width)
+        target = model.pieces_of(ids)
         empty = lengths == 0
         return {
-            "translations": tf.where(empty, "", detokenize(tf.where(target == UNKNOWN, "", target))),
+            "translations": tf.where(empty, "", detokenize(join_pieces(target))),
             "scores": tf.where(empty, 0.0, scores),
-            "source_tokens": source,
-            "target_tokens": tf.where(empty[:, None], "", target),
+            "source_tokens": readable(model.pieces_of(source)),
+            "target_tokens": tf.where(empty[:, None], "", readable(target)),
             "attention": tf.where(empty[:, None, None], 0.0, attention),
         }
 

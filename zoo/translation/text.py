@@ -2,19 +2,17 @@
 
 Tokens are runs of letters, digits and in-word apostrophes (`Jacob's`
 stays whole); every other non-space character (`,` `;` `:` `.` `?` `!`
-`(` `)` `-`, quotes and apostrophes at a word's edge) is a token of its own. Vocabularies hold the lower-cased
-token, so "Dios" at the start of a verse and "dios" inside one share an
-embedding. The writing side keeps, for every target word, the casing it most
-often has inside a sentence ("God", "LORD", "Israel", "the"), writes that,
-capitalises the first letter of the sentence, and glues punctuation to its
-neighbours as English prints it: no space before `, ; : . ? ! )` or a
+`(` `)` `-`, quotes and apostrophes at a word's edge) is a token of its own,
+kept as written (`zoo.translation.subwords` splits tokens into pieces).
+The writing side capitalises the first letter of the sentence and glues
+punctuation to its neighbours as English prints it: no space before `, ; : . ? ! )` or a
 word-final apostrophe (`Moses’`), none after `( ¿ ¡`, none around a
 hyphen between letters (`Beer-sheba`).
 
 >>> import tensorflow as tf
 >>> [t.decode() for t in tokenize(tf.constant(["Y dijo Dios: Sea la luz; y fué la luz."]))[0].numpy()]
 ['Y', 'dijo', 'Dios', ':', 'Sea', 'la', 'luz', ';', 'y', 'fué', 'la', 'luz', '.']
->>> detokenize(tf.constant([["and", "God", "said", ",", "let", "there", "be", "light", ":"]])).numpy()[0].decode()
+>>> detokenize(tf.constant(["and God said , let there be light :"])).numpy()[0].decode()
 'And God said, let there be light:'
 """
 
@@ -33,11 +31,6 @@ def tokenize(texts):
     return tf.strings.split(tf.strings.strip(spaced))
 
 
-def lower(tokens):
-    """The vocabulary key of tokens as written."""
-    return tf.strings.lower(tokens, encoding="utf-8")
-
-
 def capitalize_first(texts):
     """Upper-cases the first character of each string (UTF-8 aware)."""
     first = tf.strings.substr(texts, 0, 1, unit="UTF8_CHAR")
@@ -46,9 +39,8 @@ def capitalize_first(texts):
 
 
 def detokenize(tokens):
-    """Tokens `string [B, N]` (`""` padded) → readable sentences `string [B]`."""
-    joined = tf.strings.reduce_join(tokens, axis=-1, separator=" ")
-    joined = tf.strings.strip(tf.strings.regex_replace(joined, " +", " "))
+    """Tokens joined by spaces `string [B]` → readable sentences `string [B]`."""
+    joined = tf.strings.strip(tf.strings.regex_replace(tokens, " +", " "))
     joined = tf.strings.regex_replace(joined, _NO_SPACE_BEFORE, r"\1")
     joined = tf.strings.regex_replace(joined, _NO_SPACE_AFTER, r"\1")
     joined = tf.strings.regex_replace(joined, _CLOSING_APOSTROPHE, r"\1\2")

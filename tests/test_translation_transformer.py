@@ -1,0 +1,64 @@
+"""The Transformer peer: same vocabulary, signatures and search as the RNN translator; it learns and exports."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+pytest.importorskip("keras_hub")
+
+from zoo.decoding import PAD_ID, beam_search, greedy_search  # noqa: E402
+from zoo.translation import subwords  # noqa: E402
+from zoo.translation.transformer import TransformerTranslator  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def toy():
+    from fixtures.translation import toy_pairs, toy_tokens
+
+    pairs = toy_pairs()
+    pieces, merges = subwords.learn([toy_tokens(s) for pair in pairs for s in pair], 100, min_frequency=1)
+    return pairs, pieces, merges
+
+
+def _tiny(toy, **kwargs):
+    keras.utils.set_random_seed(3)
+    _, pieces, merges = toy
+    return TransformerTranslator(pieces, merges, stack=1, heads=2, feedforward=32, embedding_dim=16, **kwargs)
+
+
+def test_beam_width_one_equals_greedy_and_decoding_stops(toy):
+    from zoo.translation.signatures import _source_ids
+
+    model = _tiny(toy)
+    source = _source_ids(model, tf.constant(["El perro come pan.", "Juan ve agua."]))
+    encoded = model.encode(source)
+    limits = tf.constant([7, 4])
+    greedy = greedy_search(model, encoded, limits)
+    beam = beam_search(model, encoded, limits, tf.constant(1), model.length_penalty)
+    np.testing.assert_array_equal(greedy[0], beam[0])
+    np.testing.assert_allclose(greedy[2], beam[2], atol=1e-5)
+    assert np.all(np.sum(greedy[0].numpy() != PAD_ID, axis=1) <= [7, 4])
+
+
+def test_learns_the_toy_pairs_and_round_trips_through_keras_and_savedmodel(toy, tmp_path):
+    from zoo.datasets.parallel import ParallelText
+    from zoo.training import compile_word_generator
+    from zoo.translation.data import as_dataset
+
+    pairs = toy[0]
+    model = _tiny(toy, dropout=0.0)
+    data = ParallelText("toy", "train", [s for s, _ in pairs], [t for _, t in pairs], list(range(len(pairs))))
+    compile_word_generator(model, 0.01)
+    model.fit(as_dataset(data, model, 8, shuffle=True, seed=0), epochs=40, shuffle=False, verbose=0)
+    sources, targets = [s for s, _ in pairs], [t for _, t in pairs]
+    out = model.translate(sources, beam_width=2)
+    assert sum(o == t for o, t in zip(out, targets)) >= 0.8 * len(pairs), list(zip(out, targets))
+
+    model.save(tmp_path / "t.keras")
+    loaded = keras.saving.load_model(tmp_path / "t.keras")
+    assert isinstance(loaded, TransformerTranslator) and loaded.translate(sources[:4]) == model.translate(sources[:4])
+    path = model.export(tmp_path / "models" / "translate_peer", version=1, card={"description": "toy"})
+    translate = tf.saved_model.load(str(path)).signatures["translate"]
+    result = translate(sentences=tf.constant(sources[:2]), beam_width=tf.constant(1), max_length=tf.constant(0))
+    assert [t.decode() for t in result["translations"].numpy()] == model.translate(sources[:2], beam_width=1)
