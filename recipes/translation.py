@@ -35,7 +35,7 @@ from zoo.datasets import bible
 from zoo.datasets.parallel import FILE_SPLIT_RULE, from_tfds, read_pairs_file
 from zoo.translation import Translator
 from zoo.translation.data import as_dataset
-from zoo.translation.demo import DEMO_SENTENCES
+from zoo.translation.demo import DEMO_SENTENCES, OUT_OF_DOMAIN
 from zoo.translation.evaluation import LENGTH_PENALTIES, LONG_SOURCE_WORDS, choose_length_penalty, evaluate
 from zoo.translation.model import ATTENTIONS
 from zoo.translation import subwords
@@ -223,6 +223,20 @@ def show(args, model, workdir):
                              workdir / "attention.png")
 
 
+def intended_use(model):
+    """The card's intended use and limitations, with what the model makes of modern Spanish."""
+    return {
+        "intended_use": "Spanish in the style of the Reina-Valera 1909 Bible in, English in the style of the King "
+                        "James Version out: Bible verses and text written like them.",
+        "limitations": {
+            "note": "Trained on Bible verses only. Modern everyday Spanish is out of domain: it comes out in Bible "
+                    "English, and words the Bible does not use are guessed from their pieces, often wrongly. "
+                    "Names are carried over piece by piece; BLEU is measured against one reference (the KJV).",
+            "out_of_domain_examples": dict(zip(OUT_OF_DOMAIN, model.translate(OUT_OF_DOMAIN))),
+        },
+    }
+
+
 def network_description(args):
     if args.architecture == "transformer":
         return f"Transformer encoder-decoder, {args.stack}+{args.stack} layers, {args.heads} heads"
@@ -251,6 +265,7 @@ def model_card(args, model, dataset, examples, results, choices, flags, fit_seco
             "epochs_averaged": max(choices["epochs_averaged"], key=choices["epochs_averaged"].get, default=None),
             "epochs_averaged_search": choices["epochs_averaged"],
             "trained_on": training.machine(),
+            **(intended_use(model) if dataset["name"] == bible.NAME else {}),
             "epochs_trained": len((workdir / "history.csv").read_text().splitlines()) - 1,
         },
     ).to_dict()

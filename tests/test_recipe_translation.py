@@ -103,6 +103,11 @@ def test_smoke_card(translation_smoke):
     averaged = card["epochs_averaged_search"]  # validation greedy BLEU of the last 1 and 2 epochs' mean
     assert sorted(averaged) == ["1", "2"] and averaged[str(card["epochs_averaged"])] == max(averaged.values())
     assert "CPU cores" in card["trained_on"]
+    assert card["intended_use"].startswith("Spanish in the style of the Reina-Valera 1909 Bible")
+    examples = card["limitations"]["out_of_domain_examples"]  # what it makes of modern Spanish, for the reader
+    assert "¿Dónde está la biblioteca?" in examples and all(isinstance(t, str) for t in examples.values())
+    names = card["test_metrics"]["names_kept"]
+    assert 0 <= names["kept"] <= names["of"] and names["of"] > 0
     search = card["length_penalty_search"]  # validation BLEU of each candidate; the best is exported
     assert [float(p) for p in search] == [0.0, 0.3, 0.6, 1.0] and hyper["length_penalty"] is None
     assert search[f"{card['length_penalty']:g}"] == max(search.values())

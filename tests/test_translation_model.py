@@ -222,3 +222,23 @@ def test_every_cell_translates_and_fits(tiny_translator_factory, trained_transla
     history = model.fit(as_dataset(data, model, 4), epochs=3, shuffle=False, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert len(model.translate(["El perro come pan."], beam_width=2)) == 1
+
+
+def test_the_demo_verses_are_test_split_verses_with_their_king_james_text(bible_pairs):
+    from zoo.datasets import bible
+    from zoo.translation.demo import DEMO_VERSES
+
+    test = bible.load("test")
+    by_reference = dict(zip(test.references, zip(test.sources, test.targets)))
+    for reference, spanish, king_james in DEMO_VERSES:
+        assert by_reference[reference] == (spanish, king_james), reference
+
+
+def test_names_kept_counts_the_capitalised_words_after_the_first():
+    from zoo.translation.evaluation import names_kept
+
+    references = ["And the LORD spake unto Moses, saying,", "Abram went to Haran; Abram stayed."]
+    hypotheses = ["And the LORD said to Moses:", "Abram went to Harran."]
+    # wanted: LORD, Moses | Haran, Abram (the verse's first word is not counted); kept: LORD, Moses | Abram
+    assert names_kept(hypotheses, references) == {"kept": 3, "of": 4, "share": 0.75}
+    assert names_kept([], []) == {"kept": 0, "of": 0, "share": None}

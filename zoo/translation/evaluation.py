@@ -1,4 +1,8 @@
-"""Translation quality with sacreBLEU: BLEU and chrF of detokenised output against raw references."""
+"""Translation quality with sacreBLEU: BLEU and chrF of detokenised output against raw references, and how
+many names come through."""
+
+import collections
+import re
 
 from sacrebleu.metrics import BLEU, CHRF
 
@@ -36,13 +40,33 @@ def translation_metrics(hypotheses, references):
             "bleu_signature": str(bleu.get_signature()), "chrf_signature": str(chrf.get_signature())}
 
 
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+
+def names_kept(hypotheses, references):
+    """`{"kept", "of", "share"}`: of the capitalised words of each reference other than its first word
+    (names, and the KJV's "LORD" and "God"), how many its translation holds, counting repeats.
+
+    >>> names_kept(["And Abram went to Haran."], ["And Abram went unto Haran, and Lot with him."])
+    {'kept': 2, 'of': 3, 'share': 0.6667}
+    """
+    kept = total = 0
+    for hypothesis, reference in zip(hypotheses, references):
+        wanted = collections.Counter(w for w in _WORD.findall(reference)[1:] if w[0].isupper())
+        written = collections.Counter(_WORD.findall(hypothesis))
+        kept += sum(min(n, written[w]) for w, n in wanted.items())
+        total += sum(wanted.values())
+    return {"kept": kept, "of": total, "share": round(kept / total, 4) if total else None}
+
+
 def evaluate(model, data, beam_width=None):
-    """`TranslationEvaluation` of `model` on all pairs of `data` (`zoo.datasets.parallel.ParallelText`) and,
-    under `up_to_40_words`, on those with at most `LONG_SOURCE_WORDS` source words."""
+    """`TranslationEvaluation` of `model` on all pairs of `data` (`zoo.datasets.parallel.ParallelText`), with
+    `names_kept`, and under `up_to_40_words` on those with at most `LONG_SOURCE_WORDS` source words."""
     hypotheses = model.translate(data.sources, beam_width=beam_width)
     short = [i for i, s in enumerate(data.sources) if len(s.split()) <= LONG_SOURCE_WORDS]
     return TranslationEvaluation({
         **translation_metrics(hypotheses, data.targets),
+        "names_kept": names_kept(hypotheses, data.targets),
         f"up_to_{LONG_SOURCE_WORDS}_words": translation_metrics([hypotheses[i] for i in short],
                                                                  [data.targets[i] for i in short]),
         "beam_width": model.beam_width if beam_width is None else beam_width,
