@@ -3,6 +3,7 @@
 import numpy as np
 
 from zoo.agreement import data as agreement_data
+from zoo.datasets import constructed_agreement
 from zoo.evaluation import AccuracyEvaluation
 
 DISTANCE_BUCKETS = ((1, 1), (2, 4), (5, 9), (10, 14), (15, None))  # inclusive; None: no upper end
@@ -77,3 +78,35 @@ def evaluate_split(model, split="test"):
     """`evaluate` on a split of the dataset the model card names."""
     dataset = model.card["dataset"] if model.card else None
     return evaluate(model, agreement_data.load_split(dataset, split))
+
+
+def constructed_metrics(examples, predicted):
+    """Accuracy on constructed examples (`zoo.datasets.constructed_agreement`): overall, and per construction
+    with and without an attractor.
+
+    >>> from zoo.datasets.constructed_agreement import ConstructedExample
+    >>> e = [ConstructedExample("simple", ("The", "author"), 0, False, ("is", "are")),
+    ...      ConstructedExample("prepositional_phrase", ("The", "author", "near", "the", "guards"), 0, True,
+    ...                         ("is", "are"))]
+    >>> m = constructed_metrics(e, [0, 1])
+    >>> m["accuracy"], m["by_construction"]["prepositional_phrase"]["with_attractor"]
+    (0.5, {'accuracy': 0.0, 'examples': 1})
+    """
+    correct = np.asarray([e.label for e in examples]) == np.asarray(predicted)
+    constructions = np.asarray([e.construction for e in examples])
+    attractors = np.asarray([e.attractor for e in examples], bool)
+    by_construction = {}
+    for construction in constructed_agreement.CONSTRUCTIONS:
+        mine = constructions == construction
+        by_construction[construction] = {**_accuracy(correct[mine]),
+                                         "with_attractor": _accuracy(correct[mine & attractors]),
+                                         "without_attractor": _accuracy(correct[mine & ~attractors])}
+    return {**_accuracy(correct), "by_construction": by_construction}
+
+
+def evaluate_constructed(model, examples=None):
+    """`constructed_metrics` of an agreement classifier (anything with `predict_tokens`) on the constructed
+    examples (all of `zoo.datasets.constructed_agreement.examples()` by default)."""
+    examples = constructed_agreement.examples() if examples is None else examples
+    predicted = np.argmax(model.predict_tokens([list(e.prefix) for e in examples]).scores, axis=1)
+    return constructed_metrics(examples, predicted)

@@ -67,7 +67,7 @@ class SubwordEncoder(keras.layers.Layer):
     Example:
 
     >>> import tensorflow as tf
-    >>> encoder = SubwordEncoder(["a b", "ab c</w>"])
+    >>> encoder = SubwordEncoder(["a b", "ab c</w>", "a b</w>"])
     >>> encoder(tf.ragged.constant([["abc", "cab"]])).to_list()
     [[[b'abc</w>'], [b'c', b'ab</w>']]]
     """
