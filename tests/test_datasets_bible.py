@@ -14,7 +14,7 @@ import zlib
 
 import pytest
 
-from zoo.datasets import bible
+from zoo.datasets import bible, registries
 from zoo.datasets.parallel import FILE_SPLIT_RULE, ParallelText, read_pairs_file
 
 SPARV_DEB = ("sword-text-sparv_2.60-1_all.deb", "5c87f9b2bc97457e8a872f5bae7ea7ce59cb3de1dcee73e4d4740451863694cf")
@@ -327,7 +327,7 @@ def test_a_corrupted_deb_is_refused(bible_pairs, zoo_data_dir, tmp_path, monkeyp
     data[len(data) // 2] ^= 0xFF
     (root / SPARV_DEB[0]).write_bytes(bytes(data))
     monkeypatch.setenv("ZOO_DATA", str(tmp_path))
-    monkeypatch.setattr(bible, "_apt_download", lambda *args: pytest.fail("a present .deb must not be downloaded"))
+    monkeypatch.setattr(registries, "_download", lambda *args: pytest.fail("a present .deb must not be downloaded"))
     with pytest.raises(RuntimeError, match="sha256") as err:
         bible.fetch()
     assert str(root / SPARV_DEB[0]) in str(err.value)

