@@ -196,21 +196,9 @@ def fit(model, workdir, flags, train, validation, epochs, patience, lr_patience,
     directory, so a killed worker is resumed from the chief's last epoch.
     """
     strategy = model.distribute_strategy
-    flags = {**flags, "replicas": strategy.num_replicas_in_sync}
     workdir = Path(workdir)
     record, weights = workdir / "run.json", workdir / "trained.weights.h5"
-    if distribute.is_chief(strategy):
-        workdir.mkdir(parents=True, exist_ok=True)
-        run = json.loads(record.read_text()) if record.exists() else {}
-        if run.get("flags") != flags:
-            for stale in (workdir / "backup", weights, workdir / EPOCHS_DIR):
-                shutil.rmtree(stale) if stale.is_dir() else stale.unlink(missing_ok=True)
-            record.write_text(json.dumps({"flags": flags, "epoch_seconds": {}}, indent=2))
-    distribute.barrier(strategy, "run-record")  # the other workers read it once the chief has it ready
-    if not record.exists():
-        raise FileNotFoundError(f"{record}: the chief's run record is not here; the workers of a cluster need "
-                                "one --workdir they all share")
-    run = json.loads(record.read_text())
+    run = _run_record(workdir, {**flags, "replicas": strategy.num_replicas_in_sync}, strategy)
     if run.get("trained") and weights.exists():
         model.build_for_inference()
         model.load_weights(weights)
@@ -234,6 +222,24 @@ def fit(model, workdir, flags, train, validation, epochs, patience, lr_patience,
             (own / record.name).write_text(json.dumps(run, indent=2))
     distribute.leave_together(strategy)
     return sum(run["epoch_seconds"].values())
+
+
+def _run_record(workdir, flags, strategy):
+    """The run record of `workdir` (`run.json`): the chief starts it afresh, removing the stale backup,
+    weights and kept epochs, unless it was written for the same flags; every worker then reads it."""
+    record = workdir / "run.json"
+    if distribute.is_chief(strategy):
+        workdir.mkdir(parents=True, exist_ok=True)
+        run = json.loads(record.read_text()) if record.exists() else {}
+        if run.get("flags") != flags:
+            for stale in (workdir / "backup", workdir / "trained.weights.h5", workdir / EPOCHS_DIR):
+                shutil.rmtree(stale) if stale.is_dir() else stale.unlink(missing_ok=True)
+            record.write_text(json.dumps({"flags": flags, "epoch_seconds": {}}, indent=2))
+    distribute.barrier(strategy, "run-record")  # the other workers read it once the chief has it ready
+    if not record.exists():
+        raise FileNotFoundError(f"{record}: the chief's run record is not here; the workers of a cluster need "
+                                "one --workdir they all share")
+    return json.loads(record.read_text())
 
 
 def epoch_weights(workdir):
