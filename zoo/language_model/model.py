@@ -1,0 +1,165 @@
+"""`LanguageModel`: next-step prediction both ways over words read from their characters (ELMo-style)."""
+
+import keras
+import tensorflow as tf
+
+from zoo.base import ZooModel
+from zoo.layers import CharacterWordEncoder
+from zoo.tagging.tokenizer import normalize
+
+BOS, EOS = "<s>", "</s>"  # what each direction reads first; the forward reader predicts EOS last
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class LanguageModel(ZooModel):
+    """Predicts every word of a sentence from the words before it, and (a second network) from those after.
+
+    The seed's next-step picture: an LSTM reads `<s> w1 ... wT` and at
+    every step gives a distribution over the next word (`w1 ... wT </s>`);
+    a second LSTM reads the sentence backwards. Words come in through their
+    characters (`zoo.layers.CharacterWordEncoder`), so an unseen word still
+    has a vector; the predictions are over a vocabulary of normalised words
+    (`zoo.tagging.tokenizer.normalize`: lower case, digits as 0), the rest
+    `<unk>`. Both directions share the word encoder and the output layer.
+
+    Training samples the softmax (Jean et al., 2015): each step scores the
+    right word against `sampled` words drawn by frequency, not the whole
+    vocabulary; evaluation and the signatures use the full softmax.
+
+    For other models (`contextual`): per token, the character vector and the
+    forward and backward states after it, ELMo's three layers.
+
+    Args:
+        vocabulary: normalised words it predicts, most frequent first.
+        char_vocabulary: characters of the word encoder.
+        hidden: LSTM state size of each direction.
+        projection: size of the word vectors and of each state's projection.
+        dropout: dropout on word vectors and states.
+        sampled: words sampled per step in training.
+        max_tokens: longest sentence accepted (tokens).
+    """
+
+    TASK = "language-model"
+    INPUT_KIND = "text"
+
+    def __init__(self, vocabulary, char_vocabulary, hidden=512, projection=256, dropout=0.1, sampled=2048,
+                 max_tokens=1000, **kwargs):
+        super().__init__(**kwargs)
+        self.vocabulary = [str(w) for w in vocabulary]
+        self.char_vocabulary = [str(c) for c in char_vocabulary]
+        self.hidden, self.projection_dim = int(hidden), int(projection)
+        self.dropout_rate, self.sampled, self.max_tokens = float(dropout), int(sampled), int(max_tokens)
+        self._make_layers()
+        self.build_for_inference()
+
+    def _make_layers(self):
+        self.word_lookup = keras.layers.StringLookup(vocabulary=[BOS, EOS, *self.vocabulary], mask_token="",
+                                                     name="words")  # 0 padding, 1 <unk>, 2 <s>, 3 </s>
+        self.size = self.word_lookup.vocabulary_size()
+        self.word_encoder = CharacterWordEncoder(self.char_vocabulary, output_dim=self.projection_dim,
+                                                 name="word_encoder")
+        self.dropout = keras.layers.Dropout(self.dropout_rate, name="dropout")
+        self.readers = {}
+        for direction in ("forward", "backward"):
+            self.readers[direction] = (
+                keras.layers.LSTM(self.hidden, return_sequences=True, use_cudnn=False, name=f"{direction}_lstm"),
+                keras.layers.Dense(self.projection_dim, name=f"{direction}_projection"))
+        self.softmax_weights = self.add_weight(shape=(self.size, self.projection_dim), name="softmax_weights",
+                                               initializer=keras.initializers.RandomNormal(stddev=0.05))
+        self.softmax_bias = self.add_weight(shape=(self.size,), initializer="zeros", name="softmax_bias")
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in ("loss", "backward_loss")}
+
+    def word_ids(self, tokens):
+        """Output ids of tokens as written (`""` → 0)."""
+        return tf.cast(self.word_lookup(normalize(tokens)), tf.int32)
+
+    def _read(self, direction, tokens, training):
+        """States `[B, T + 1, projection]` of one reader over `<s> w1 ... wT` (forward) or `</s> wT ... w1`
+        (backward, its states returned in reading order)."""
+        lstm, project = self.readers[direction]
+        lengths = tf.reduce_sum(tf.cast(tokens != "", tf.int32), axis=1)
+        if direction == "backward":
+            tokens = tf.reverse_sequence(tokens, lengths, seq_axis=1, batch_axis=0)
+        start = tf.fill([tf.shape(tokens)[0], 1], BOS if direction == "forward" else EOS)
+        read = tf.concat([start, tokens], axis=1)
+        x = self.dropout(self.word_encoder(read), training=training)
+        mask = tf.sequence_mask(lengths + 1, tf.shape(read)[1])
+        return self.dropout(project(lstm(x, mask=mask, training=training)), training=training), lengths
+
+    def call(self, tokens, training=False):
+        """`{"forward", "backward"}`: each reader's states `[B, T + 1, projection]` for tokens `string [B, T]`."""
+        return {direction: self._read(direction, tokens, training)[0] for direction in self.readers}
+
+    def targets(self, tokens):
+        """What each reader predicts at each of its `T + 1` steps: `w1 ... wT </s>` and `wT ... w1 <s>` ids."""
+        lengths = tf.reduce_sum(tf.cast(tokens != "", tf.int32), axis=1)
+        ids = tf.pad(self.word_ids(tokens), [[0, 0], [0, 1]])
+        ends = tf.one_hot(lengths, tf.shape(ids)[1], on_value=3, off_value=0, dtype=tf.int32)  # </s> after wT
+        backward = tf.reverse_sequence(ids, lengths, seq_axis=1, batch_axis=0)
+        starts = tf.one_hot(lengths, tf.shape(ids)[1], on_value=2, off_value=0, dtype=tf.int32)  # <s> before w1
+        return {"forward": ids + ends, "backward": backward + starts}
+
+    def log_probabilities(self, states):
+        """Full-softmax log-probabilities `[..., V]` of the next word from states `[..., projection]`."""
+        logits = tf.matmul(states, self.softmax_weights, transpose_b=True) + self.softmax_bias
+        return tf.nn.log_softmax(logits)
+
+    def sampled_loss(self, tokens, training=True):
+        """Mean sampled-softmax loss per predicted word over both directions (training)."""
+        states, targets = self(tokens, training=training), self.targets(tokens)
+        losses = []
+        for direction in self.readers:
+            keep = targets[direction] > 0
+            losses.append(tf.nn.sampled_softmax_loss(
+                self.softmax_weights, self.softmax_bias, tf.cast(targets[direction][keep], tf.int64)[:, None],
+                states[direction][keep], num_sampled=min(self.sampled, self.size - 1), num_classes=self.size))
+        return tf.reduce_mean(tf.concat(losses, axis=0))
+
+    def full_loss(self, tokens):
+        """Mean negative log-probability per predicted word (full softmax), each direction: `{direction: loss}`."""
+        states, targets = self(tokens), self.targets(tokens)
+        losses = {}
+        for direction in self.readers:
+            keep = targets[direction] > 0
+            log_probs = self.log_probabilities(states[direction][keep])
+            losses[direction] = -tf.reduce_mean(tf.gather(log_probs, targets[direction][keep], batch_dims=1))
+        return losses
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def train_step(self, tokens):
+        with tf.GradientTape() as tape:
+            loss = self.sampled_loss(tokens)
+        gradients = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply(gradients, self.trainable_variables)
+        self.trackers["loss"].update_state(loss)
+        return {"loss": self.trackers["loss"].result()}
+
+    def test_step(self, tokens):
+        """Validation: the full-softmax loss of the forward reader as `loss` (log perplexity), and the
+        backward reader's."""
+        losses = self.full_loss(tokens)
+        self.trackers["loss"].update_state(losses["forward"])
+        self.trackers["backward_loss"].update_state(losses["backward"])
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def contextual(self, tokens, training=False):
+        """ELMo's three layers per token `[B, T, 3, projection]`: the character vector, the forward state after
+        reading the token and the backward state after reading it (from the sentence's end)."""
+        states = self(tokens, training=training)
+        lengths = tf.reduce_sum(tf.cast(tokens != "", tf.int32), axis=1)
+        backward = tf.reverse_sequence(states["backward"][:, 1:], lengths, seq_axis=1, batch_axis=0)
+        return tf.stack([self.word_encoder(tokens), states["forward"][:, 1:], backward], axis=2)
+
+    def build(self, input_shape=None):
+        """Nothing to do: `build_for_inference` builds every layer in the constructor."""
+
+    def build_for_inference(self):
+        self(tf.constant([["a", ""]]))
+
+    def get_config(self):
+        return {**super().get_config(), "vocabulary": self.vocabulary, "char_vocabulary": self.char_vocabulary,
+                "hidden": self.hidden, "projection": self.projection_dim, "dropout": self.dropout_rate,
+                "sampled": self.sampled, "max_tokens": self.max_tokens}
