@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from zoo.base import ZooModel
+from zoo.language_model import signatures
 from zoo.layers import CharacterWordEncoder
 from zoo.tagging.tokenizer import normalize
 
@@ -163,3 +164,36 @@ class LanguageModel(ZooModel):
         return {**super().get_config(), "vocabulary": self.vocabulary, "char_vocabulary": self.char_vocabulary,
                 "hidden": self.hidden, "projection": self.projection_dim, "dropout": self.dropout_rate,
                 "sampled": self.sampled, "max_tokens": self.max_tokens}
+
+    # -- serving and the Python API ----------------------------------------------------------------
+
+    def serving_signatures(self):
+        return signatures.signatures(self)
+
+    def example_requests(self):
+        return signatures.example_requests(self)
+
+    def score(self, sentences):
+        """Scores raw sentences with the forward reader.
+
+        Returns one dict per sentence: its `tokens`, the natural-log
+        probability of each token and of the sentence's end
+        (`log_probabilities`, one more than the tokens) and their sum (`total`).
+
+        Raises:
+            ValueError: naming the sentence that is not text or not UTF-8, or is too long.
+        """
+        return signatures.score_sentences(self, sentences)
+
+    def next_words(self, text, k=5):
+        """The `k` likeliest words to follow `text`, as `(word, probability)` pairs, most likely first.
+
+        >>> lm = LanguageModel(["the", "keys", "are", "is"], list("thekysari"), hidden=8, projection=8)
+        >>> len(lm.next_words("The keys", k=3))
+        3
+        """
+        return signatures.predict_next_words(self, text, k)
+
+    def predict_text(self, text):
+        lines = text.splitlines() or [""]
+        return "\n".join(f"{result['total']:.2f}\t{line}" for line, result in zip(lines, self.score(lines)))
