@@ -1,0 +1,53 @@
+"""The language model's data: English sentences tokenised as Brown is, vocabularies, and `tf.data` batches."""
+
+import collections
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.datasets import english
+from zoo.tagging.data import BUCKET_BOUNDARIES
+from zoo.tagging.tokenizer import normalize, tokenize
+
+CHUNK = 4096  # sentences tokenised per call
+
+
+def load_split(dataset, split):
+    """The raw sentences of a split of the dataset a model card names (`zoo.datasets.english`)."""
+    if dataset["name"] != english.NAME:
+        raise ValueError(f"unknown language-model dataset {dataset['name']!r}; expected {english.NAME!r}")
+    return english.load(split)
+
+
+def tokenized(sentences, max_tokens):
+    """Sentences as token lists (Brown conventions, `zoo.tagging.tokenizer`), those longer than `max_tokens`
+    left out."""
+    rows = []
+    for start in range(0, len(sentences), CHUNK):
+        batch = tokenize(tf.constant(sentences[start:start + CHUNK])).to_list()
+        rows += [[t.decode("utf-8") for t in row] for row in batch if 0 < len(row) <= max_tokens]
+    return rows
+
+
+def vocabularies(token_rows, size, min_count=2):
+    """`(words, characters)`: the `size` most frequent normalised words seen `min_count` times, and every
+    character seen `min_count` times, most frequent first."""
+    words = collections.Counter(w for row in token_rows
+                                for w in (t.decode() for t in normalize(tf.constant(row)).numpy()))
+    characters = collections.Counter(c for row in token_rows for t in row for c in t)
+    return ([w for w, n in words.most_common(size) if n >= min_count],
+            [c for c, n in characters.most_common() if n >= min_count])
+
+
+def as_dataset(token_rows, batch_size, shuffle=False, seed=0):
+    """Batches of token rows `string [B, T]` ("" padded) of similar length, reshuffled every epoch."""
+    lengths = np.array([len(row) for row in token_rows], np.int64)
+    dataset = tf.data.Dataset.from_tensor_slices(tf.ragged.constant(token_rows, dtype=tf.string))
+    if shuffle:
+        dataset = dataset.shuffle(len(token_rows), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.map(lambda row: row).bucket_by_sequence_length(
+        lambda row: tf.shape(row)[0], bucket_boundaries=list(BUCKET_BOUNDARIES),
+        bucket_batch_sizes=[batch_size] * (len(BUCKET_BOUNDARIES) + 1), padding_values="")
+    bucket_sizes = np.bincount(np.searchsorted(BUCKET_BOUNDARIES, lengths, side="right"))
+    batches = int(np.sum(-(-bucket_sizes // batch_size)))
+    return dataset.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,74 @@
+"""Language-model metrics: perplexity beside a Kneser-Ney baseline, and agreement by comparing P(is), P(are)."""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from zoo.agreement.evaluation import constructed_metrics
+from zoo.datasets import constructed_agreement
+from zoo.evaluation import Evaluation
+from zoo.language_model.data import as_dataset, load_split, tokenized
+from zoo.language_model.ngram import KneserNey
+from zoo.tagging.tokenizer import normalize
+
+
+class LanguageModelEvaluation(Evaluation):
+    """A language model's metrics, headed by the forward reader's `perplexity` on held-out sentences.
+
+    >>> print(LanguageModelEvaluation({"perplexity": 120.5, "backward_perplexity": 125.0, "tokens": 1000}))
+    perplexity 120.5000 (backward 125.00, 1000 predicted tokens)
+    """
+
+    TASK = "language-model"
+    HEADLINE = "perplexity"
+
+    def short(self):
+        return f"ppl {self.headline:.1f}"
+
+    def details(self):
+        return f"backward {self['backward_perplexity']:.2f}, {self['tokens']} predicted tokens"
+
+
+def evaluate(model, token_rows, batch_size=64):
+    """`LanguageModelEvaluation` of both readers on token rows: exp of the mean negative log-probability per
+    predicted token (each word and the sentence's end), full softmax."""
+    totals = {"forward": 0.0, "backward": 0.0}
+    count = 0
+    for tokens in as_dataset(token_rows, batch_size):
+        predicted = int(tf.reduce_sum(tf.cast(tokens != "", tf.int32))) + int(tf.shape(tokens)[0])
+        for direction, loss in model.full_loss(tokens).items():
+            totals[direction] += float(loss) * predicted
+        count += predicted
+    return LanguageModelEvaluation({"perplexity": math.exp(totals["forward"] / count),
+                                    "backward_perplexity": math.exp(totals["backward"] / count), "tokens": count})
+
+
+def evaluate_split(model, split="test"):
+    return evaluate(model, tokenized(load_split(model.card["dataset"], split), model.max_tokens))
+
+
+def ngram_perplexity(train_rows, test_rows, vocabulary, order=3):
+    """The perplexity of an interpolated Kneser-Ney `order`-gram model (`zoo.language_model.ngram`) on the same
+    predicted tokens as `evaluate`: normalised words, the same vocabulary and `<unk>`, each sentence's end."""
+    def normalized(rows):
+        return [[t.decode() for t in normalize(tf.constant(row)).numpy()] for row in rows]
+
+    return KneserNey(order, vocabulary=vocabulary).fit(normalized(train_rows)).perplexity(normalized(test_rows))
+
+
+def agreement_by_probability(model, examples=None):
+    """Constructed agreement (`zoo.datasets.constructed_agreement`) answered by the language model alone:
+    plural when P(plural verb | prefix) > P(singular verb | prefix) (Linzen et al.'s language-model test)."""
+    examples = constructed_agreement.examples() if examples is None else examples
+    predicted = []
+    for start in range(0, len(examples), 256):
+        batch = examples[start:start + 256]
+        width = max(len(e.prefix) for e in batch)
+        tokens = tf.constant([list(e.prefix) + [""] * (width - len(e.prefix)) for e in batch])
+        lengths = tf.constant([len(e.prefix) for e in batch])
+        log_probs = model.log_probabilities(tf.gather(model(tokens)["forward"], lengths, batch_dims=1))
+        verbs = model.word_ids(tf.constant([list(e.verb) for e in batch]))
+        pair = tf.gather(log_probs, verbs, batch_dims=1).numpy()
+        predicted += list(np.argmax(pair, axis=1))
+    return constructed_metrics(examples, predicted)
