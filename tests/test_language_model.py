@@ -1,0 +1,92 @@
+"""The English language model: it learns next-step prediction both ways, scores, proposes words, exports."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo.language_model import data, evaluation
+from zoo.language_model.model import LanguageModel
+
+SENTENCES = ["The keys are here.", "The key is here.", "A dog runs.", "The dogs run."] * 30
+
+
+@pytest.fixture(scope="module")
+def toy():
+    rows = data.tokenized(SENTENCES, 50)
+    words, chars = data.vocabularies(rows, 100)
+    keras.utils.set_random_seed(0)
+    model = LanguageModel(words, chars, hidden=32, projection=16, sampled=5, dropout=0.0)
+    model.compile(optimizer=keras.optimizers.Adam(0.02))
+    history = model.fit(data.as_dataset(rows, 8, shuffle=True), epochs=12, verbose=0)
+    return model, rows, history
+
+
+def test_tokens_vocabularies_and_batches():
+    rows = data.tokenized(["The keys, 1,000 of them.", "", " ".join(["a"] * 90)], max_tokens=80)
+    assert rows == [["The", "keys", ",", "1,000", "of", "them", "."]]  # empty and too long left out
+    words, chars = data.vocabularies(rows * 2, 10)
+    assert "the" in words and "0,000" in words and "T" in chars
+    batches = list(data.as_dataset(rows * 3, 2))
+    assert [b.shape.as_list() for b in batches] == [[2, 7], [1, 7]]
+
+
+def test_it_learns_to_predict_both_ways(toy):
+    model, rows, history = toy
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+    result = evaluation.evaluate(model, rows[:8])
+    assert result["perplexity"] < 3 and result["backward_perplexity"] < 3
+    assert result["tokens"] == sum(len(r) + 1 for r in rows[:8])
+
+
+def test_targets_are_the_next_words_forwards_and_the_previous_ones_backwards(toy):
+    model = toy[0]
+    targets = model.targets(tf.constant([["The", "dog", "runs"], ["A", "dog", ""]]))
+    ids = {w: model.word_ids(tf.constant([w])).numpy()[0] for w in ("the", "dog", "runs", "a")}
+    assert targets["forward"].numpy().tolist() == [[ids["the"], ids["dog"], ids["runs"], 3],
+                                                   [ids["a"], ids["dog"], 3, 0]]
+    assert targets["backward"].numpy().tolist() == [[ids["runs"], ids["dog"], ids["the"], 2],
+                                                    [ids["dog"], ids["a"], 2, 0]]
+
+
+def test_next_words_and_score(toy):
+    model = toy[0]
+    words = [w for w, _ in model.next_words("The dogs", k=3)]
+    assert words[0] == "run" and len(words) == 3
+    probabilities = [p for _, p in model.next_words("A", k=10)]
+    assert probabilities == sorted(probabilities, reverse=True) and sum(probabilities) <= 1.0 + 1e-6
+    good, bad = model.score(["The dogs run.", "Run dogs the."])
+    assert len(good["log_probabilities"]) == len(good["tokens"]) + 1 == 5
+    assert good["total"] == pytest.approx(sum(good["log_probabilities"]), abs=1e-4) and good["total"] > bad["total"]
+
+
+@pytest.mark.parametrize("bad, message", [(0, "k: expected 1 to 100"), (101, "k: expected"), (True, "k: expected")])
+def test_bad_k_is_refused(toy, bad, message):
+    with pytest.raises(ValueError, match=message):
+        toy[0].next_words("The", k=bad)
+
+
+def test_bad_text_is_refused(toy):
+    model = toy[0]
+    with pytest.raises(ValueError, match="not valid UTF-8"):
+        model.score([b"\xff the"])
+    with pytest.raises(ValueError, match="expected a string"):
+        model.next_words(["The"], k=2)
+
+
+def test_contextual_layers_align_with_the_tokens(toy):
+    model = toy[0]
+    layers = model.contextual(tf.constant([["The", "dogs", "run", ""]]))
+    assert layers.shape == (1, 4, 3, 16)
+    alone = model.contextual(tf.constant([["The", "dogs", "run"]]))
+    np.testing.assert_allclose(layers[:, :3], alone, atol=1e-5)  # padding changes nothing before it
+
+
+def test_the_exported_signatures_match_the_python_api(toy, tmp_path):
+    model = toy[0]
+    path = model.export(tmp_path / "lm_toy", version=1, card={"description": "toy"})
+    loaded = tf.saved_model.load(str(path))
+    out = loaded.signatures["next_words"](sentences=tf.constant(["The dogs"]), k=tf.constant(2))
+    assert [w.decode() for w in out["words"].numpy()[0]] == [w for w, _ in model.next_words("The dogs", k=2)]
+    scored = loaded.signatures["serving_default"](sentences=tf.constant(["The dogs run."]))
+    assert float(scored["total"][0]) == pytest.approx(model.score(["The dogs run."])[0]["total"], abs=1e-4)
