@@ -172,12 +172,16 @@ def run_flags(args, run_location_flags):
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in run_location_flags}
 
 
-def fit(model, workdir, flags, train, validation, epochs, patience, lr_patience, keep_epochs=0, budget=None):
+def fit(model, workdir, flags, train, validation, epochs, patience, lr_patience, keep_epochs=0, budget=None,
+        steps_per_epoch=None):
     """Trains `model` in `workdir` and returns the training time in seconds
     (the epochs' wall clock, summed over resumptions).
 
     With a `budget` (`TimeBudget`), training stops when its minutes are
     spent, however many epochs that is, and the budget sets the learning rate.
+
+    With `steps_per_epoch`, an epoch is that many batches of a repeated
+    `train` (checkpoints and validation more often than once per pass).
 
     With `keep_epochs`, the weights of the last that many epochs stay in
     `workdir/epochs/` (`epoch_weights` lists them, for `averaged_weights`).
@@ -209,7 +213,8 @@ def fit(model, workdir, flags, train, validation, epochs, patience, lr_patience,
                 shutil.copytree(workdir / "backup", own / "backup")
             model.fit(distribute.shard_by_data(train, strategy),
                       validation_data=distribute.shard_by_data(validation, strategy),
-                      epochs=epochs, shuffle=False,  # the datasets reshuffle themselves each epoch
+                      epochs=epochs, steps_per_epoch=steps_per_epoch,
+                      shuffle=False,  # the datasets reshuffle themselves each epoch
                       callbacks=[*standard_callbacks(own, patience, lr_patience),
                                  _EpochClock(own / record.name, run),
                                  *([_EpochWeights(own / EPOCHS_DIR, keep_epochs)] if keep_epochs else []),
