@@ -7,7 +7,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 MAX_FUNCTION_LINES = 60
-TASK_PACKAGES = ("zoo.agreement", "zoo.captioning", "zoo.sensor", "zoo.tagging", "zoo.translation")
+TASK_PACKAGES = ("zoo.agreement", "zoo.captioning", "zoo.language_model", "zoo.sensor", "zoo.tagging",
+                 "zoo.translation")
 TASK_ROLES = ("__init__.py", "model.py", "signatures.py", "data.py", "evaluation.py", "demo.py")
 
 

@@ -18,6 +18,7 @@ from zoo import artifacts, registry  # noqa: E402
 from zoo.agreement import AgreementClassifier  # noqa: E402,F401
 from zoo.artifacts import CorruptModelError  # noqa: E402
 from zoo.captioning import Captioner  # noqa: E402,F401
+from zoo.language_model import LanguageModel  # noqa: E402,F401
 from zoo.plots import plot_attention, plot_caption_attention  # noqa: E402
 from zoo.registry import info, list_models  # noqa: E402
 from zoo.sensor import SensorClassifier  # noqa: E402,F401  (registers the classes with Keras)

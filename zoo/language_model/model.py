@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 
 from zoo.base import ZooModel
-from zoo.language_model import signatures
+from zoo.language_model import demo, evaluation, signatures
 from zoo.layers import CharacterWordEncoder
 from zoo.tagging.tokenizer import normalize
 
@@ -197,3 +197,9 @@ class LanguageModel(ZooModel):
     def predict_text(self, text):
         lines = text.splitlines() or [""]
         return "\n".join(f"{result['total']:.2f}\t{line}" for line, result in zip(lines, self.score(lines)))
+
+    def evaluate_split(self, split="test"):
+        return evaluation.evaluate_split(self, split)
+
+    def demo(self):
+        return demo.demo_lines(self)
