@@ -91,10 +91,26 @@ def test_missing_listed_file_is_caught(tiny, copy_version):
 
 def test_truncated_keras_model_is_caught(tiny, copy_version):
     v = copy_version(tiny.version_dir)
-    keras_file = v / artifacts.KERAS_MODEL
+    keras_file = v / artifacts.KERAS_MODEL  # the tiny sensor model's variable names repeat: a full Keras copy
     keras_file.write_bytes(keras_file.read_bytes()[:100])
     with pytest.raises(zoo.CorruptModelError, match="model.keras"):
         zoo.load(v)
+
+
+def test_a_translator_stores_its_weights_once_and_loads_them_exactly(trained_translator, copy_version):
+    v = trained_translator.version_dir
+    assert (v / artifacts.KERAS_CONFIG).exists() and not (v / artifacts.KERAS_MODEL).exists()
+    assert zoo.load(v).weights_digest() == trained_translator.model.weights_digest()
+    broken = copy_version(v)
+    (broken / artifacts.KERAS_CONFIG).write_bytes((broken / artifacts.KERAS_CONFIG).read_bytes()[:100])
+    with pytest.raises(zoo.CorruptModelError, match="config.json"):
+        zoo.load(broken)
+
+
+def test_a_version_written_with_a_keras_file_still_loads():
+    old = zoo.registry.resolve("pos_brown", 1)  # published before the weights were stored once
+    assert (old / artifacts.KERAS_MODEL).exists() and not (old / artifacts.KERAS_CONFIG).exists()
+    assert zoo.load(old).tag(["It works."])[0]
 
 
 def test_altered_card_is_caught(tiny, copy_version):
@@ -205,8 +221,8 @@ _SLOW_EXPORT = textwrap.dedent(
     base, marker = Path(sys.argv[1]), Path(sys.argv[2])
 
     class SlowExport(SensorClassifier):
-        def save(self, *args, **kwargs):
-            # export() saves the Keras model after the SavedModel, inside the scratch directory.
+        def reconfigured(self, **changes):
+            # export() copies the Keras model after the SavedModel is written, inside the scratch directory.
             assert any(base.glob(".*.partial-*"))
             marker.write_text("writing")
             time.sleep(600)

@@ -134,7 +134,8 @@ def test_pretrained_tagger_size(name):
 # --- the translator ---------------------------------------------------------------------------------
 
 TRANSLATOR = "translate_es_en"
-BLEU_FLOOR = 30.0  # the issue's goal for the published attention model
+BLEU_FLOOR = 38.0  # issue 18: test BLEU with beam search
+NAMES_FLOOR = 0.80  # a regression floor under the measured 81.9 % (issue 18 asked for 90 %: not met)
 
 
 def test_pretrained_translator_card():
@@ -150,6 +151,11 @@ def test_pretrained_translator_card():
     assert set(card["signatures"]) == {"serving_default", "translate"}
     search = card["length_penalty_search"]  # chosen on validation, never on test
     assert float(max(search, key=search.get)) == card["length_penalty"]
+    averaged = card["epochs_averaged_search"]  # so is the number of last epochs averaged
+    assert int(max(averaged, key=averaged.get)) == card["epochs_averaged"]
+    names = card["test_metrics"]["names_kept"]
+    assert names["of"] > 2000 and names["share"] >= NAMES_FLOOR
+    assert card["intended_use"] and len(card["limitations"]["out_of_domain_examples"]) == 3
     assert _size(registry.resolve(TRANSLATOR)) < 30 * MB
 
 

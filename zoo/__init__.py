@@ -17,6 +17,7 @@ import keras  # noqa: E402
 from zoo import artifacts, registry  # noqa: E402
 from zoo.agreement import AgreementClassifier  # noqa: E402,F401
 from zoo.artifacts import CorruptModelError  # noqa: E402
+from zoo.base import ZooModel  # noqa: E402
 from zoo.captioning import Captioner  # noqa: E402,F401
 from zoo.language_model import LanguageModel  # noqa: E402,F401
 from zoo.plots import plot_attention, plot_caption_attention  # noqa: E402
@@ -44,7 +45,7 @@ def load(name_or_path, version=None):
     """
     version_dir = registry.resolve(name_or_path, version)
     artifacts.verify(version_dir)
-    model = keras.saving.load_model(version_dir / artifacts.KERAS_MODEL)
+    model = ZooModel.load_version(version_dir)
     model.attach_card(artifacts.read_card(version_dir))
     return model
 

@@ -3,7 +3,8 @@
 ```
 <base>/<version>/saved_model.pb, variables/, assets/     the SavedModel
 <base>/<version>/assets.extra/model_card.json             what it is, how it was made, how good it is
-<base>/<version>/assets.extra/keras/model.keras           the fine-tunable Keras model
+<base>/<version>/assets.extra/keras/config.json           the fine-tunable Keras model's architecture (its
+                                                           weights are the SavedModel's, stored once)
 <base>/<version>/assets.extra/tf_serving_warmup_requests TF Serving warm-up records
 <base>/<version>/assets.extra/manifest.json              sha256 of every other file
 ```
@@ -24,7 +25,8 @@ from pathlib import Path
 
 MANIFEST = "assets.extra/manifest.json"
 CARD = "assets.extra/model_card.json"
-KERAS_MODEL = "assets.extra/keras/model.keras"
+KERAS_CONFIG = "assets.extra/keras/config.json"
+KERAS_MODEL = "assets.extra/keras/model.keras"  # versions written before the weights were stored once
 WARMUP = "assets.extra/tf_serving_warmup_requests"
 _PARTIAL = ".partial-"
 MAX_VERSION = 2 ** 63 - 1  # TF Serving's version numbers are int64

@@ -133,11 +133,46 @@ class ZooModel(keras.Model):
             for name, function in self.signatures.items():
                 archive.add_endpoint(name, function)
             archive.write_out(str(scratch), verbose=False)
-            (scratch / artifacts.KERAS_MODEL).parent.mkdir(parents=True)
-            self.reconfigured().save(scratch / artifacts.KERAS_MODEL)
+            (scratch / artifacts.KERAS_CONFIG).parent.mkdir(parents=True)
+            names = self._saved_variable_names()
+            if names is None:  # the SavedModel's variables cannot be told apart: a full Keras copy
+                self.reconfigured().save(scratch / artifacts.KERAS_MODEL)
+            else:
+                architecture = {"model": keras.saving.serialize_keras_object(self.reconfigured()), "variables": names}
+                (scratch / artifacts.KERAS_CONFIG).write_text(json.dumps(architecture, ensure_ascii=False))
             write_warmup_requests(scratch / artifacts.WARMUP, card["name"], examples)
             (scratch / artifacts.CARD).write_text(json.dumps(card, indent=2, ensure_ascii=False))
         return base_dir / str(version)
+
+    def _saved_variable_names(self):
+        """For each of the model's variables, the name of the SavedModel variable that holds it (`None` for
+        state no signature reads, such as dropout's random seeds), so the weights are stored once; `None` when
+        names repeat or a weight no signature reads would be lost."""
+        used = {v.name for function in self.signatures.values()
+                for v in function.get_concrete_function().variables}
+        names = [w.value.name if w.value.name in used else None for w in self.variables]
+        lost = any(name is None and w.trainable for w, name in zip(self.variables, names))
+        kept = [name for name in names if name]
+        return None if lost or len(set(kept)) != len(kept) else names
+
+    @staticmethod
+    def load_version(version_dir):
+        """The Keras model of a verified version directory: rebuilt from its architecture with the
+        SavedModel's own variables (or, for versions written before, from its `.keras` file)."""
+        if not (version_dir / artifacts.KERAS_CONFIG).exists():
+            return keras.saving.load_model(version_dir / artifacts.KERAS_MODEL)
+        stored = json.loads((version_dir / artifacts.KERAS_CONFIG).read_text())
+        model = keras.saving.deserialize_keras_object(stored["model"])
+        loaded = tf.saved_model.load(str(version_dir))  # held: its functions reference its variables weakly
+        saved = {v.name: v for function in loaded.signatures.values() for v in function.variables}
+        for weight, name in zip(model.variables, stored["variables"]):
+            if name is None:
+                continue
+            if name not in saved or tuple(saved[name].shape) != tuple(weight.shape):
+                raise artifacts.CorruptModelError(f"{version_dir}: the SavedModel has no variable {name} of shape "
+                                                  f"{tuple(weight.shape)} for {weight.path}")
+            weight.assign(saved[name])
+        return model
 
     def reconfigured(self, **changes):
         """An uncompiled copy with the same weights and some constructor arguments changed: those that
