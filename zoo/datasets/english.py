@@ -21,7 +21,8 @@ closing quotes, before a capital or digit), sentences are whitespace
 normalised, and those of fewer than 3 or more than 120 words, mostly
 non-letters, or written all in capitals (headings, speakers' names) are
 dropped. A sentence seen before, anywhere, is dropped (deduplication keeps
-the first, in the fixed order above).
+the first, in the fixed order above), and so is any sentence written exactly
+as one of Brown's validation or test sentences.
 
 Split (fixed): each source file is cut into blocks of `BLOCK` consecutive
 paragraphs; `zlib.crc32(f"{source}/{file}/{block}") % 50` is 0 → `test`,
@@ -176,15 +177,21 @@ SOURCES = {
 }
 
 
+def _key(sentence):
+    return hashlib.blake2b(sentence.encode("utf-8"), digest_size=8).digest()
+
+
 def _sentences():
-    """`(source, split, sentence)` of every source, deduplicated, in the fixed order."""
-    seen = set()
+    """`(source, split, sentence)` of every source, deduplicated, in the fixed order; no sentence of Brown's
+    validation or test split, from any source (Brown repeats some sentences across its splits)."""
+    seen = {_key(" ".join(words)) for index, (_, words, _) in enumerate(brown.corpus())
+            if tagged.split_of(index) != "train"}
     for source, documents in SOURCES.items():
         for file, text in documents():
             for number, paragraph in enumerate(_paragraphs(text)):
                 split = split_of(source, file, number // BLOCK)
                 for sentence in sentences_of(paragraph):
-                    key = hashlib.blake2b(sentence.encode("utf-8"), digest_size=8).digest()
+                    key = _key(sentence)
                     if key not in seen:
                         seen.add(key)
                         yield source, split, sentence
