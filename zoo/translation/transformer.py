@@ -12,6 +12,8 @@ import tensorflow as tf
 from zoo.decoding import PAD_ID
 from zoo.translation.model import Translator, never_emitted
 
+RECURRENT_ONLY = ("cell", "hidden", "attention", "bidirectional", "recurrent_initializer")  # Translator's, unused here
+
 
 @keras.saving.register_keras_serializable(package="zoo")
 class TransformerTranslator(Translator):
@@ -44,7 +46,7 @@ class TransformerTranslator(Translator):
     def __init__(self, pieces, merges, stack=3, heads=4, feedforward=1024, embedding_dim=256, dropout=0.1,
                  **kwargs):
         self.stack, self.heads, self.feedforward = int(stack), int(heads), int(feedforward)
-        for recurrent in ("cell", "hidden", "attention", "bidirectional", "recurrent_initializer"):
+        for recurrent in RECURRENT_ONLY:
             kwargs.pop(recurrent, None)
         super().__init__(pieces, merges, embedding_dim=embedding_dim, dropout=dropout, **kwargs)
 
@@ -91,6 +93,6 @@ class TransformerTranslator(Translator):
 
     def get_config(self):
         config = {**super().get_config(), "stack": self.stack, "heads": self.heads, "feedforward": self.feedforward}
-        for recurrent in ("cell", "hidden", "attention", "bidirectional", "recurrent_initializer"):
+        for recurrent in RECURRENT_ONLY:
             config.pop(recurrent)
         return config
