@@ -339,7 +339,7 @@ def plot_accuracy(results, args, path):
 
 def main(argv=None):
     args = parse_args(argv)
-    workdir = args.workdir or training.REPO / "runs" / "gradient_flow"
+    workdir = args.workdir or training.default_workdir("gradient_flow")
     if args.smoke:
         args.length, args.lengths, args.hidden, args.epochs, args.brown_epochs = 12, [6], 8, 2, 1
         args.train_sequences, args.test_sequences, args.brown_train_examples, args.brown_length = 128, 64, 300, 20

@@ -15,7 +15,7 @@ and `bench/results/sensor.json`.
 """
 
 import argparse
-import importlib.util
+import importlib
 import json
 import shlex
 import sys
@@ -79,15 +79,6 @@ def parse_args(argv=None):
 
 
 # --- zoo models, trained by the recipe --------------------------------------------------------------
-
-
-def load_recipe():
-    """`recipes/sensor_classification.py` as a module (recipes are scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location("sensor_classification_recipe",
-                                                  REPO / "recipes" / "sensor_classification.py")
-    recipe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recipe)
-    return recipe
 
 
 def recipe_hyperparameters(recipe, dataset):
@@ -344,7 +335,7 @@ def markdown(report):
 def main(argv=None):
     args = parse_args(argv)
     command = shlex.join(["python", "bench/sensor.py", *(sys.argv[1:] if argv is None else argv)])
-    recipe = load_recipe()
+    recipe = importlib.import_module("zoo.recipes.sensor_classification")
     rows, latencies, setups = [], [], []
     with tempfile.TemporaryDirectory(prefix="bench-sensor-") as scratch:
         for dataset in args.datasets:

@@ -7,7 +7,7 @@ little.
 """
 
 import hashlib
-import importlib.util
+import importlib
 import shlex
 import subprocess
 import sys
@@ -19,11 +19,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def load_recipe(script):
-    """A recipe script (`recipes/<name>.py`) as a module: recipes are scripts, not a package."""
-    spec = importlib.util.spec_from_file_location(f"{Path(script).stem}_recipe", REPO / script)
-    recipe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recipe)
-    return recipe
+    """The module behind a recipe script (`recipes/<name>.py` runs `zoo.recipes.<name>`)."""
+    return importlib.import_module(f"zoo.recipes.{Path(script).stem}")
 
 
 def catalogue_hyperparameters(recipe, model_name):

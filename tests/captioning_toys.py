@@ -46,7 +46,7 @@ def train_toy_captioner(data=None, steps=150, seed=0):
 
 def export_toy_captioner(model, base):
     """Exports to `<base>/1` with a minimal card, as the conftest's `export_toy` does for the other toys."""
-    return model.export(base, card={
+    return model.export_serving(base, card={
         "description": "toy captioner", "dataset": {"name": "toy", "source": "tests/captioning_toys.py"},
         "test_metrics": None, "recipe_command": "pytest tests", "license": "Apache-2.0"})
 

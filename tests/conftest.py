@@ -1,6 +1,6 @@
 """The test session's environment and the fixtures every task uses; each task's own are in `fixtures/`.
 
-Everything the tests write goes to temporary directories: `$ZOO_DATA`, Keras',
+Everything the tests write goes to temporary directories: `$ZOO_DATA`, `$ZOO_HOME`, Keras',
 Matplotlib's and TFDS' directories are pointed at a session temp dir here,
 before any test module imports `zoo`, so nothing lands in the user's home.
 """
@@ -17,6 +17,8 @@ import pytest
 # import or fetch can run with the default ~/.cache/zoo.
 _SESSION_TMP = Path(tempfile.mkdtemp(prefix="zoo-tests-"))
 os.environ["ZOO_DATA"] = str(_SESSION_TMP / "zoo_data")
+os.environ["ZOO_HOME"] = str(_SESSION_TMP / "zoo_home")  # the model download cache
+os.environ.pop("ZOO_MODELS_URL", None)
 os.environ["KERAS_HOME"] = str(_SESSION_TMP / "keras_home")
 os.environ["MPLCONFIGDIR"] = str(_SESSION_TMP / "matplotlib")
 os.environ["TFDS_DATA_DIR"] = str(_SESSION_TMP / "tensorflow_datasets")

@@ -45,7 +45,7 @@ def export_toy(path):
 def build_root(root, sensor_version_dir, tagger):
     """`root/` with the tiny sensor classifier (a copy of `sensor_version_dir`), `tagger` exported, and the toy."""
     shutil.copytree(sensor_version_dir, root / "sensor_tiny" / "1")
-    tagger.export(root / "pos_tiny", card=dict(CARD))
+    tagger.export_serving(root / "pos_tiny", card=dict(CARD))
     export_toy(root / "toy" / "1")
     return root
 

@@ -65,7 +65,7 @@ def trained(tmp_path_factory):
     history = model.fit(agreement_data.as_dataset(data, 16, shuffle=True, seed=0), epochs=40, shuffle=False,
                         verbose=0)  # the dataset shuffles itself
     base = tmp_path_factory.mktemp("agreement") / "models" / "agreement_toy"
-    version_dir = model.export(base, card={
+    version_dir = model.export_serving(base, card={
         "description": "toy agreement classifier", "dataset": {"name": "toy", "source": "tests"},
         "test_metrics": None, "recipe_command": "pytest tests", "license": "Apache-2.0"})
     return Trained(model, data, history.history, version_dir)
@@ -260,7 +260,7 @@ def test_savedmodel_rejects_bad_input(loaded, signature, name, tensor, pattern):
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
 def test_graph_has_no_cudnn_op_and_only_core_ops(trained, cell, tmp_path, saved_model_ops):
-    version_dir = trained.version_dir if cell == "lstm" else tiny_model(cell=cell).export(tmp_path / "agreement_gru")
+    version_dir = trained.version_dir if cell == "lstm" else tiny_model(cell=cell).export_serving(tmp_path / "agreement_gru")
     ops = saved_model_ops(version_dir)
     assert {"While", "Assert", "StringSplitV2", "LookupTableFindV2"} <= ops
     assert [op for op in ops if "cudnn" in op.lower()] == []

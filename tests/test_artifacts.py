@@ -159,7 +159,7 @@ def test_export_onto_an_existing_version_raises(tiny, tmp_path, copy_version):
     v = copy_version(tiny.version_dir, name="sensor_tiny", version=1)
     before = (v / artifacts.MANIFEST).read_bytes()
     with pytest.raises(FileExistsError, match="already exists"):
-        tiny.model.export(v.parent, version=1)
+        tiny.model.export_serving(v.parent, version=1)
     assert (v / artifacts.MANIFEST).read_bytes() == before
     artifacts.verify(v)
     assert _partials(v.parent) == []
@@ -168,7 +168,7 @@ def test_export_onto_an_existing_version_raises(tiny, tmp_path, copy_version):
 def test_export_picks_the_next_free_version(tiny, copy_version):
     v = copy_version(tiny.version_dir, name="sensor_tiny", version=4)
     assert artifacts.next_version(v.parent) == 5
-    path = tiny.model.export(v.parent)
+    path = tiny.model.export_serving(v.parent)
     assert path == v.parent / "5"
     assert zoo.load(path).card["version"] == 5
 
@@ -176,7 +176,7 @@ def test_export_picks_the_next_free_version(tiny, copy_version):
 @pytest.mark.parametrize("version", [0, -1])
 def test_export_refuses_non_positive_versions(tiny, tmp_path, version):
     with pytest.raises(ValueError):
-        tiny.model.export(tmp_path / "m", version=version)
+        tiny.model.export_serving(tmp_path / "m", version=version)
     assert artifacts.version_dirs(tmp_path / "m") == {}
 
 
@@ -222,13 +222,13 @@ _SLOW_EXPORT = textwrap.dedent(
 
     class SlowExport(SensorClassifier):
         def reconfigured(self, **changes):
-            # export() copies the Keras model after the SavedModel is written, inside the scratch directory.
+            # export_serving() copies the Keras model after the SavedModel is written, inside the scratch directory.
             assert any(base.glob(".*.partial-*"))
             marker.write_text("writing")
             time.sleep(600)
 
     model = SlowExport(num_channels=3, class_names=["a", "b"], cell="elman", hidden=4)
-    model.export(base, version=1, card={"dataset": {"name": "synthetic"}})
+    model.export_serving(base, version=1, card={"dataset": {"name": "synthetic"}})
     print("export finished")
     """
 )

@@ -235,7 +235,7 @@ def test_zoo_load_matches_the_model(exported):
 
 @pytest.mark.slow  # trains a toy captioner first
 def test_a_loaded_captioner_exports_again_and_answers_an_empty_batch(exported, tmp_path):
-    path = zoo.load(exported.version_dir).export(tmp_path / "caption_again")
+    path = zoo.load(exported.version_dir).export_serving(tmp_path / "caption_again")
     again = tf.saved_model.load(str(path))
     assert zoo.info(path)["exported_from"] == "caption_toy/1"
     out = again.signatures["serving_default"](image_bytes=tf.constant([], tf.string))

@@ -1,6 +1,7 @@
 """zoo.cli: the `zoo` command, run in-process on the smoke export (and once through the console script)."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -19,7 +20,7 @@ from zoo.cli import main
 def catalogue(smoke, monkeypatch, tmp_path):
     """Only the smoke export is in the catalogue."""
     monkeypatch.setenv("ZOO_MODELS", str(smoke.models))
-    monkeypatch.setattr(registry, "BUNDLED", tmp_path / "no_bundled_models")
+    monkeypatch.setattr(registry, "CHECKOUT", tmp_path / "no_bundled_models")
     return smoke
 
 
@@ -127,7 +128,7 @@ def test_unknown_name_is_exit_code_2_with_a_suggestion(catalogue, capsys):
 
 def test_unknown_version_is_exit_code_2(catalogue, capsys):
     assert main(["info", "sensor_basic_motions", "-v", "9"]) == 2
-    assert "no version 9" in capsys.readouterr().err
+    assert "sensor_basic_motions version 9 does not exist (on this machine: [1]" in capsys.readouterr().err
 
 
 def test_bad_usage_exits_2(capsys):
@@ -142,7 +143,7 @@ def test_console_script_help(tmp_path):
     assert Path(script).is_file()
     proc = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    for command in ("list", "info", "predict", "evaluate", "export", "demo"):
+    for command in ("list", "info", "predict", "evaluate", "export", "package", "download", "train", "demo"):
         assert command in proc.stdout
 
 
@@ -162,9 +163,107 @@ def test_demo(catalogue, capsys):
 
 def test_demo_without_models(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("ZOO_MODELS", str(tmp_path / "empty"))
-    monkeypatch.setattr(registry, "BUNDLED", tmp_path / "also_empty")
+    monkeypatch.setattr(registry, "CHECKOUT", tmp_path / "also_empty")
     assert main(["demo"]) == 1
     assert "no pretrained models found" in capsys.readouterr().out
+
+
+def test_list_json_and_an_unknown_task(catalogue, capsys):
+    assert main(["list", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    card = zoo.info("sensor_basic_motions")
+    assert rows == [{"name": "sensor_basic_motions", "version": 1, "task": "sensor-classification",
+                     "test": f"{card['test_metrics']['accuracy'] * 100:.1f}% acc", "dataset": "BasicMotions"}]
+    assert main(["list", "--task", "bogus"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown task 'bogus'" in err and "pos-tagging" in err
+
+
+def test_predict_json_is_one_object_per_series(catalogue, smoke_model, basic_motions_test, tmp_path, capsys):
+    series = [basic_motions_test.series[3][:40], basic_motions_test.series[33]]
+    path = tmp_path / "batch.json"
+    path.write_text(json.dumps({"series": [s.tolist() for s in series]}))
+    assert main(["predict", "sensor_basic_motions", "--input", str(path), "--json"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    expected = smoke_model.classify(series)
+    assert [r["series"] for r in records] == [0, 1] and [r["label"] for r in records] == expected.labels
+    for record, scores in zip(records, expected.scores):
+        assert list(record["scores"]) == smoke_model.class_names
+        np.testing.assert_allclose(list(record["scores"].values()), scores, atol=1e-6)
+
+
+def test_evaluate_json(catalogue, capsys):
+    assert main(["evaluate", "sensor_basic_motions", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["reproduced"] is True and result["split"] == "test"
+    assert result["metrics"]["accuracy"] == zoo.info("sensor_basic_motions")["test_metrics"]["accuracy"]
+
+
+def test_a_missing_optional_dependency_is_one_line_naming_its_extra(catalogue, monkeypatch, capsys):
+    def evaluate_without_sklearn(self, split="test"):
+        raise ModuleNotFoundError("No module named 'sklearn'", name="sklearn")
+
+    monkeypatch.setattr(type(zoo.load("sensor_basic_motions")), "evaluate_split", evaluate_without_sklearn)
+    assert main(["evaluate", "sensor_basic_motions"]) == 1
+    assert capsys.readouterr().err == (
+        "zoo evaluate: error: No module named 'sklearn': pip install 'rnn-zoo[data]'\n")
+
+
+def test_export_litert(catalogue, tmp_path, capsys):
+    path = tmp_path / "sensor.tflite"
+    assert main(["export", "sensor_basic_motions", str(path), "--format", "litert"]) == 0
+    assert capsys.readouterr().out.strip() == f"exported {path}" and path.stat().st_size > 10_000
+
+
+def _zoo(*args, env=None, cwd=None):
+    """`python -m zoo ARGS` in a fresh process."""
+    return subprocess.run([sys.executable, "-m", "zoo", *args], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})}, cwd=cwd)
+
+
+def test_catalogue_commands_import_neither_tensorflow_nor_keras(catalogue):
+    script = ("import sys; from zoo.cli import main; "
+              "codes = [main(['list']), main(['info', 'sensor_basic_motions']), main(['info', 'nope'])]; "
+              "heavy = sorted(m for m in ('tensorflow', 'keras') if m in sys.modules); print(codes, heavy)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "ZOO_MODELS": str(catalogue.models)})
+    assert done.stdout.splitlines()[-1] == "[0, 0, 2] []", done.stderr
+
+
+@pytest.mark.slow
+def test_python_dash_m_zoo_prints_no_tensorflow_lines(catalogue, basic_motions_test, tmp_path):
+    """TensorFlow's C++ start-up lines go to file descriptor 2 before any log level applies."""
+    path = tmp_path / "one.npy"
+    np.save(path, basic_motions_test.series[0])
+    env = {"ZOO_MODELS": str(catalogue.models), "TF_CPP_MIN_LOG_LEVEL": ""}
+    done = _zoo("predict", "sensor_basic_motions", "--input", str(path), env=env, cwd=tmp_path)
+    assert done.returncode == 0 and done.stderr == "" and done.stdout.startswith("series 0: ")
+    failed = _zoo("predict", "sensor_basic_motions", "--input", str(tmp_path / "missing.npy"), env=env)
+    assert failed.returncode == 2 and failed.stderr.count("\n") == 1 and "missing.npy" in failed.stderr
+
+
+def test_train_runs_a_recipe_into_the_current_directory(tmp_path):
+    done = _zoo("train", "sensor", "--dataset", "BasicMotions", "--smoke", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    card = zoo.info(tmp_path / "saved_models" / "sensor_basic_motions" / "1")
+    assert card["recipe_command"] == "zoo train sensor --dataset BasicMotions --smoke"
+    assert (tmp_path / "runs" / "sensor_basic_motions" / "history.csv").is_file()
+    assert _zoo("train", "bogus", cwd=tmp_path).returncode == 2
+
+
+def test_import_zoo_changes_no_global_state(tmp_path):
+    script = """
+import logging, os, sys
+import matplotlib
+matplotlib.use("svg")
+environ, handlers = dict(os.environ), list(logging.getLogger().handlers)
+import numpy as np, zoo
+zoo.plot_attention({"source_tokens": ["a"], "target_tokens": ["b"], "attention": np.ones((1, 1))}, sys.argv[1])
+print(matplotlib.get_backend(), dict(os.environ) == environ, logging.getLogger().handlers == handlers)
+"""
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "a.png")], capture_output=True, text=True,
+                          timeout=120, env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"})
+    assert done.stdout.split() == ["svg", "True", "True"], done.stderr
 
 
 # --- reading input files (zoo.sensor.io) ---------------------------------------------------------

@@ -84,7 +84,7 @@ def test_contextual_layers_align_with_the_tokens(toy):
 
 def test_the_exported_signatures_match_the_python_api(toy, tmp_path):
     model = toy[0]
-    path = model.export(tmp_path / "lm_toy", version=1, card={"description": "toy"})
+    path = model.export_serving(tmp_path / "lm_toy", version=1, card={"description": "toy"})
     loaded = tf.saved_model.load(str(path))
     out = loaded.signatures["next_words"](sentences=tf.constant(["The dogs"]), k=tf.constant(2))
     assert [w.decode() for w in out["words"].numpy()[0]] == [w for w, _ in model.next_words("The dogs", k=2)]

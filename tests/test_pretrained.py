@@ -22,7 +22,7 @@ def test_the_sensor_models_are_committed():
     names = zoo.list_models(task="sensor-classification")
     for name in EXPECTED:
         assert name in names, f"{name} missing from saved_models/ (found {names})"
-        assert registry.resolve(name).is_relative_to(registry.BUNDLED)
+        assert registry.resolve(name).is_relative_to(registry.CHECKOUT)
 
 
 @pytest.mark.slow
@@ -49,12 +49,12 @@ def test_pretrained_card(name):
 
 
 def test_pretrained_sizes():
-    assert registry.BUNDLED.is_dir(), "saved_models/ is not committed"
+    assert registry.CHECKOUT.is_dir(), "saved_models/ is not committed"
     for name in zoo.list_models():
         base = registry.resolve(name).parent
         for number, version_dir in artifacts.version_dirs(base).items():
             assert _size(version_dir) < 30 * MB, f"{name}/{number} is {_size(version_dir) / MB:.1f} MB"
-    assert _size(registry.BUNDLED) < 100 * MB
+    assert _size(registry.CHECKOUT) < 100 * MB
 
 
 # --- the part-of-speech taggers ---------------------------------------------------------------------
@@ -82,7 +82,7 @@ def test_pretrained_tagger_card(name):
     for key in ("dataset", "test_metrics", "recipe_command", "license"):
         assert card.get(key), key
     assert card["name"] == name and card["task"] == "pos-tagging"
-    assert registry.resolve(name).is_relative_to(registry.BUNDLED)
+    assert registry.resolve(name).is_relative_to(registry.CHECKOUT)
     assert card["recipe_command"].startswith("python recipes/pos_tagging.py")
     assert "--smoke" not in card["recipe_command"]
     tagset = TAGGER_TAGSET[name]
@@ -142,7 +142,7 @@ def test_pretrained_translator_card():
     card = zoo.info(_committed(TRANSLATOR))
     for key in ("dataset", "test_metrics", "test_slice_metrics", "recipe_command", "license"):
         assert card.get(key), key
-    assert card["task"] == "translation" and registry.resolve(TRANSLATOR).is_relative_to(registry.BUNDLED)
+    assert card["task"] == "translation" and registry.resolve(TRANSLATOR).is_relative_to(registry.CHECKOUT)
     assert card["recipe_command"].startswith("python recipes/translation.py") and "--smoke" not in card[
         "recipe_command"]
     assert card["dataset"]["name"] == "bible_es_en" and card["dataset"]["examples"]["test"] == 1_483
@@ -201,7 +201,7 @@ def test_pretrained_captioner_card():
     for key in ("dataset", "test_metrics", "compositional_metrics", "test_slice_metrics", "recipe_command",
                 "license"):
         assert card.get(key), key
-    assert card["task"] == "image-captioning" and registry.resolve(CAPTIONER).is_relative_to(registry.BUNDLED)
+    assert card["task"] == "image-captioning" and registry.resolve(CAPTIONER).is_relative_to(registry.CHECKOUT)
     assert card["recipe_command"].startswith("python recipes/image_captioning.py") and "--smoke" not in card[
         "recipe_command"]
     assert card["dataset"]["name"] == "scenes" and card["dataset"]["examples"]["test"] == 1_000

@@ -15,7 +15,7 @@ NAME = "agreement_brown"
 MB = 1 << 20
 
 pytestmark = pytest.mark.skipif(
-    not artifacts.version_dirs(registry.BUNDLED / NAME),
+    not artifacts.version_dirs(registry.CHECKOUT / NAME),
     reason=f"saved_models/{NAME} is not published yet: `python recipes/agreement.py --cell lstm --hidden 128 "
            "--epochs 5` makes it")
 
@@ -27,7 +27,7 @@ def only_the_committed_models(monkeypatch):
 
 def test_card():
     card = zoo.info(NAME)
-    assert registry.resolve(NAME).is_relative_to(registry.BUNDLED)
+    assert registry.resolve(NAME).is_relative_to(registry.CHECKOUT)
     for key in ("dataset", "test_metrics", "validation_metrics", "baselines", "recipe_command", "license"):
         assert card.get(key), key
     assert card["task"] == "number-agreement" and card["labels"] == ["singular", "plural"]

@@ -33,7 +33,7 @@ def test_flags(recipe_module, tmp_path):
         "dot", 0.1, 5, "all", 100)
     assert (args.epochs, args.batch_size, args.learning_rate, args.seed) == (3, 8, 0.01, 4)
     assert (args.name, args.init_from, args.workdir) == ("caption_mine", "caption_scenes", tmp_path)
-    assert recipe_module.parse_args([]).out == Path(recipe_module.training.REPO) / "saved_models"
+    assert recipe_module.parse_args([]).out == Path("saved_models")
     for bad in (["--decoder", "transformer"], ["--cell", "transformer"], ["--references", "some"],
                 ["--filters", "8,x"]):
         with pytest.raises(SystemExit):

@@ -48,20 +48,20 @@ def catalogue(tiny, tmp_path, monkeypatch):
     (first / "not_a_model").mkdir()
     (first / "README.txt").write_text("not a model either")
     monkeypatch.setenv("ZOO_MODELS", os.pathsep.join([str(first), str(second)]))
-    monkeypatch.setattr(registry, "BUNDLED", bundled)
+    monkeypatch.setattr(registry, "CHECKOUT", bundled)
     return first, second, bundled
 
 
-def test_bundled_root_is_the_checkouts_saved_models():
-    assert registry.BUNDLED == REPO / "saved_models"
+def test_checkout_root_is_the_checkouts_saved_models():
+    assert registry.CHECKOUT == REPO / "saved_models"
 
 
-def test_roots_reads_zoo_models_in_order(monkeypatch, tmp_path):
+def test_model_dirs_reads_zoo_models_in_order(monkeypatch, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     monkeypatch.setenv("ZOO_MODELS", os.pathsep.join([str(a), "", str(b)]))
-    assert registry.roots() == [a, b, registry.BUNDLED]
+    assert registry.model_dirs() == [a, b]
     monkeypatch.delenv("ZOO_MODELS")
-    assert registry.roots() == [registry.BUNDLED]
+    assert registry.model_dirs() == []
 
 
 def test_list_models_finds_every_root(catalogue):
@@ -118,9 +118,9 @@ def test_unknown_name_lists_a_close_match(catalogue):
 
 
 def test_unknown_version(catalogue):
-    with pytest.raises(ValueError, match="no version 7") as err:
+    with pytest.raises(ValueError, match="model_alpha version 7 does not exist") as err:
         zoo.load("model_alpha", version=7)
-    assert "[1, 2]" in str(err.value)
+    assert "on this machine: [1, 2]; published: none" in str(err.value)
 
 
 def test_partial_directories_are_ignored(catalogue):
@@ -141,7 +141,7 @@ def test_partial_directories_are_ignored(catalogue):
 
 def test_missing_roots_are_skipped(tmp_path, monkeypatch):
     monkeypatch.setenv("ZOO_MODELS", str(tmp_path / "does-not-exist"))
-    monkeypatch.setattr(registry, "BUNDLED", tmp_path / "nor-this")
+    monkeypatch.setattr(registry, "CHECKOUT", tmp_path / "nor-this")
     assert zoo.list_models() == []
     with pytest.raises(ValueError, match="none found"):
         zoo.load("anything")

@@ -204,7 +204,7 @@ def test_fine_tune_and_reexport(smoke, tmp_path):
     after = model.classify(x).scores
     assert not np.allclose(before, after, rtol=0, atol=1e-7)  # the serving functions see the new weights
 
-    path = model.export(tmp_path / "sensor_tuned")
+    path = model.export_serving(tmp_path / "sensor_tuned")
     assert path == tmp_path / "sensor_tuned" / "1"
     card = zoo.info(path)
     assert card["name"] == "sensor_tuned"
@@ -223,7 +223,7 @@ def test_fine_tune_and_reexport(smoke, tmp_path):
 
 def test_reexport_without_changes_keeps_the_metrics(smoke, tmp_path):
     model = zoo.load(smoke.version_dir)
-    path = model.export(tmp_path / "sensor_copy", version=3)
+    path = model.export_serving(tmp_path / "sensor_copy", version=3)
     card, original = zoo.info(path), zoo.info(smoke.version_dir)
     assert card["name"] == "sensor_copy" and card["version"] == 3
     assert card["test_metrics"] == original["test_metrics"] is not None
@@ -234,7 +234,7 @@ def test_reexport_without_changes_keeps_the_metrics(smoke, tmp_path):
 
 
 def test_export_with_an_explicit_card(tiny, tmp_path):
-    path = tiny.model.export(tmp_path / "sensor_explicit", card={"description": "mine", "test_metrics": {"accuracy": 1}})
+    path = tiny.model.export_serving(tmp_path / "sensor_explicit", card={"description": "mine", "test_metrics": {"accuracy": 1}})
     card = zoo.info(path)
     assert card["description"] == "mine"
     assert card["test_metrics"] == {"accuracy": 1}

@@ -123,7 +123,7 @@ def test_saved_model_cli_show_lists_no_cudnn_op(smoke, recipe, saved_model_ops):
 
 @pytest.mark.parametrize("config", [dict(cell="lstm"), dict(cell="gru", bidirectional=True)], ids=["lstm", "bigru"])
 def test_exported_graph_has_no_cudnn_op(tiny_factory, tmp_path, config, saved_model_ops):
-    path = tiny_factory(**config).export(tmp_path / "sensor_ops")
+    path = tiny_factory(**config).export_serving(tmp_path / "sensor_ops")
     ops = saved_model_ops(path)
     assert "While" in ops
     assert [op for op in ops if "cudnn" in op.lower()] == []

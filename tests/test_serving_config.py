@@ -41,7 +41,7 @@ def test_one_config_per_model_base_with_the_container_paths(tiny, tmp_path, caps
 
 def test_the_pretrained_models_are_listed_under_models(capsys, monkeypatch):
     monkeypatch.delenv("ZOO_MODELS", raising=False)
-    assert main(["serving-config", str(registry.BUNDLED)]) == 0
+    assert main(["serving-config", str(registry.CHECKOUT)]) == 0
     configs = _parsed_config(capsys.readouterr().out).model_config_list.config
     assert [c.name for c in configs] == zoo.list_models()
     assert [c.base_path for c in configs] == [f"/models/{name}" for name in zoo.list_models()]

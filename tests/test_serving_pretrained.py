@@ -19,13 +19,13 @@ from zoo.serving import Client, RequestError, read_warmup_requests
 
 pytestmark = pytest.mark.slow  # every committed model loaded into one server
 
-NAMES = [name for name in zoo.list_models() if registry.resolve(name).is_relative_to(registry.BUNDLED)]
+NAMES = [name for name in zoo.list_models() if registry.resolve(name).is_relative_to(registry.CHECKOUT)]
 MAX_BYTES = 1 << 20
 
 
 @pytest.fixture(scope="module")
 def server():
-    with running(registry.BUNDLED, max_body_bytes=MAX_BYTES) as server:
+    with running(registry.CHECKOUT, max_body_bytes=MAX_BYTES) as server:
         yield server
 
 

@@ -265,7 +265,7 @@ def slow_root(tmp_path_factory, tiny_translator_factory):
     translator = tiny_translator_factory()
     pairs = ParallelText("toy", "train", ["El perro come pan."], ["The dog eats bread."], [0])
     translator(next(iter(translation_batches(pairs, translator, 1)))[0])
-    translator.export(root / "translate_tiny", card=dict(CARD))
+    translator.export_serving(root / "translate_tiny", card=dict(CARD))
     return root
 
 

@@ -141,7 +141,7 @@ def test_graph_has_no_cudnn_op_and_only_core_ops(trained_tagger, saved_model_ops
 
 
 def test_gru_export_has_no_cudnn_op(tiny_tagger_factory, tmp_path, saved_model_ops):
-    path = tiny_tagger_factory(cell="gru").export(tmp_path / "pos_gru")
+    path = tiny_tagger_factory(cell="gru").export_serving(tmp_path / "pos_gru")
     ops = saved_model_ops(path)
     assert "While" in ops and [op for op in ops if "cudnn" in op.lower()] == []
 

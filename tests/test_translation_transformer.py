@@ -58,7 +58,7 @@ def test_learns_the_toy_pairs_and_round_trips_through_keras_and_savedmodel(toy, 
     model.save(tmp_path / "t.keras")
     loaded = keras.saving.load_model(tmp_path / "t.keras")
     assert isinstance(loaded, TransformerTranslator) and loaded.translate(sources[:4]) == model.translate(sources[:4])
-    path = model.export(tmp_path / "models" / "translate_peer", version=1, card={"description": "toy"})
+    path = model.export_serving(tmp_path / "models" / "translate_peer", version=1, card={"description": "toy"})
     translate = tf.saved_model.load(str(path)).signatures["translate"]
     result = translate(sentences=tf.constant(sources[:2]), beam_width=tf.constant(1), max_length=tf.constant(0))
     assert [t.decode() for t in result["translations"].numpy()] == model.translate(sources[:2], beam_width=1)

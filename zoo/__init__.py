@@ -1,5 +1,9 @@
 """rnn-zoo: pretrained recurrent sequence models that serve unchanged from TF Serving.
 
+`import zoo` is cheap and changes no global state: reading the catalogue
+(`list_models`, `info`) needs neither TensorFlow nor Keras, which are imported
+on the first `load` or model class used.
+
 Example:
 
 >>> import zoo
@@ -8,47 +12,76 @@ Example:
 'sensor-classification'
 """
 
-import os
+from __future__ import annotations
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import importlib
+from os import PathLike
+from typing import TYPE_CHECKING
 
-import keras  # noqa: E402
+from zoo import artifacts, registry
+from zoo.artifacts import CorruptModelError
+from zoo.registry import download, info, list_models
+from zoo.version import __version__
 
-from zoo import artifacts, registry  # noqa: E402
-from zoo.agreement import AgreementClassifier  # noqa: E402,F401
-from zoo.artifacts import CorruptModelError  # noqa: E402
-from zoo.base import ZooModel  # noqa: E402
-from zoo.captioning import Captioner  # noqa: E402,F401
-from zoo.language_model import LanguageModel  # noqa: E402,F401
-from zoo.plots import plot_attention, plot_caption_attention  # noqa: E402
-from zoo.registry import info, list_models  # noqa: E402
-from zoo.sensor import SensorClassifier  # noqa: E402,F401  (registers the classes with Keras)
-from zoo.tagging import SequenceTagger  # noqa: E402,F401
-from zoo.translation import Translator  # noqa: E402,F401
-from zoo.version import __version__  # noqa: E402
+if TYPE_CHECKING:
+    from zoo.base import ZooModel
+
+# public names whose modules import TensorFlow: loaded when first used (PEP 562)
+_LAZY = {
+    "ZooModel": "zoo.base",
+    "AgreementClassifier": "zoo.agreement",
+    "Captioner": "zoo.captioning",
+    "LanguageModel": "zoo.language_model",
+    "SensorClassifier": "zoo.sensor",
+    "SequenceTagger": "zoo.tagging",
+    "Translator": "zoo.translation",
+    "plot_attention": "zoo.plots",
+    "plot_caption_attention": "zoo.plots",
+}
+TASK_MODULES = ("zoo.agreement", "zoo.captioning", "zoo.language_model", "zoo.sensor", "zoo.tagging",
+                "zoo.translation")
 
 
-def load(name_or_path, version=None):
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}")
+
+
+def load(name_or_path: str | PathLike, version: int | None = None, download: bool = False) -> ZooModel:
     """Loads a model version as a fine-tunable Keras model, after verifying its files.
 
     Args:
         name_or_path: a name from `list_models()`, a model base directory, or
             a version directory.
         version: version number; the newest when `None`.
+        download: fetch the version into the cache (`$ZOO_HOME`) from
+            `$ZOO_MODELS_URL` when it is nowhere on this machine.
 
     Returns:
         The task's `ZooModel` subclass, with its model card as `.card`.
 
     Raises:
-        ValueError: unknown name or version (with close matches).
+        ValueError: unknown name or version (with close matches and the
+            command that gets it).
         CorruptModelError: a file does not match the version's manifest.
     """
-    version_dir = registry.resolve(name_or_path, version)
+    try:
+        version_dir = registry.resolve(name_or_path, version)
+    except ValueError:
+        if not download:
+            raise
+        version_dir = registry.download(str(name_or_path), version)
     artifacts.verify(version_dir)
+    for module in TASK_MODULES:  # registers every task's classes with Keras' deserialisation
+        importlib.import_module(module)
+    from zoo.base import ZooModel
+
     model = ZooModel.load_version(version_dir)
     model.attach_card(artifacts.read_card(version_dir))
     return model
 
 
-__all__ = ["CorruptModelError", "__version__", "info", "list_models", "load", "plot_attention",
-           "plot_caption_attention"]
+__all__ = ["AgreementClassifier", "Captioner", "CorruptModelError", "LanguageModel", "SensorClassifier",
+           "SequenceTagger", "Translator", "ZooModel", "__version__", "download", "info", "list_models", "load",
+           "plot_attention", "plot_caption_attention"]

@@ -13,7 +13,6 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import artifacts
-from zoo.serving.warmup import write_warmup_requests
 from zoo.validation import read_input_file
 from zoo.version import __version__
 
@@ -33,7 +32,9 @@ class ZooModel(keras.Model):
     request per signature, for the model card and TF Serving warm-up),
     `evaluate_split()` and `demo()`. Their Python API calls the same
     signature functions, so a prediction through `zoo.load(...)` is computed
-    by the graph TF Serving runs.
+    by the graph TF Serving runs. `evaluate_split()` and `demo()` import
+    their task's data and metrics when called: inference needs TensorFlow,
+    Keras and NumPy only.
     """
 
     TASK = None
@@ -55,12 +56,12 @@ class ZooModel(keras.Model):
 
         Text models read a UTF-8 file, one sentence per line; other models override this.
         """
-        expected = "UTF-8 text, one sentence per line"
-        try:
-            text = read_input_file(path, expected).decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise ValueError(f"{path}: not UTF-8 text ({err}); expected {expected}") from None
-        return self.predict_text(text)
+        return self.predict_text(read_text_file(path))
+
+    def predict_records(self, inputs):
+        """One JSON-able dict per input (`zoo predict --json`): text models take a list of sentences, image
+        models a list of file paths, series models the path of a file of series."""
+        raise NotImplementedError
 
     def predict_files(self, paths):
         """Readable predictions for several input files at once (`zoo predict --image A B ...`), one per file."""
@@ -104,7 +105,27 @@ class ZooModel(keras.Model):
             digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(weight)).tobytes())
         return digest.hexdigest()
 
-    def export(self, base_dir, version=None, card=None):
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
+        """Keras' `Model.export` (`"tf_saved_model"`, `"litert"`, `"onnx"`...), plus `format="tf_serving"`:
+        `export_serving(filepath, **kwargs)`, a versioned model directory with its card.
+
+        Keras' formats export `call()`, whose inputs `keras_input_signature()`
+        describes; only `"tf_serving"` carries the raw-input signatures.
+        `"litert"` is limited to LiteRT's built-in ops, so the stock runtime
+        (on a phone: without the Flex delegate) runs the file.
+        """
+        if format == "tf_serving":
+            return self.export_serving(filepath, **kwargs)
+        if format == "litert":
+            kwargs.setdefault("target_spec", {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]})
+        return super().export(filepath, format=format, verbose=verbose,
+                              input_signature=input_signature or self.keras_input_signature(), **kwargs)
+
+    def keras_input_signature(self):
+        """The inputs of `call()` as `tf.TensorSpec`s, for Keras' export formats; `None`: let Keras infer them."""
+        return None
+
+    def export_serving(self, base_dir, version=None, card=None):
         """Writes a TF Serving model version `<base_dir>/<version>/`, atomically.
 
         Args:
@@ -119,6 +140,8 @@ class ZooModel(keras.Model):
         Returns:
             The path of the new version directory.
         """
+        from zoo.serving import warmup  # TF Serving's protos: the [serve] extra, not needed for inference
+
         base_dir = Path(base_dir)
         version = int(version) if version is not None else artifacts.next_version(base_dir)
         if version < 1:
@@ -140,7 +163,7 @@ class ZooModel(keras.Model):
             else:
                 architecture = {"model": keras.saving.serialize_keras_object(self.reconfigured()), "variables": names}
                 (scratch / artifacts.KERAS_CONFIG).write_text(json.dumps(architecture, ensure_ascii=False))
-            write_warmup_requests(scratch / artifacts.WARMUP, card["name"], examples)
+            warmup.write_warmup_requests(scratch / artifacts.WARMUP, card["name"], examples)
             (scratch / artifacts.CARD).write_text(json.dumps(card, indent=2, ensure_ascii=False))
         return base_dir / str(version)
 
@@ -221,6 +244,15 @@ class ZooModel(keras.Model):
                 },
             }
         return described
+
+
+def read_text_file(path):
+    """The text of a UTF-8 file, refused with what was expected when it is anything else."""
+    expected = "UTF-8 text, one sentence per line"
+    try:
+        return read_input_file(path, expected).decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text ({err}); expected {expected}") from None
 
 
 def _spec(spec):

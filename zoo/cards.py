@@ -1,6 +1,6 @@
 """The model card keys every recipe writes, in one typed place.
 
-`ZooModel.export` completes a card with what the model knows of itself
+`ZooModel.export_serving` completes a card with what the model knows of itself
 (name, version, task, parameters, versions, signatures); the recipe says
 what only the run knows: what was trained on what, how well it did, how
 long it took and the command that did it.
@@ -39,7 +39,7 @@ class RecipeCard:
     extra: dict = dataclasses.field(default_factory=dict)
 
     def to_dict(self):
-        """The card as `ZooModel.export` takes it, with the exact command that ran this recipe."""
+        """The card as `ZooModel.export_serving` takes it, with the exact command that ran this recipe."""
         return {
             "description": self.description,
             "dataset": self.dataset,

@@ -1,8 +1,8 @@
 """What every task's `evaluate(model, data)` returns: metrics that know their headline figure and how to
 print themselves.
 
-Each task's `evaluation.py` subclasses `Evaluation` once, naming its `TASK`,
-its `HEADLINE` metric and the figures that go with it. The recipe writes the
+Each task's `evaluation.py` subclasses `Evaluation` once, naming its `TASK`
+(whose headline metric `HEADLINES` holds) and the figures that go with it. The recipe writes the
 result into the model card (it is the card's JSON-able dict), `zoo evaluate`
 recomputes it and compares headlines, `zoo list` reads the headline of a
 card, and the benches print it: none of them needs to know the task.
@@ -16,16 +16,32 @@ card, and the benches print it: none of them needs to know the task.
 (0.75, '75.0% acc', 'accuracy 0.7500 (1 errors of 4)')
 """
 
+# every task of the zoo and the metric that heads its results, readable without importing the task
+HEADLINES = {"sensor-classification": "accuracy", "pos-tagging": "accuracy", "number-agreement": "accuracy",
+             "translation": "bleu", "image-captioning": "bleu", "language-model": "perplexity"}
 TASKS = {}  # task name -> its Evaluation subclass
+
+
+def short_headline(card, key="test_metrics"):
+    """A model card's headline figure as `zoo list` prints it (`96.7% acc`, `BLEU 32.1`), `-` without one.
+
+    >>> short_headline({"task": "translation", "test_metrics": {"bleu": 38.69, "chrf": 58.1}})
+    'BLEU 38.7'
+    """
+    metric, metrics = HEADLINES.get(card.get("task")), card.get(key) or {}
+    return _short(metric, metrics[metric]) if metric in metrics else "-"
+
+
+def _short(metric, value):
+    return f"{value * 100:.1f}% acc" if metric == "accuracy" else f"{metric.upper()} {value:.1f}"
 
 
 class Evaluation(dict):
     """One evaluation's metrics: a JSON-able dict (as model cards record it) with a headline figure.
 
     Subclasses set `TASK` (the model card's task, so a card's metrics find
-    their class) and `HEADLINE` (the key of the one figure that sums the
-    result up; an accuracy in [0, 1] or a BLEU score in [0, 100]), and
-    override `details()`.
+    their class; its `HEADLINE`, the key of the one figure that sums the
+    result up, comes from `HEADLINES`) and override `details()`.
     """
 
     TASK = None
@@ -34,6 +50,7 @@ class Evaluation(dict):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.TASK is not None:
+            cls.HEADLINE = HEADLINES[cls.TASK]
             TASKS[cls.TASK] = cls
 
     @classmethod
@@ -49,9 +66,7 @@ class Evaluation(dict):
 
     def short(self):
         """The headline as `zoo list` prints it: `96.7% acc`, `BLEU 32.1`."""
-        if self.HEADLINE == "accuracy":
-            return f"{self.headline * 100:.1f}% acc"
-        return f"{self.HEADLINE.upper()} {self.headline:.1f}"
+        return _short(self.HEADLINE, self.headline)
 
     def details(self):
         """What goes with the headline figure (error counts, other scores, sizes)."""

@@ -1,13 +1,15 @@
-"""Figures the recipes write next to their logs, and views of what a model attends to."""
+"""Figures the recipes write next to their logs, and views of what a model attends to.
+
+Figures are `matplotlib.figure.Figure`s written straight to PNG, never
+through `pyplot`: nothing here touches the process's matplotlib backend
+(a notebook's stays as it is).
+"""
 
 import csv
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
 
 
 def plot_history(history_csv, path):
@@ -15,7 +17,8 @@ def plot_history(history_csv, path):
     with open(history_csv) as f:
         rows = list(csv.DictReader(f))
     metrics = [k for k in rows[0] if k not in ("epoch", "learning_rate") and not k.startswith("val_")]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
+    fig = Figure(figsize=(5 * len(metrics), 3.5))
+    axes = fig.subplots(1, len(metrics), squeeze=False)
     epochs = [int(r["epoch"]) + 1 for r in rows]
     for ax, metric in zip(axes[0], metrics):
         ax.plot(epochs, [float(r[metric]) for r in rows], label="train")
@@ -26,13 +29,13 @@ def plot_history(history_csv, path):
         ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def plot_confusion_matrix(matrix, class_names, path, title="confusion matrix"):
     matrix = np.asarray(matrix)
     size = 1.5 + 0.5 * len(class_names)
-    fig, ax = plt.subplots(figsize=(size + 1, size))
+    fig = Figure(figsize=(size + 1, size))
+    ax = fig.subplots()
     image = ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right")
     ax.set_yticks(range(len(class_names)), class_names)
@@ -45,7 +48,6 @@ def plot_confusion_matrix(matrix, class_names, path, title="confusion matrix"):
     fig.colorbar(image)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def plot_attention(translation, path):
@@ -68,7 +70,8 @@ def plot_attention(translation, path):
     if weights.shape != (len(target), len(source)):
         raise ValueError(f"attention: expected shape (target tokens, source tokens) = ({len(target)}, "
                          f"{len(source)}), got {weights.shape}")
-    fig, ax = plt.subplots(figsize=(1.5 + 0.4 * len(source), 1.5 + 0.35 * len(target)))
+    fig = Figure(figsize=(1.5 + 0.4 * len(source), 1.5 + 0.35 * len(target)))
+    ax = fig.subplots()
     image = ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
     ax.set_xticks(range(len(source)), source, rotation=60, ha="right")
     ax.set_yticks(range(len(target)), target)
@@ -78,7 +81,6 @@ def plot_attention(translation, path):
     fig.colorbar(image, fraction=0.04)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return Path(path)
 
 
@@ -114,7 +116,8 @@ def plot_caption_attention(result, path, columns=6):
     panels = len(tokens) + 1
     columns = max(1, min(columns, panels))
     rows = -(-panels // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(2.0 * columns, 2.2 * rows + 0.4), squeeze=False)
+    fig = Figure(figsize=(2.0 * columns, 2.2 * rows + 0.4))
+    axes = fig.subplots(rows, columns, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     axes.flat[0].imshow(np.clip(image, 0.0, 1.0), interpolation="nearest")
@@ -128,5 +131,4 @@ def plot_caption_attention(result, path, columns=6):
     fig.suptitle(result.get("caption", " ".join(tokens)), fontsize=10, wrap=True)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return Path(path)

@@ -17,9 +17,6 @@ import tensorflow as tf
 from zoo import distribute
 from zoo.layers import CELLS
 
-REPO = Path(__file__).resolve().parent.parent
-
-
 EPOCHS_DIR = "epochs"
 
 # the flags `recipe_parser` adds that say where a run writes and what it runs on, not what it trains
@@ -62,7 +59,7 @@ def recipe_parser(description, cells=CELLS):
                         help="halve the learning rate after this many epochs without validation progress")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights, shuffling and noise")
     parser.add_argument("--workdir", type=Path, help="checkpoints, TensorBoard logs and plots (default runs/NAME)")
-    parser.add_argument("--out", type=Path, default=REPO / "saved_models", help="where model versions are exported")
+    parser.add_argument("--out", type=Path, default=Path("saved_models"), help="where model versions are exported")
     parser.add_argument("--version", type=int, help="version to export (default: next free)")
     parser.add_argument("--smoke", action="store_true", help="a seconds-long end-to-end run on a slice of the data")
     parser.add_argument("--distribute", choices=distribute.STRATEGIES, default="none",
@@ -71,10 +68,19 @@ def recipe_parser(description, cells=CELLS):
     return parser
 
 
+def default_workdir(name):
+    """Where a run of model `name` keeps its checkpoints and logs unless `--workdir` says: `runs/<name>`, under
+    the current directory (as `--out`'s `saved_models/`)."""
+    return Path("runs") / name
+
+
 def recipe_command():
-    """The exact command that ran this recipe, for the model card."""
+    """The exact command that ran this recipe, for the model card: `zoo train TASK ...`, or `python SCRIPT ...`
+    with the script's path relative to the current directory."""
     script = Path(sys.argv[0]).resolve()
-    shown = script.relative_to(REPO) if script.is_relative_to(REPO) else script.name
+    if sys.argv[1:2] == ["train"] and script.name in ("zoo", "__main__.py"):
+        return shlex.join(["zoo", *sys.argv[1:]])
+    shown = script.relative_to(Path.cwd()) if script.is_relative_to(Path.cwd()) else script.name
     return shlex.join(["python", str(shown), *sys.argv[1:]])
 
 

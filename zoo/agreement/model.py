@@ -5,7 +5,7 @@ import collections
 import keras
 import tensorflow as tf
 
-from zoo.agreement import demo, evaluation, signatures
+from zoo.agreement import signatures
 from zoo.base import ZooModel
 from zoo.datasets.agreement import LABELS
 from zoo.layers import CELLS, MaskedMeanMaxPooling, make_rnn
@@ -216,9 +216,18 @@ class AgreementClassifier(ZooModel):
         return "\n".join(f"{label:<8} {max(scores):.3f}  {line}"
                          for line, label, scores in zip(text.splitlines(), result.labels, result.scores))
 
+    def predict_records(self, inputs):
+        result = self.predict_number(inputs)
+        return [{"sentence": s, "number": label, "scores": {n: round(float(p), 6) for n, p in zip(self.label_names, row)}}
+                for s, label, row in zip(inputs, result.labels, result.scores)]
+
     def evaluate_split(self, split="test"):
         """The card's test metrics recomputed: an `AgreementEvaluation` of a split of the agreement examples."""
+        from zoo.agreement import evaluation
+
         return evaluation.evaluate_split(self, split)
 
     def demo(self):
+        from zoo.agreement import demo
+
         return demo.demo_lines(self)

@@ -3,8 +3,7 @@
 from pathlib import Path
 
 import numpy as np
-
-from zoo.plots import plt  # pyplot, on the Agg backend zoo.plots selects
+from matplotlib.figure import Figure
 
 
 def plot_accuracy_by_bucket(results, path, title="test"):
@@ -22,7 +21,8 @@ def plot_accuracy_by_bucket(results, path, title="test"):
     >>> plot_accuracy_by_bucket({"lstm": m}, tempfile.mktemp(suffix=".png")).suffix
     '.png'
     """
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    fig = Figure(figsize=(12, 4))
+    axes = fig.subplots(1, 2)
     width = 0.8 / max(len(results), 1)
     for ax, key, xlabel in ((axes[0], "by_distance", "subject-verb distance (words)"),
                             (axes[1], "by_attractors", "attractors (nouns of the other number in between)")):
@@ -41,5 +41,4 @@ def plot_accuracy_by_bucket(results, path, title="test"):
     fig.suptitle(f"number agreement, {title} (examples per bucket in brackets)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return Path(path)

@@ -20,7 +20,6 @@ class CaptioningEvaluation(Evaluation):
     """
 
     TASK = "image-captioning"
-    HEADLINE = "bleu"
 
     def details(self):
         if "attribute_accuracy" not in self:

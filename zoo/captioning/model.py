@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 
 from zoo.base import ZooModel
-from zoo.captioning import demo, evaluation, signatures
+from zoo.captioning import signatures
 from zoo.decoding import BOS, BOS_ID, EOS, MAX_BEAM_WIDTH, OOV_ID, PAD_ID, output_embedding_initializer
 from zoo.layers import CELLS, make_rnn
 from zoo.layers.attention import SCORES, Attention
@@ -396,9 +396,16 @@ class Captioner(ZooModel):
         """The captions of image files (JPEG or PNG), in batches (`zoo predict --image A B ...`)."""
         return self.caption(paths)
 
+    def predict_records(self, inputs):
+        return [{"image": str(path), "caption": caption} for path, caption in zip(inputs, self.caption(inputs))]
+
     def evaluate_split(self, split="test"):
         """The card's metrics recomputed on a split of its dataset: a `CaptioningEvaluation`."""
+        from zoo.captioning import evaluation
+
         return evaluation.evaluate_split(self, split)
 
     def demo(self):
+        from zoo.captioning import demo
+
         return demo.demo_lines(self)

@@ -21,7 +21,6 @@ class LanguageModelEvaluation(Evaluation):
     """
 
     TASK = "language-model"
-    HEADLINE = "perplexity"
 
     def short(self):
         return f"ppl {self.headline:.1f}"

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 
 from zoo.base import ZooModel
-from zoo.language_model import demo, evaluation, signatures
+from zoo.language_model import signatures
 from zoo.layers import CharacterWordEncoder
 from zoo.tagging.tokenizer import normalize
 
@@ -198,8 +198,17 @@ class LanguageModel(ZooModel):
         lines = text.splitlines() or [""]
         return "\n".join(f"{result['total']:.2f}\t{line}" for line, result in zip(lines, self.score(lines)))
 
+    def predict_records(self, inputs):
+        return [{"sentence": s, "tokens": list(r["tokens"]), "total": round(float(r["total"]), 6),
+                 "log_probabilities": [round(float(p), 6) for p in r["log_probabilities"]]}
+                for s, r in zip(inputs, self.score(inputs))]
+
     def evaluate_split(self, split="test"):
+        from zoo.language_model import evaluation
+
         return evaluation.evaluate_split(self, split)
 
     def demo(self):
+        from zoo.language_model import demo
+
         return demo.demo_lines(self)

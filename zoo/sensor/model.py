@@ -2,11 +2,13 @@
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
 from zoo.base import ZooModel
 from zoo.layers import CELLS, MaskedMeanMaxPooling, make_rnn
-from zoo.sensor import demo, evaluation, signatures
+from zoo.sensor import signatures
+from zoo.sensor.io import read_series
 
 ENCODERS = (*CELLS, "dense")
 READOUTS = ("last", "pool")
@@ -169,6 +171,23 @@ class SensorClassifier(ZooModel):
             "max_length": self.max_length,
         }
 
+    def keras_input_signature(self):
+        """One raw series `[1, T, C]` of any length and its length `[1]`: what `export(path, format="litert")`
+        takes. One series at a time, as a phone classifies its latest window: LiteRT's built-in ops run a
+        recurrence only over steps of a fixed shape.
+
+        Example:
+
+        >>> import pathlib, tempfile
+        >>> model = SensorClassifier(num_channels=3, class_names=["rest", "walk"], hidden=8)
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "sensor.tflite"
+        >>> model.export(path, format="litert", verbose=False)
+        >>> path.stat().st_size > 0
+        True
+        """
+        return [{"series": tf.TensorSpec([1, None, self.num_channels], tf.float32, name="series"),
+                 "lengths": tf.TensorSpec([1], tf.int32, name="lengths")}]
+
     def serving_signatures(self):
         return signatures.signatures(self)
 
@@ -195,9 +214,18 @@ class SensorClassifier(ZooModel):
         """Readable predictions for the series in a `.npy`, `.csv` or `.json` file."""
         return signatures.predict_file(self, path)
 
+    def predict_records(self, inputs):
+        result = self.classify(read_series(inputs))
+        return [{"series": i, "label": label, "scores": {n: round(float(p), 6) for n, p in zip(self.class_names, row)}}
+                for i, (label, row) in enumerate(zip(result.labels, result.scores))]
+
     def evaluate_split(self, split="test"):
         """The card's metrics recomputed on `split` of its dataset: a `SensorEvaluation`."""
+        from zoo.sensor import evaluation
+
         return evaluation.evaluate_split(self, split)
 
     def demo(self):
+        from zoo.sensor import demo
+
         return demo.demo_lines(self)

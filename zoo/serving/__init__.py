@@ -1,15 +1,24 @@
 """Everything around the SavedModels that TF Serving needs: warm-up records, its configuration files, a local
-server speaking its REST and gRPC APIs (`zoo serve`), and a client for both."""
+server speaking its REST and gRPC APIs (`zoo serve`), and a client for both.
 
-from zoo.serving.batching import Batcher
-from zoo.serving.calls import ComputeGate
-from zoo.serving.client import Client, RequestError
-from zoo.serving.config import batching_parameters, model_server_config
-from zoo.serving.limits import Limits
-from zoo.serving.repository import ModelRepository, ServingError
-from zoo.serving.rest import RestServer
-from zoo.serving.server import ModelServer, serve
-from zoo.serving.warmup import read_warmup_requests, write_warmup_requests
+The names below are imported from their modules when first used, so that
+exporting a model (which writes warm-up records) needs no gRPC.
+"""
 
-__all__ = ["Batcher", "Client", "ComputeGate", "Limits", "ModelRepository", "ModelServer", "RequestError", "RestServer", "ServingError",
-           "batching_parameters", "model_server_config", "read_warmup_requests", "serve", "write_warmup_requests"]
+import importlib
+
+_MODULES = {
+    "Batcher": "batching", "ComputeGate": "calls", "Client": "client", "RequestError": "client",
+    "batching_parameters": "config", "model_server_config": "config", "Limits": "limits",
+    "ModelRepository": "repository", "ServingError": "repository", "RestServer": "rest", "ModelServer": "server",
+    "serve": "server", "read_warmup_requests": "warmup", "write_warmup_requests": "warmup",
+}
+
+
+def __getattr__(name):
+    if name in _MODULES:
+        return getattr(importlib.import_module(f"zoo.serving.{_MODULES[name]}"), name)
+    raise AttributeError(f"module 'zoo.serving' has no attribute {name!r}")
+
+
+__all__ = sorted(_MODULES)

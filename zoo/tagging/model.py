@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from zoo.base import ZooModel
 from zoo.layers import CELLS, make_rnn, read_both_ways
-from zoo.tagging import demo, evaluation, signatures
+from zoo.tagging import signatures
 from zoo.tagging.tokenizer import normalize
 
 WORD_START, WORD_END = "\x02", "\x03"  # boundary marks around a word's characters
@@ -230,6 +230,11 @@ class SequenceTagger(ZooModel):
         return "\n".join(" ".join(f"{token}/{tag}" for token, tag in sentence)
                          for sentence in self.tag(text.splitlines() or [""]))
 
+    def predict_records(self, inputs):
+        return [{"sentence": sentence, "tokens": [t for t, _, _ in tagged], "tags": [tag for _, tag, _ in tagged],
+                 "scores": [round(float(p), 6) for _, _, p in tagged]}
+                for sentence, tagged in zip(inputs, self.tag(inputs, scores=True))]
+
     def serving_signatures(self):
         return signatures.signatures(self)
 
@@ -238,7 +243,11 @@ class SequenceTagger(ZooModel):
 
     def evaluate_split(self, split="test"):
         """The card's test metrics recomputed: a `TaggingEvaluation` of a split of the card's dataset."""
+        from zoo.tagging import evaluation
+
         return evaluation.evaluate_split(self, split)
 
     def demo(self):
+        from zoo.tagging import demo
+
         return demo.demo_lines(self)

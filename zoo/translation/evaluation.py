@@ -21,7 +21,6 @@ class TranslationEvaluation(Evaluation):
     """
 
     TASK = "translation"
-    HEADLINE = "bleu"
 
     def details(self):
         return f"chrF {self['chrf']:.2f}, {self['sentences']} sentences"

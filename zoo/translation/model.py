@@ -7,7 +7,7 @@ from zoo.base import ZooModel
 from zoo.decoding import BOS, BOS_ID, EOS, OOV_ID, PAD_ID, output_embedding_initializer
 from zoo.layers import CELLS, make_rnn, read_both_ways
 from zoo.layers.attention import SCORES, Attention
-from zoo.translation import demo, evaluation, signatures
+from zoo.translation import signatures
 from zoo.translation.subwords import SubwordEncoder
 
 ATTENTIONS = ("none", *SCORES)
@@ -279,8 +279,15 @@ class Translator(ZooModel):
     def predict_text(self, text):
         return "\n".join(self.translate(text.splitlines() or [""]))
 
+    def predict_records(self, inputs):
+        return [{"sentence": s, "translation": t} for s, t in zip(inputs, self.translate(inputs))]
+
     def evaluate_split(self, split="test"):
+        from zoo.translation import evaluation
+
         return evaluation.evaluate_split(self, split)
 
     def demo(self):
+        from zoo.translation import demo
+
         return demo.demo_lines(self)

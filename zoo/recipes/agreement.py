@@ -1,0 +1,178 @@
+"""Trains, evaluates and exports a subject-verb number agreement classifier (many-to-one) on Brown.
+
+    python recipes/agreement.py --cell lstm --hidden 128 --epochs 5
+    python recipes/agreement.py --cell dense --out runs/baselines          # the no-recurrence baseline
+    python recipes/agreement.py --cell lstm --hidden 128 --epochs 5 --baseline runs/baselines/agreement_brown_dense
+
+Data: `zoo.datasets.agreement`, the words before every verb of the Brown
+corpus whose subject its heuristic finds (Linzen, Dupoux & Goldberg 2016),
+labelled with the verb's number, split by the Brown sentence's rule.
+
+Prints validation and test accuracy overall, by subject-verb distance and by
+the number of attractors (nouns of the other number in between), next to the
+majority baseline and to every `--baseline` model (evaluated here, on the
+same test examples). Writes TensorBoard logs, `history.csv`, `curves.png`,
+`confusion_matrix.png` and `accuracy_by_bucket.png` into the work directory
+and exports `saved_models/<name>/<version>/` with its model card. Killed and
+rerun with the same flags, it resumes from the last finished epoch; a rerun
+that changes only `--baseline` reuses the trained weights.
+"""
+
+import keras
+import numpy as np
+
+import zoo
+from zoo import cards, distribute, plots, training
+from zoo.agreement import AgreementClassifier, evaluation
+from zoo.agreement import data as agreement_data
+from zoo.agreement.model import ENCODERS, build_vocabularies
+from zoo.agreement.plots import plot_accuracy_by_bucket
+from zoo.datasets import agreement
+
+RUN_LOCATION_FLAGS = (*training.RUN_LOCATION_FLAGS, "name", "baseline")
+
+
+def parse_args(argv=None):
+    parser = training.recipe_parser(__doc__.splitlines()[0], cells=ENCODERS)
+    # defaults: the published agreement_brown configuration
+    parser.set_defaults(cell="lstm", hidden=128, learning_rate=2e-3, epochs=5, batch_size=32, patience=2,
+                        lr_patience=1)
+    parser.add_argument("--name", help="exported model name (default agreement_brown; "
+                                       "agreement_brown_dense with --cell dense)")
+    parser.add_argument("--word-dim", type=int, default=64, help="word embedding size")
+    parser.add_argument("--min-count", type=int, default=2, help="train count a word needs for its own embedding")
+    parser.add_argument("--dropout", type=float, default=0.2, help="dropout on word vectors and the last state")
+    parser.add_argument("--word-dropout", type=float, default=0.05,
+                        help="probability of reading a known word as unknown while training")
+    parser.add_argument("--min-ending-count", type=int, default=3,
+                        help="train count a word ending (its last 3 letters) needs for its own embedding")
+    parser.add_argument("--train-examples", type=int, help="train on this many examples drawn from train (default all)")
+    parser.add_argument("--max-tokens", type=int, default=10_000, help="longest input the model accepts")
+    parser.add_argument("--baseline", action="append", default=[],
+                        help="an exported agreement model (name or directory) to score on the same test examples; "
+                             "repeatable")
+    return parser.parse_args(argv)
+
+
+def report(results):
+    """A text table, one row per model: accuracy (%) overall, at distance 5 or more, with one attractor or more,
+    then per distance bucket (d=) and per attractor count (a=); the last row counts the examples."""
+    first = next(iter(results.values()))
+    columns = [("all", lambda m: m), ("dist>=5", lambda m: m["distance_5_plus"]),
+               ("attr>=1", lambda m: m["with_attractors"])]
+    columns += [(f"{prefix}{bucket}", lambda m, group=group, bucket=bucket: m[group][bucket])
+                for group, prefix in (("by_distance", "d="), ("by_attractors", "a=")) for bucket in first[group]]
+    lines = [f"{'':<24}" + "".join(f"{title:>8}" for title, _ in columns)]
+    for name, metrics in results.items():
+        lines.append(f"{name:<24}" + "".join(f"{_percent(cell(metrics)['accuracy']):>8}" for _, cell in columns))
+    lines.append(f"{'examples':<24}" + "".join(f"{cell(first)['examples']:>8}" for _, cell in columns))
+    return "\n".join(lines)
+
+
+def _percent(value):
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
+def smoke_sized(args, train, validation, test):
+    """A slice of the data and tiny sizes (changed in `args`, so the card records them), for `--smoke`."""
+    args.epochs, args.hidden, args.word_dim, args.patience, args.lr_patience = 2, 8, 8, 2, 1
+    args.min_count, args.min_ending_count = 1, 1
+    return train.sample(400, seed=args.seed), validation.take(100), test.take(100)
+
+
+def build_model(args, words, endings):
+    model = AgreementClassifier(
+        words, endings, cell=args.cell, hidden=args.hidden, bidirectional=args.bidirectional,
+        num_layers=args.layers, word_dim=args.word_dim, dropout=args.dropout, word_dropout=args.word_dropout,
+        recurrent_initializer=args.initializer, max_tokens=args.max_tokens, seed=args.seed,
+    )
+    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def compare(args, name, train, test_metrics, test):
+    """`(compared, baselines)`: the test metrics of this model, the majority rule and every `--baseline` model
+    side by side, and the baselines as the card records them."""
+    compared = {name: test_metrics, "majority": evaluation.majority_metrics(train.labels, test)}
+    baselines = {"majority": {**compared["majority"], "rule": "always the most frequent number of train"}}
+    for reference in args.baseline:
+        other = zoo.load(reference)
+        key = other.card["name"] if other.card["name"] != name else f"{name} v{other.card['version']}"
+        compared[key] = metrics = evaluation.evaluate(other, test)
+        baselines[key] = {**metrics, "cell": other.cell, "recipe_command": other.card["recipe_command"]}
+    return compared, baselines
+
+
+def print_and_plot(workdir, name, model, results, compared):
+    """The accuracies, the table of `report` and the run's plots, into the work directory."""
+    print(f"validation: accuracy {results['validation']['accuracy']:.4f}")
+    print(f"test: accuracy {results['test']['accuracy']:.4f} ({results['test']['errors']} errors of "
+          f"{results['test']['examples']})")
+    print(report(compared))
+    plots.plot_history(workdir / "history.csv", workdir / "curves.png")
+    plots.plot_confusion_matrix(results["test"]["confusion_matrix"], model.label_names,
+                                workdir / "confusion_matrix.png", title=f"{name} test")
+    plot_accuracy_by_bucket(compared, workdir / "accuracy_by_bucket.png", title=f"{name}, Brown test split")
+
+
+def recipe_card(args, dataset, splits, model, results, baselines, flags, fit_seconds):
+    encoder = "no recurrence (per-word MLP, mean and max over words)" if args.cell == "dense" else (
+        f"{'bidirectional ' * args.bidirectional}{args.cell} {args.hidden}")
+    return cards.RecipeCard(
+        description=f"subject-verb number agreement, {encoder}: the words before a verb -> singular or plural "
+                    "(many-to-one)",
+        dataset={**dataset, "examples": {s.split: len(s) for s in splits}},
+        input="raw UTF-8 text, the words before a verb, tokenised in the graph (Brown conventions); at least one "
+              f"and at most {args.max_tokens} tokens",
+        test_metrics=results["test"],
+        validation_metrics=results["validation"],
+        hyperparameters=flags,
+        training_seconds=fit_seconds,
+        data_license=agreement.LICENSE,
+        extra={"labels": model.label_names, "baselines": baselines},
+    )
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    strategy = distribute.strategy_for(args.distribute)
+    name = args.name or ("agreement_brown_dense" if args.cell == "dense" else "agreement_brown")
+    workdir = args.workdir or training.default_workdir(name)
+    training.seed_everything(args.seed)
+    dataset = agreement.describe()
+    with distribute.data_lock():
+        train, validation, test = (agreement_data.load_split(dataset, s) for s in agreement.SPLITS)
+    if args.train_examples:
+        train = train.sample(args.train_examples, seed=args.seed)
+    if args.smoke:
+        train, validation, test = smoke_sized(args, train, validation, test)
+    words, endings = build_vocabularies(train.prefixes, args.min_count, args.min_ending_count)
+    print(f"{agreement.NAME}: {len(train)} / {len(validation)} / {len(test)} examples, "
+          f"{np.mean(train.labels == 1):.1%} plural in train, {len(words)} words and {len(endings)} endings "
+          "in the vocabularies")
+
+    with strategy.scope():
+        model = build_model(args, words, endings)
+    flags = training.run_flags(args, RUN_LOCATION_FLAGS)
+    fit_seconds = training.fit(
+        model, workdir, flags,
+        agreement_data.as_dataset(train, distribute.global_batch_size(args.batch_size, strategy), shuffle=True,
+                                  seed=args.seed),
+        agreement_data.as_dataset(validation, 256),
+        args.epochs, args.patience, args.lr_patience,
+    )
+    if not distribute.is_chief(strategy):
+        return None  # the chief evaluates and exports
+
+    results = {split.split: evaluation.evaluate(model, split) for split in (validation, test)}
+    compared, baselines = compare(args, name, train, results["test"], test)
+    print_and_plot(workdir, name, model, results, compared)
+    card = recipe_card(args, dataset, (train, validation, test), model, results, baselines, flags, fit_seconds)
+    path = model.export_serving(args.out / name, version=args.version, card=card.to_dict())
+    print(f"exported {path}")
+    return path
+
+
+if __name__ == "__main__":
+    main()

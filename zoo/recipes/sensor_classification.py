@@ -1,0 +1,143 @@
+"""Trains, evaluates and exports a sensor classifier (many-to-one) on a UEA dataset.
+
+    python recipes/sensor_classification.py --dataset JapaneseVowels --cell gru --hidden 64 --epochs 200
+
+Writes TensorBoard logs, `history.csv`, `curves.png` and `confusion_matrix.png`
+into the work directory, prints validation and TEST metrics, and exports
+`saved_models/sensor_<dataset>/<version>/` with its model card. Killed and
+rerun with the same flags, it resumes from the last finished epoch.
+"""
+
+import re
+
+import keras
+import numpy as np
+
+from zoo import cards, distribute, plots, training
+from zoo.datasets import uea
+from zoo.sensor import SensorClassifier, data, evaluation
+from zoo.sensor.model import ENCODERS, READOUTS
+
+RUN_LOCATION_FLAGS = training.RUN_LOCATION_FLAGS
+
+
+def model_name(dataset):
+    return "sensor_" + re.sub(r"(?<!^)(?=[A-Z])", "_", dataset).lower()
+
+
+def channel_statistics(series):
+    """Per-channel mean and std over every time step of every training series."""
+    steps = np.concatenate(series, axis=0)
+    return steps.mean(axis=0), np.maximum(steps.std(axis=0), 1e-6)
+
+
+def parse_args(argv=None):
+    parser = training.recipe_parser(__doc__.splitlines()[0], cells=ENCODERS)
+    parser.add_argument("--dataset", default="JapaneseVowels", help="UEA multivariate dataset name")
+    parser.add_argument("--dropout", type=float, default=0.2, help="dropout before the output layer W_hy")
+    parser.add_argument("--noise", type=float, default=0.1, help="Gaussian input noise while training (std)")
+    parser.add_argument("--input-dropout", type=float, default=0.0,
+                        help="fraction of input channels dropped per series while training")
+    parser.add_argument("--readout", choices=READOUTS, default="last",
+                        help="classify from the last hidden state or from mean+max over all states")
+    parser.add_argument("--max-length", type=int, default=1000, help="longest series the model accepts")
+    return parser.parse_args(argv)
+
+
+def load_data(args):
+    """The train, validation and test splits (a few training series with `--smoke`, which also shrinks the run)."""
+    train, validation, test = (uea.load(args.dataset, s) for s in ("train", "validation", "test"))
+    if args.smoke:
+        train.series, train.labels = train.series[:24], train.labels[:24]
+        args.epochs, args.hidden, args.patience, args.lr_patience = 2, 8, 2, 1
+    print(f"{args.dataset}: {len(train)} train / {len(validation)} validation / {len(test)} test series, "
+          f"input size {train.num_channels}, output size {len(train.class_names)}")
+    return train, validation, test
+
+
+def build_model(args, train, strategy):
+    """A compiled `SensorClassifier` in `strategy`'s scope, normalising with the training data's statistics."""
+    mean, std = channel_statistics(train.series)
+    with strategy.scope():
+        model = SensorClassifier(
+            num_channels=train.num_channels,
+            class_names=train.class_names,
+            channel_mean=mean,
+            channel_std=std,
+            cell=args.cell,
+            hidden=args.hidden,
+            bidirectional=args.bidirectional,
+            num_layers=args.layers,
+            dropout=args.dropout,
+            noise=args.noise,
+            input_dropout=args.input_dropout,
+            recurrent_initializer=args.initializer,
+            readout=args.readout,
+            max_length=args.max_length,
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(args.learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+    return model
+
+
+def evaluate(model, splits, workdir, name):
+    """`{split: SensorEvaluation}` of the validation and test splits, printed; the curves and the test
+    confusion matrix plotted into `workdir`."""
+    results = {}
+    for split in splits:
+        results[split.split] = evaluation.evaluate(model, split)
+        print(f"{split.split}: {results[split.split]}")
+    plots.plot_history(workdir / "history.csv", workdir / "curves.png")
+    plots.plot_confusion_matrix(results["test"]["confusion_matrix"], model.class_names,
+                                workdir / "confusion_matrix.png", title=f"{name} TEST")
+    return results
+
+
+def model_card(args, splits, results, flags, fit_seconds):
+    """The exported model card."""
+    train, validation, test = splits
+    return cards.RecipeCard(
+        description=f"{args.cell} sensor classifier for UEA {args.dataset} (many-to-one)",
+        dataset={**uea.describe(args.dataset), "examples": {
+            "train": len(train), "validation": len(validation), "test": len(test)}},
+        input=f"raw series float32 (batch, time, {train.num_channels}), time 1..{args.max_length}",
+        test_metrics=results["test"],
+        validation_metrics=results["validation"],
+        hyperparameters=flags,
+        training_seconds=fit_seconds,
+        data_license=uea.LICENSE,
+        extra={"classes": train.class_names},
+    ).to_dict()
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    strategy = distribute.strategy_for(args.distribute)
+    name = model_name(args.dataset)
+    workdir = args.workdir or training.default_workdir(name)
+    training.seed_everything(args.seed)
+
+    train, validation, test = load_data(args)
+    model = build_model(args, train, strategy)
+    flags = training.run_flags(args, RUN_LOCATION_FLAGS)
+    fit_seconds = training.fit(
+        model, workdir, flags,
+        data.as_dataset(train, distribute.global_batch_size(args.batch_size, strategy), shuffle=True, seed=args.seed),
+        data.as_dataset(validation, args.batch_size),
+        args.epochs, args.patience, args.lr_patience,
+    )
+    if not distribute.is_chief(strategy):
+        return None  # the chief evaluates and exports
+
+    results = evaluate(model, (validation, test), workdir, name)
+    card = model_card(args, (train, validation, test), results, flags, fit_seconds)
+    path = model.export_serving(args.out / name, version=args.version, card=card)
+    print(f"exported {path}")
+    return path
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,310 @@
+"""Trains, evaluates and exports a Spanish→English translator (encoder-decoder with attention).
+
+    python recipes/translation.py      # the published translate_es_en: ~85 minutes on 2 CPU cores
+
+Data: Reina-Valera 1909 / King James Bible verse pairs (fetched with
+apt-get, split by chapter), or your own `source<TAB>target` file with
+`--train-file` (split by a hash of each source line unless
+`--validation-file` and `--test-file` are given), or a TFDS translation
+dataset with `--tfds` (downloaded by TFDS, online). `--init-from
+translate_es_en` fine-tunes a pretrained translator (its subword vocabulary
+and sizes are kept).
+
+Both languages share one byte-pair-encoding vocabulary learned on the
+training split. The learning rate warms up and then follows a cosine to
+the last epoch; the weights of the last `--average-epochs` epochs are kept
+and the average of the last 1, 2, ... of them that translates the
+validation split best (greedy BLEU) is the model, then beam search's
+length penalty is chosen on validation BLEU too. Test is only reported.
+
+Writes TensorBoard logs, `history.csv`, `curves.png` and an attention
+heatmap into the work directory, prints sacreBLEU BLEU and chrF on the
+validation and test splits (test also on sources of at most 40 words, and
+greedy next to beam search), and exports `saved_models/<name>/<version>/`
+with its model card. Killed and rerun with the same flags, it resumes from
+the last finished epoch.
+"""
+
+from pathlib import Path
+
+import tensorflow as tf
+
+import zoo
+from zoo import cards, distribute, plots, training
+from zoo.datasets import bible
+from zoo.datasets.parallel import FILE_SPLIT_RULE, from_tfds, read_pairs_file
+from zoo.translation import Translator
+from zoo.translation.data import as_dataset
+from zoo.translation.demo import DEMO_SENTENCES, OUT_OF_DOMAIN
+from zoo.translation.evaluation import LENGTH_PENALTIES, LONG_SOURCE_WORDS, choose_length_penalty, evaluate
+from zoo.translation.model import ATTENTIONS
+from zoo.translation import subwords
+from zoo.translation.text import tokenize
+
+RUN_LOCATION_FLAGS = (*training.RUN_LOCATION_FLAGS, "name")
+TEST_SLICE = 200  # the model card also scores the first test pairs: a quick regression check
+
+
+def parse_args(argv=None):
+    parser = training.recipe_parser(__doc__.splitlines()[0])
+    # defaults: the published translate_es_en configuration
+    parser.set_defaults(cell="gru", hidden=256, bidirectional=True, learning_rate=2e-3, epochs=12,
+                        batch_size=64, patience=4)
+    parser.add_argument("--attention", choices=ATTENTIONS, default="general",
+                        help="none: the encoder's last states only (the context vector); dot, general (Luong), "
+                             "additive (Bahdanau): a weighted sum of all encoder states at every step")
+    parser.add_argument("--architecture", choices=("rnn", "transformer"), default="rnn",
+                        help="rnn: the recurrent encoder-decoder; transformer: its peer (zoo.translation.transformer, "
+                             "needs keras-hub), same pieces, signatures and search")
+    parser.add_argument("--stack", type=int, default=3, help="transformer: encoder layers, and as many decoder layers")
+    parser.add_argument("--heads", type=int, default=4, help="transformer: attention heads")
+    parser.add_argument("--feedforward", type=int, default=1024, help="transformer: feed-forward hidden size")
+    parser.add_argument("--budget-minutes", type=float,
+                        help="train this many minutes instead of --epochs, the learning-rate cosine following the "
+                             "clock (two models, one budget)")
+    parser.add_argument("--embedding-dim", type=int, default=256,
+                        help="piece embedding size (source, target and output share the embeddings)")
+    parser.add_argument("--vocabulary-size", type=int, default=8000,
+                        help="subword pieces of the joint byte-pair-encoding vocabulary, characters included")
+    parser.add_argument("--min-pair-count", type=int, default=2, help="train count a pair of pieces needs to merge")
+    parser.add_argument("--label-smoothing", type=float, default=0.1, help="share of the target spread over all pieces")
+    parser.add_argument("--warmup-steps", type=int, default=500, help="steps of linear learning-rate warm-up")
+    parser.add_argument("--average-epochs", type=int, default=4,
+                        help="average up to this many last epochs' weights (how many: by validation BLEU)")
+    parser.add_argument("--max-train-words", type=int, default=80,
+                        help="train on pairs whose sides have at most this many words (evaluation uses all)")
+    parser.add_argument("--dropout", type=float, default=0.3, help="dropout on embeddings and the combined state")
+    parser.add_argument("--beam-width", type=int, default=4, help="beam width of the exported model (1: greedy)")
+    parser.add_argument("--length-penalty", type=float,
+                        help="beam search ranks hypotheses by log-probability / length ** this (default: the best "
+                             f"of {', '.join(f'{p:g}' for p in LENGTH_PENALTIES)} on validation BLEU)")
+    parser.add_argument("--train-file", type=Path, help="your own `source<TAB>target` pairs instead of the Bible")
+    parser.add_argument("--tfds", help="a TFDS translation dataset instead, e.g. ted_hrlr_translate/pt_to_en (online)")
+    parser.add_argument("--validation-file", type=Path, help="with --train-file: separate validation pairs")
+    parser.add_argument("--test-file", type=Path, help="with --train-file: separate test pairs")
+    parser.add_argument("--name", help="exported model name (default translate_es_en, or translate_<file>)")
+    parser.add_argument("--init-from", help="fine-tune this pretrained translator (name or directory)")
+    return parser.parse_args(argv)
+
+
+def load_data(args):
+    """`(train, validation, test, dataset card section)` from the Bible or the user's files."""
+    if args.tfds:
+        return (*(from_tfds(args.tfds, s) for s in ("train", "validation", "test")),
+                {"name": args.tfds, "source": "TensorFlow Datasets", "tfds": args.tfds, "split": "the builder's"})
+    if args.train_file is None:
+        return (*(bible.load(s) for s in ("train", "validation", "test")), bible.describe())
+    if (args.validation_file is None) != (args.test_file is None):
+        raise SystemExit("--validation-file and --test-file go together (without them: a hash split of the file)")
+    if args.validation_file:
+        files = {"train": str(args.train_file), "validation": str(args.validation_file),
+                 "test": str(args.test_file)}
+        data = [read_pairs_file(files[s]) for s in ("train", "validation", "test")]
+    else:
+        files = {"all": str(args.train_file)}
+        data = [read_pairs_file(args.train_file, s) for s in ("train", "validation", "test")]
+    for split, part in zip(("train", "validation", "test"), data):
+        part.split = split
+    dataset = {"name": args.train_file.stem, "source": "user files", "files": files,
+               "split": FILE_SPLIT_RULE if "all" in files else "given files"}
+    return (*data, dataset)
+
+
+def subword_vocabulary(train, args):
+    """`(pieces, merges)`: one BPE vocabulary learned on both sides of the training pairs."""
+    rows = tokenize(tf.constant(train.sources + train.targets)).to_list()
+    return subwords.learn([[t.decode("utf-8") for t in row] for row in rows], args.vocabulary_size,
+                          args.min_pair_count)
+
+
+def build_model(args, train):
+    if args.init_from:
+        return zoo.load(args.init_from).reconfigured(dropout=args.dropout, beam_width=args.beam_width)
+    pieces, merges = subword_vocabulary(train, args)
+    if args.architecture == "transformer":
+        from zoo.translation.transformer import TransformerTranslator
+
+        return TransformerTranslator(pieces, merges, stack=args.stack, heads=args.heads, feedforward=args.feedforward,
+                                     embedding_dim=args.embedding_dim, dropout=args.dropout,
+                                     beam_width=args.beam_width)
+    return Translator(pieces, merges, cell=args.cell, hidden=args.hidden, embedding_dim=args.embedding_dim,
+                      attention=args.attention, bidirectional=args.bidirectional, dropout=args.dropout,
+                      beam_width=args.beam_width, recurrent_initializer=args.initializer)
+
+
+def model_name(args, dataset):
+    """`--name`, else translate_es_en for the Bible and translate_<file or TFDS name> otherwise."""
+    if args.name:
+        return args.name
+    suffix = "_transformer" if args.architecture == "transformer" else ""
+    if dataset["name"] == bible.NAME:
+        return "translate_es_en" + suffix
+    return "translate_" + "".join(c if c.isalnum() else "_" for c in Path(dataset["name"]).stem) + suffix
+
+
+def shrink_for_smoke(args, train, validation, test):
+    """`--smoke`: a few pairs and a tiny network, two epochs."""
+    args.epochs, args.hidden, args.embedding_dim, args.vocabulary_size = 2, 16, 16, 300
+    args.patience, args.warmup_steps, args.average_epochs = 2, 5, 2
+    return train.take(400), validation.take(40), test.take(40)
+
+
+def sizes(dataset_name, model, train, fitted, validation, test, max_train_words):
+    """One line: the pairs of each split and the model's vocabularies and parameters."""
+    return (f"{dataset_name}: {len(fitted)} train pairs (of {len(train)}; sources up to {max_train_words} "
+            f"words), {len(validation)} validation, {len(test)} test; {len(model.pieces)} subword pieces; "
+            f"{model.count_params():,} parameters")
+
+
+def compile_model(args, model, train):
+    """Adam on a warm-up + cosine schedule that ends with the last epoch (or the budget's last minute),
+    label-smoothed cross-entropy."""
+    total_steps = args.epochs * int(train.cardinality())
+    learning_rate = (args.learning_rate if args.budget_minutes
+                     else training.warmup_cosine(args.learning_rate, total_steps, args.warmup_steps))
+    training.compile_word_generator(model, learning_rate, args.label_smoothing)
+
+
+def fit(args, model, workdir, flags, train, validation):
+    """Trains (resuming a killed run), keeping the last epochs' weights: the fit's seconds."""
+    budget = (training.TimeBudget(args.budget_minutes, args.learning_rate, args.warmup_steps)
+              if args.budget_minutes else None)
+    return training.fit(model, workdir, flags, train, as_dataset(validation, model, 128),
+                        args.epochs if budget is None else 10_000, args.patience, lr_patience=None,
+                        keep_epochs=args.average_epochs, budget=budget)
+
+
+def with_averaged_epochs(model, workdir, validation):
+    """`(model, {epochs averaged: validation greedy BLEU})`: the average of the last 1, 2, ... kept epochs
+    that translates `validation` best."""
+    files = training.epoch_weights(workdir)
+    if not files:  # a run without kept epochs (--average-epochs 0): the trained weights as they are
+        return model, {}
+    bleus = {}
+    for count in range(1, len(files) + 1):
+        training.averaged_weights(model, files[-count:])
+        bleus[count] = evaluate(model, validation, beam_width=1)["bleu"]
+    best = max(bleus, key=bleus.get)
+    print("epochs averaged, validation greedy BLEU: " + ", ".join(f"{n}: {b:.2f}" for n, b in bleus.items())
+          + f" -> {best}")
+    return training.averaged_weights(model, files[-best:]), bleus
+
+
+def with_length_penalty(args, model, validation):
+    """`(model, {candidate: validation BLEU})`: `--length-penalty`, else the best candidate on validation."""
+    if args.length_penalty is not None:
+        return model.reconfigured(length_penalty=args.length_penalty), {}
+    if args.beam_width <= 1:
+        return model, {}
+    best, bleus = choose_length_penalty(model, validation)
+    print("length penalty on validation BLEU: " + ", ".join(f"{p:g}: {b:.2f}" for p, b in bleus.items())
+          + f" -> {best:g}")
+    return model.reconfigured(length_penalty=best), bleus
+
+
+def evaluate_splits(model, validation, test):
+    """The card's evaluations (validation, test with beam and greedy, the test slice), each printed."""
+    results = {"validation": evaluate(model, validation), "test": evaluate(model, test),
+               "test_greedy": evaluate(model, test, beam_width=1), "test_slice": evaluate(model, test.take(TEST_SLICE))}
+    for split, metrics in results.items():
+        short = metrics[f"up_to_{LONG_SOURCE_WORDS}_words"]
+        print(f"{split}: BLEU {metrics['bleu']:.2f}, chrF {metrics['chrf']:.2f} ({metrics['sentences']} sentences, "
+              f"beam {metrics['beam_width']}); sources up to {LONG_SOURCE_WORDS} words: BLEU {short['bleu']:.2f}, "
+              f"chrF {short['chrf']:.2f} ({short['sentences']})")
+    return results
+
+
+def show(args, model, workdir):
+    """Prints the demo verses' translations; writes the learning curves and an attention heatmap."""
+    print(model.demo())
+    plots.plot_history(workdir / "history.csv", workdir / "curves.png")
+    if args.attention != "none":
+        plots.plot_attention(model.translate(DEMO_SENTENCES[1:2], return_attention=True)[0],
+                             workdir / "attention.png")
+
+
+def intended_use(model):
+    """The card's intended use and limitations, with what the model makes of modern Spanish."""
+    return {
+        "intended_use": "Spanish in the style of the Reina-Valera 1909 Bible in, English in the style of the King "
+                        "James Version out: Bible verses and text written like them.",
+        "limitations": {
+            "note": "Trained on Bible verses only. Modern everyday Spanish is out of domain: it comes out in Bible "
+                    "English, and words the Bible does not use are guessed from their pieces, often wrongly. "
+                    "Names are carried over piece by piece; BLEU is measured against one reference (the KJV).",
+            "out_of_domain_examples": dict(zip(OUT_OF_DOMAIN, model.translate(OUT_OF_DOMAIN))),
+        },
+    }
+
+
+def network_description(args):
+    if args.architecture == "transformer":
+        return f"Transformer encoder-decoder, {args.stack}+{args.stack} layers, {args.heads} heads"
+    return (f"{'bidirectional ' * args.bidirectional}{args.cell} encoder, {args.cell} decoder, "
+            f"attention {args.attention}")
+
+
+def model_card(args, model, dataset, examples, results, choices, flags, fit_seconds, workdir):
+    return cards.RecipeCard(
+        description=network_description(args) + ", BPE pieces: "
+                    + ("Spanish→English" if dataset["name"] == bible.NAME else dataset["name"]) + " translation",
+        dataset={**dataset, "examples": examples},
+        input=f"raw UTF-8 sentences, tokenised in the graph; at most {model.max_source_tokens} tokens, longer "
+              f"ones are refused with an error; output at most {model.max_length_ratio:g} x source tokens "
+              f"+ {model.max_length_offset}",
+        test_metrics=results["test"],
+        validation_metrics=results["validation"],
+        hyperparameters=flags,
+        training_seconds=fit_seconds,
+        data_license=bible.LICENSE if not args.train_file else "the user's own",
+        extra={
+            "test_metrics_greedy": results["test_greedy"],
+            "test_slice_metrics": {**results["test_slice"], "slice": f"the first {TEST_SLICE} test pairs"},
+            "length_penalty": model.length_penalty,
+            "length_penalty_search": {f"{p:g}": b for p, b in choices["length_penalty"].items()} or None,
+            "epochs_averaged": max(choices["epochs_averaged"], key=choices["epochs_averaged"].get, default=None),
+            "epochs_averaged_search": choices["epochs_averaged"],
+            "trained_on": training.machine(),
+            **(intended_use(model) if dataset["name"] == bible.NAME else {}),
+            "epochs_trained": len((workdir / "history.csv").read_text().splitlines()) - 1,
+        },
+    ).to_dict()
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    strategy = distribute.strategy_for(args.distribute)
+    with distribute.data_lock():
+        train, validation, test, dataset = load_data(args)
+    name = model_name(args, dataset)
+    workdir = args.workdir or training.default_workdir(name)
+    training.seed_everything(args.seed)
+    if args.smoke:
+        train, validation, test = shrink_for_smoke(args, train, validation, test)
+    fitted = train.shorter_than(args.max_train_words)
+    with strategy.scope():
+        model = build_model(args, fitted)
+        batches = as_dataset(fitted, model, distribute.global_batch_size(args.batch_size, strategy), shuffle=True,
+                             seed=args.seed)
+        compile_model(args, model, batches)
+    print(sizes(dataset["name"], model, train, fitted, validation, test, args.max_train_words))
+    flags = training.run_flags(args, RUN_LOCATION_FLAGS)
+    fit_seconds = fit(args, model, workdir, flags, batches, validation)
+    if not distribute.is_chief(strategy):
+        return None  # the chief evaluates and exports
+
+    model, averages = with_averaged_epochs(model, workdir, validation)
+    model, length_penalties = with_length_penalty(args, model, validation)
+    results = evaluate_splits(model, validation, test)
+    show(args, model, workdir)
+    examples = {"train": len(train), "train_used": len(fitted), "validation": len(validation), "test": len(test)}
+    card = model_card(args, model, dataset, examples, results, {"epochs_averaged": averages,
+                                                                "length_penalty": length_penalties},
+                      flags, fit_seconds, workdir)
+    path = model.export_serving(args.out / name, version=args.version, card=card)
+    print(f"exported {path}")
+    return path
+
+
+if __name__ == "__main__":
+    main()
