@@ -1,12 +1,17 @@
 """`ZooModel`: the Keras model every zoo task subclasses, with its serving and export."""
 
+from __future__ import annotations
+
 import base64
 import collections
 import datetime
 import functools
 import hashlib
 import json
+from collections.abc import Sequence
+from os import PathLike
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
@@ -15,6 +20,9 @@ import tensorflow as tf
 from zoo import artifacts
 from zoo.validation import read_input_file
 from zoo.version import __version__
+
+if TYPE_CHECKING:
+    from zoo.evaluation import Evaluation
 
 INPUT_KINDS = ("text", "image", "series")
 
@@ -51,14 +59,14 @@ class ZooModel(keras.Model):
     def example_requests(self):
         raise NotImplementedError
 
-    def predict_file(self, path):
+    def predict_file(self, path: str | PathLike) -> str:
         """Readable predictions for the raw input stored in a file (`zoo predict --input`).
 
         Text models read a UTF-8 file, one sentence per line; other models override this.
         """
         return self.predict_text(read_text_file(path))
 
-    def predict_records(self, inputs):
+    def predict_records(self, inputs: Sequence[str] | str | PathLike) -> list[dict]:
         """One JSON-able dict per input (`zoo predict --json`): text models take a list of sentences, image
         models a list of file paths, series models the path of a file of series."""
         raise NotImplementedError
@@ -67,15 +75,15 @@ class ZooModel(keras.Model):
         """Readable predictions for several input files at once (`zoo predict --image A B ...`), one per file."""
         return [self.predict_file(path) for path in paths]
 
-    def predict_text(self, text):
+    def predict_text(self, text: str) -> str:
         """Readable predictions for raw text (`zoo predict --text`); for text models."""
         raise ValueError(f"{self.TASK} models take no text; use --input FILE")
 
-    def evaluate_split(self, split="test"):
+    def evaluate_split(self, split: str = "test") -> Evaluation:
         """Recomputes the model card's metrics on a split of the card's dataset: the task's `Evaluation`."""
         raise NotImplementedError
 
-    def demo(self):
+    def demo(self) -> str:
         """Readable predictions on a few real samples."""
         raise NotImplementedError
 
@@ -105,7 +113,8 @@ class ZooModel(keras.Model):
             digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(weight)).tobytes())
         return digest.hexdigest()
 
-    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):
+    def export(self, filepath: str | PathLike, format: str = "tf_saved_model", verbose: bool | None = None,
+               input_signature=None, **kwargs):
         """Keras' `Model.export` (`"tf_saved_model"`, `"litert"`, `"onnx"`...), plus `format="tf_serving"`:
         `export_serving(filepath, **kwargs)`, a versioned model directory with its card.
 
@@ -125,7 +134,7 @@ class ZooModel(keras.Model):
         """The inputs of `call()` as `tf.TensorSpec`s, for Keras' export formats; `None`: let Keras infer them."""
         return None
 
-    def export_serving(self, base_dir, version=None, card=None):
+    def export_serving(self, base_dir: str | PathLike, version: int | None = None, card: dict | None = None) -> Path:
         """Writes a TF Serving model version `<base_dir>/<version>/`, atomically.
 
         Args:

@@ -1,12 +1,15 @@
 """`AgreementClassifier`: many-to-one, the words before a verb → the number the verb must agree in."""
 
+from __future__ import annotations
+
 import collections
+from collections.abc import Sequence
 
 import keras
 import tensorflow as tf
 
 from zoo.agreement import signatures
-from zoo.base import ZooModel
+from zoo.base import Classification, ZooModel
 from zoo.datasets.agreement import LABELS
 from zoo.layers import CELLS, MaskedMeanMaxPooling, make_rnn
 from zoo.tagging.tokenizer import normalize
@@ -188,7 +191,7 @@ class AgreementClassifier(ZooModel):
     def example_requests(self):
         return signatures.example_requests(self)
 
-    def predict_number(self, sentences):
+    def predict_number(self, sentences: str | Sequence[str]) -> Classification:
         """Singular or plural, for the verb that would come next after each raw text.
 
         Args:
@@ -207,7 +210,7 @@ class AgreementClassifier(ZooModel):
         """
         return signatures.predict_sentences(self, sentences)
 
-    def predict_tokens(self, prefixes):
+    def predict_tokens(self, prefixes: Sequence[Sequence[str]]) -> Classification:
         """`predict_number` for inputs already tokenised (lists of token strings)."""
         return signatures.predict_token_lists(self, prefixes)
 

@@ -1,6 +1,10 @@
 """`Captioner`: a CNN reads the image, an RNN writes its caption (one-to-many)."""
 
+from __future__ import annotations
+
 import functools
+from collections.abc import Sequence
+from os import PathLike
 
 import keras
 import tensorflow as tf
@@ -356,7 +360,8 @@ class Captioner(ZooModel):
     def _preprocess_function(self):
         return signatures.preprocess_function(self)
 
-    def caption(self, images, beam_width=None, max_length=None, return_attention=False):
+    def caption(self, images: Sequence[str | PathLike | bytes], beam_width: int | None = None,
+                max_length: int | None = None, return_attention: bool = False) -> list:
         """Captions images.
 
         Args:

@@ -26,7 +26,6 @@ import functools
 import hashlib
 import re
 import zlib
-from pathlib import Path
 
 import keras
 

@@ -37,7 +37,6 @@ import hashlib
 import html
 import re
 import zlib
-from pathlib import Path
 
 from zoo.datasets import bible, brown, data_dir, registries, tagged
 

@@ -1,5 +1,9 @@
 """`LanguageModel`: next-step prediction both ways over words read from their characters (ELMo-style)."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 import keras
 import tensorflow as tf
 
@@ -173,7 +177,7 @@ class LanguageModel(ZooModel):
     def example_requests(self):
         return signatures.example_requests(self)
 
-    def score(self, sentences):
+    def score(self, sentences: str | Sequence[str]) -> list[dict]:
         """Scores raw sentences with the forward reader.
 
         Returns one dict per sentence: its `tokens`, the natural-log
@@ -185,7 +189,7 @@ class LanguageModel(ZooModel):
         """
         return signatures.score_sentences(self, sentences)
 
-    def next_words(self, text, k=5):
+    def next_words(self, text: str, k: int = 5) -> list[tuple[str, float]]:
         """The `k` likeliest words to follow `text`, as `(word, probability)` pairs, most likely first.
 
         >>> lm = LanguageModel(["the", "keys", "are", "is"], list("thekysari"), hidden=8, projection=8)

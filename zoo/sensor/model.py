@@ -1,11 +1,15 @@
 """`SensorClassifier`: many-to-one, a multivariate series of raw sensor values → one class."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from zoo.base import ZooModel
+from zoo.base import Classification, ZooModel
 from zoo.layers import CELLS, MaskedMeanMaxPooling, make_rnn
 from zoo.sensor import signatures
 from zoo.sensor.io import read_series
@@ -194,7 +198,7 @@ class SensorClassifier(ZooModel):
     def example_requests(self):
         return signatures.example_requests(self)
 
-    def classify(self, series):
+    def classify(self, series: np.ndarray | Sequence[np.ndarray]) -> Classification:
         """Labels and class probabilities for raw series.
 
         Args:

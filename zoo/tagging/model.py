@@ -1,5 +1,9 @@
 """`SequenceTagger`: many-to-many aligned, one tag for every token of a raw sentence."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 import keras
 import tensorflow as tf
 
@@ -204,7 +208,7 @@ class SequenceTagger(ZooModel):
             "seed": self.seed,
         }
 
-    def tag(self, sentences, scores=False):
+    def tag(self, sentences: str | Sequence[str], scores: bool = False) -> list[list[tuple]]:
         """Tokenises raw sentences and tags every token.
 
         Args:
@@ -222,7 +226,7 @@ class SequenceTagger(ZooModel):
         """
         return signatures.tag_sentences(self, sentences, scores)
 
-    def tag_tokens(self, sentences, scores=False):
+    def tag_tokens(self, sentences: Sequence[Sequence[str]], scores: bool = False) -> list[list[tuple]]:
         """Tags sentences that are already tokenised (lists of token strings)."""
         return signatures.tag_token_lists(self, sentences, scores)
 

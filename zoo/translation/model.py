@@ -1,5 +1,9 @@
 """`Translator`: encoder-decoder with attention over subword pieces, raw sentence in, raw sentence out."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 import keras
 import tensorflow as tf
 
@@ -252,7 +256,8 @@ class Translator(ZooModel):
     def example_requests(self):
         return signatures.example_requests(self)
 
-    def translate(self, sentences, beam_width=None, max_length=None, return_attention=False):
+    def translate(self, sentences: str | Sequence[str], beam_width: int | None = None, max_length: int | None = None,
+                  return_attention: bool = False) -> list:
         """Translates raw sentences.
 
         Args:
