@@ -134,8 +134,12 @@ class Translator(ZooModel):
         self.written = tf.constant(["", "", "", "", *self.pieces])  # by id: what each piece writes
         self.embedding = keras.layers.Embedding(
             self.target_size, self.embedding_dim, name="embedding",
-            embeddings_initializer=output_embedding_initializer())  # it is also the output layer
+            embeddings_initializer=self.embedding_initializer())
         self.embedding_dropout = keras.layers.Dropout(self.dropout_rate, name="embedding_dropout")
+
+    def embedding_initializer(self):
+        """The shared embedding's initialiser; the embedding is also the output layer (tied weights)."""
+        return output_embedding_initializer()
 
     def _make_network(self):
         """The recurrent network, in the order its weights are created (and saved)."""

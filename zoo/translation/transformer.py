@@ -50,6 +50,11 @@ class TransformerTranslator(Translator):
             kwargs.pop(recurrent, None)
         super().__init__(pieces, merges, embedding_dim=embedding_dim, dropout=dropout, **kwargs)
 
+    def embedding_initializer(self):
+        """N(0, 1/d): scaled by sqrt(d) on the way in, the embeddings have unit variance beside the position
+        encodings, and tied to the output they give logits of unit variance (Vaswani et al., 2017)."""
+        return keras.initializers.RandomNormal(stddev=self.embedding_dim ** -0.5)
+
     def _make_network(self):
         self.positions = keras_hub.layers.SinePositionEncoding(name="positions")
         self.encoders = [keras_hub.layers.TransformerEncoder(self.feedforward, self.heads, self.dropout_rate,
