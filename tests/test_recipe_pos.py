@@ -234,3 +234,24 @@ def test_train_file_conllu_with_separate_splits(pos_recipe, tmp_path, toy_corpus
 
 
 # --- --init-from --------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_tagger_built_on_a_pretrained_language_model(pos_recipe, tmp_path, toy_corpus):
+    """`--init-from` a language model: its reader is inside the exported tagger, frozen (its weights come out as
+    they went in), and its softmax is left behind."""
+    from zoo.language_model import LanguageModel
+
+    sentences = toy_corpus(40)
+    lm = LanguageModel(["the", "dog", "sleeps"], list("thedogslpr."), hidden=16, projection=8)
+    lm_dir = lm.export_serving(tmp_path / "lm_toy", card={"description": "toy"})
+    path = _write_slash(tmp_path / "toy.txt", sentences)
+    proc, out = _train_on_file(pos_recipe, tmp_path, path, "--init-from", lm_dir)
+    model = zoo.load(out / "pos_toy")
+    assert model.language_model == lm.reader.get_config() and not model.fine_tune_language_model
+    for tagger_weight, lm_weight in zip(model.reader.get_weights(), lm.reader.get_weights()):
+        np.testing.assert_array_equal(tagger_weight, lm_weight)
+    assert "reading through the frozen" in model.card["description"]
+    assert not any("softmax" in w.path for w in model.weights)
+    (row,) = model.tag(["The red dog sleeps today."])
+    assert [w for w, _ in row] == ["The", "red", "dog", "sleeps", "today", "."]

@@ -9,10 +9,8 @@ import tensorflow as tf
 
 from zoo.base import ZooModel
 from zoo.language_model import signatures
-from zoo.layers import CharacterWordEncoder
+from zoo.layers.contextual import BOS, EOS, BidirectionalLanguageReader
 from zoo.tagging.tokenizer import normalize
-
-BOS, EOS = "<s>", "</s>"  # what each direction reads first; the forward reader predicts EOS last
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -31,8 +29,10 @@ class LanguageModel(ZooModel):
     right word against `sampled` words drawn by frequency, not the whole
     vocabulary; evaluation and the signatures use the full softmax.
 
-    For other models (`contextual`): per token, the character vector and the
-    forward and backward states after it, ELMo's three layers.
+    The reading without the softmax is a layer of its own (`reader`, a
+    `zoo.layers.contextual.BidirectionalLanguageReader`), which the taggers
+    and the agreement model take over with its weights; `contextual` gives
+    its three layers per token (ELMo's).
 
     Args:
         vocabulary: normalised words it predicts, most frequent first.
@@ -61,14 +61,9 @@ class LanguageModel(ZooModel):
         self.word_lookup = keras.layers.StringLookup(vocabulary=[BOS, EOS, *self.vocabulary], mask_token="",
                                                      name="words")  # 0 padding, 1 <unk>, 2 <s>, 3 </s>
         self.size = self.word_lookup.vocabulary_size()
-        self.word_encoder = CharacterWordEncoder(self.char_vocabulary, output_dim=self.projection_dim,
-                                                 name="word_encoder")
-        self.dropout = keras.layers.Dropout(self.dropout_rate, name="dropout")
-        self.readers = {}
-        for direction in ("forward", "backward"):
-            self.readers[direction] = (
-                keras.layers.LSTM(self.hidden, return_sequences=True, use_cudnn=False, name=f"{direction}_lstm"),
-                keras.layers.Dense(self.projection_dim, name=f"{direction}_projection"))
+        self.reader = BidirectionalLanguageReader(self.char_vocabulary, hidden=self.hidden,
+                                                  projection=self.projection_dim, dropout=self.dropout_rate,
+                                                  name="reader")
         self.softmax_weights = self.add_weight(shape=(self.size, self.projection_dim), name="softmax_weights",
                                                initializer=keras.initializers.RandomNormal(stddev=0.05))
         self.softmax_bias = self.add_weight(shape=(self.size,), initializer="zeros", name="softmax_bias")
@@ -78,22 +73,9 @@ class LanguageModel(ZooModel):
         """Output ids of tokens as written (`""` → 0)."""
         return tf.cast(self.word_lookup(normalize(tokens)), tf.int32)
 
-    def _read(self, direction, tokens, training):
-        """States `[B, T + 1, projection]` of one reader over `<s> w1 ... wT` (forward) or `</s> wT ... w1`
-        (backward, its states returned in reading order)."""
-        lstm, project = self.readers[direction]
-        lengths = tf.reduce_sum(tf.cast(tokens != "", tf.int32), axis=1)
-        if direction == "backward":
-            tokens = tf.reverse_sequence(tokens, lengths, seq_axis=1, batch_axis=0)
-        start = tf.fill([tf.shape(tokens)[0], 1], BOS if direction == "forward" else EOS)
-        read = tf.concat([start, tokens], axis=1)
-        x = self.dropout(self.word_encoder(read), training=training)
-        mask = tf.sequence_mask(lengths + 1, tf.shape(read)[1])
-        return self.dropout(project(lstm(x, mask=mask, training=training)), training=training), lengths
-
     def call(self, tokens, training=False):
         """`{"forward", "backward"}`: each reader's states `[B, T + 1, projection]` for tokens `string [B, T]`."""
-        return {direction: self._read(direction, tokens, training)[0] for direction in self.readers}
+        return self.reader(tokens, training=training)
 
     def targets(self, tokens):
         """What each reader predicts at each of its `T + 1` steps: `w1 ... wT </s>` and `wT ... w1 <s>` ids."""
@@ -113,7 +95,7 @@ class LanguageModel(ZooModel):
         """Mean sampled-softmax loss per predicted word over both directions (training)."""
         states, targets = self(tokens, training=training), self.targets(tokens)
         losses = []
-        for direction in self.readers:
+        for direction in ("forward", "backward"):
             keep = targets[direction] > 0
             losses.append(tf.nn.sampled_softmax_loss(
                 self.softmax_weights, self.softmax_bias, tf.cast(targets[direction][keep], tf.int64)[:, None],
@@ -124,7 +106,7 @@ class LanguageModel(ZooModel):
         """Mean negative log-probability per predicted word (full softmax), each direction: `{direction: loss}`."""
         states, targets = self(tokens), self.targets(tokens)
         losses = {}
-        for direction in self.readers:
+        for direction in ("forward", "backward"):
             keep = targets[direction] > 0
             log_probs = self.log_probabilities(states[direction][keep])
             losses[direction] = -tf.reduce_mean(tf.gather(log_probs, targets[direction][keep], batch_dims=1))
@@ -153,10 +135,7 @@ class LanguageModel(ZooModel):
     def contextual(self, tokens, training=False):
         """ELMo's three layers per token `[B, T, 3, projection]`: the character vector, the forward state after
         reading the token and the backward state after reading it (from the sentence's end)."""
-        states = self(tokens, training=training)
-        lengths = tf.reduce_sum(tf.cast(tokens != "", tf.int32), axis=1)
-        backward = tf.reverse_sequence(states["backward"][:, 1:], lengths, seq_axis=1, batch_axis=0)
-        return tf.stack([self.word_encoder(tokens), states["forward"][:, 1:], backward], axis=2)
+        return self.reader.layers_per_token(tokens, training=training)
 
     def build(self, input_shape=None):
         """Nothing to do: `build_for_inference` builds every layer in the constructor."""

@@ -1,7 +1,9 @@
 """Layers shared by the zoo's models."""
 
 from zoo.layers.characters import CharacterWordEncoder
+from zoo.layers.contextual import BidirectionalLanguageReader, ScalarMix
 from zoo.layers.pooling import MaskedMeanMaxPooling
 from zoo.layers.recurrent import CELLS, ElmanCell, make_rnn, read_both_ways
 
-__all__ = ["CELLS", "CharacterWordEncoder", "ElmanCell", "MaskedMeanMaxPooling", "make_rnn", "read_both_ways"]
+__all__ = ["CELLS", "BidirectionalLanguageReader", "CharacterWordEncoder", "ElmanCell", "MaskedMeanMaxPooling", "ScalarMix",
+           "make_rnn", "read_both_ways"]

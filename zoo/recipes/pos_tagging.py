@@ -7,6 +7,9 @@ your own corpus with `--train-file` (CoNLL-U or `word/TAG` lines; split by
 the same i % 10 rule unless `--validation-file` and `--test-file` are given).
 `--init-from pos_brown` starts from a pretrained tagger's weights (its
 vocabularies are kept; the output layer too when the tag sets are equal).
+`--init-from lm_english` builds the tagger on a pretrained language model:
+its two readers' states join each token's vector (ELMo's layers, mixed by
+learned weights), kept as pretrained or, with `--fine-tune-lm`, trained too.
 
 Writes TensorBoard logs, `history.csv`, `curves.png` and
 `confusion_matrix.png` into the work directory, prints validation and test
@@ -27,6 +30,7 @@ import tensorflow as tf
 import zoo
 from zoo import cards, distribute, plots, training
 from zoo.datasets import brown, tagged
+from zoo.language_model import LanguageModel
 from zoo.tagging import SequenceTagger, evaluation
 from zoo.tagging import data as tagging_data
 from zoo.tagging.tokenizer import normalize
@@ -46,7 +50,10 @@ def parse_args(argv=None):
     parser.add_argument("--validation-file", type=Path, help="with --train-file: a separate validation corpus")
     parser.add_argument("--test-file", type=Path, help="with --train-file: a separate test corpus")
     parser.add_argument("--name", help="exported model name (default pos_brown, pos_brown_fine or pos_<file>)")
-    parser.add_argument("--init-from", help="start from this pretrained tagger (name or directory)")
+    parser.add_argument("--init-from", help="start from this pretrained tagger, or build on this pretrained "
+                                            "language model (name or directory)")
+    parser.add_argument("--fine-tune-lm", action="store_true",
+                        help="with --init-from a language model: train its weights too (default: kept frozen)")
     parser.add_argument("--word-dim", type=int, default=64, help="word embedding size")
     parser.add_argument("--char-dim", type=int, default=24, help="character embedding size")
     parser.add_argument("--char-filters", type=int, default=96, help="character convolution filters")
@@ -101,6 +108,8 @@ def build_model(args, tag_names, word_vocabulary, char_vocabulary):
     if not args.init_from:
         return SequenceTagger(**config)
     pretrained = zoo.load(args.init_from)
+    if isinstance(pretrained, LanguageModel):
+        return SequenceTagger.with_language_model(pretrained, fine_tune=args.fine_tune_lm, **config)
     keep = ("word_vocabulary", "char_vocabulary", "cell", "hidden", "bidirectional", "num_layers", "word_dim",
             "char_dim", "char_filters", "char_width", "max_chars", "char_boundaries")
     model = SequenceTagger(**{**config, **{k: v for k, v in pretrained.get_config().items() if k in keep}})
@@ -139,10 +148,17 @@ def plot_run(workdir, name, model, test_metrics):
                                 title=f"{name} test")
 
 
+def language_model_note(args, model):
+    """What the card's description says of a language model inside the tagger."""
+    if model.language_model is None:
+        return ""
+    return f", reading through the {'fine-tuned' if args.fine_tune_lm else 'frozen'} {args.init_from} language model"
+
+
 def recipe_card(args, dataset, splits, model, results, flags, fit_seconds):
     return cards.RecipeCard(
         description=f"{'bidirectional ' * args.bidirectional}{args.cell} part-of-speech tagger, "
-                    f"{dataset['name']} tags (many-to-many, aligned)",
+                    f"{dataset['name']} tags (many-to-many, aligned)" + language_model_note(args, model),
         dataset={**dataset, "examples": {s.split: {"sentences": len(s), "tokens": s.num_tokens} for s in splits}},
         input=f"raw UTF-8 sentences, tokenised in the graph (Brown conventions); at most {args.max_tokens} "
               "tokens per sentence, longer ones are refused with an error, never truncated",

@@ -8,7 +8,7 @@ import keras
 import tensorflow as tf
 
 from zoo.base import ZooModel
-from zoo.layers import CELLS, make_rnn, read_both_ways
+from zoo.layers import CELLS, BidirectionalLanguageReader, ScalarMix, make_rnn, read_both_ways
 from zoo.tagging import signatures
 from zoo.tagging.tokenizer import normalize
 
@@ -28,6 +28,12 @@ class SequenceTagger(ZooModel):
     of "book" can depend on the "is"/"are" that follows; a softmax per step
     gives the tag. Tokenisation (`zoo.tagging.tokenizer`) and both lookups are
     inside the graph, so raw sentences go in everywhere, TF Serving included.
+
+    With `language_model`, each token also gets what a pretrained language
+    model's two readers make of it in its sentence (ELMo's three layers,
+    mixed by learned weights): a `BidirectionalLanguageReader` inside the
+    tagger, built from `language_model` (its config) and loaded with the
+    language model's weights by `with_language_model`.
 
     Args:
         tag_names: the label of each output unit.
@@ -51,6 +57,10 @@ class SequenceTagger(ZooModel):
         max_tokens: longest sentence accepted (in tokens); longer ones are
             refused with an error that says so, never truncated.
         seed: seed of the word dropout.
+        language_model: the config of a `BidirectionalLanguageReader` whose
+            layers join each token's vector; `None` for none.
+        fine_tune_language_model: train the reader's weights with the
+            tagger's (else they stay as pretrained, and so does its dropout).
 
     Example:
 
@@ -82,6 +92,8 @@ class SequenceTagger(ZooModel):
         recurrent_initializer="orthogonal",
         max_tokens=10_000,
         seed=None,
+        language_model=None,
+        fine_tune_language_model=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -107,6 +119,8 @@ class SequenceTagger(ZooModel):
         self.recurrent_initializer = recurrent_initializer
         self.max_tokens = int(max_tokens)
         self.seed = seed
+        self.language_model = language_model
+        self.fine_tune_language_model = bool(fine_tune_language_model)
         self._make_layers()
         self.build_for_inference()
 
@@ -121,12 +135,17 @@ class SequenceTagger(ZooModel):
         self.char_conv = keras.layers.Conv1D(self.char_filters, self.char_width, padding="same",
                                              activation="relu", name="char_conv")
         self.token_dropout = keras.layers.Dropout(self.dropout_rate, name="token_dropout")
+        width = self.word_dim + self.char_filters
+        if self.language_model is not None:
+            self.reader = BidirectionalLanguageReader.from_config(self.language_model)
+            self.reader.trainable = self.fine_tune_language_model
+            self.mix = ScalarMix(name="language_model_mix")
+            width += self.reader.projection_dim
         self.rnns = [
             make_rnn(self.cell, self.hidden, bidirectional=self.bidirectional, return_sequences=True,
                      recurrent_initializer=self.recurrent_initializer, name=f"rnn_{i + 1}")
             for i in range(self.num_layers)
         ]
-        width = self.word_dim + self.char_filters
         for rnn in self.rnns:  # built here: `call` runs a bidirectional wrapper's two readers directly
             rnn.build((None, None, width))
             width = self.hidden * (2 if self.bidirectional else 1)
@@ -142,12 +161,20 @@ class SequenceTagger(ZooModel):
         if training and self.word_dropout_rate > 0:
             dropped = keras.random.uniform(tf.shape(word_ids), seed=self.seed_generator) < self.word_dropout_rate
             word_ids = tf.where(dropped & (word_ids > 1), tf.ones_like(word_ids), word_ids)  # 1: out of vocabulary
-        x = tf.concat([self.word_embedding(word_ids), self._encode_chars(tokens)], axis=-1)
+        x = tf.concat([self.word_embedding(word_ids), self._encode_chars(tokens), *self._read_in_context(tokens, training)],
+                      axis=-1)
         x = self.token_dropout(x, training=training)
         positions = tf.range(1, tf.shape(tokens)[1] + 1)
         lengths = tf.reduce_max(tf.where(mask, positions, 0), axis=1)  # up to the last real token
         x = self._read_both_ways(x, lengths, training)
         return self.head(self.output_dropout(x, training=training))
+
+    def _read_in_context(self, tokens, training):
+        """`[]`, or with a language model `[mix of its layers [B, N, projection]]`."""
+        if self.language_model is None:
+            return []
+        layers = self.reader.layers_per_token(tokens, training=training and self.fine_tune_language_model)
+        return [self.mix(layers)]
 
     def _read_both_ways(self, x, lengths, training):
         for rnn in self.rnns:
@@ -206,7 +233,28 @@ class SequenceTagger(ZooModel):
             "recurrent_initializer": self.recurrent_initializer,
             "max_tokens": self.max_tokens,
             "seed": self.seed,
+            "language_model": self.language_model,
+            "fine_tune_language_model": self.fine_tune_language_model,
         }
+
+    @classmethod
+    def with_language_model(cls, language_model, fine_tune=False, **kwargs):
+        """A tagger reading tokens also through a pretrained `LanguageModel`'s reader (its weights copied;
+        its softmax left behind).
+
+        >>> from zoo.language_model import LanguageModel
+        >>> lm = LanguageModel(["the", "book"], list("thebok"), hidden=8, projection=4)
+        >>> tagger = SequenceTagger.with_language_model(lm, tag_names=["DET", "NOUN"], word_vocabulary=["the"],
+        ...                                             char_vocabulary=list("the"), hidden=4)
+        >>> import numpy as np
+        >>> all(np.array_equal(a, b) for a, b in zip(tagger.reader.get_weights(), lm.reader.get_weights()))
+        True
+        >>> tagger.reader.trainable, len(tagger.tag(["the book"])[0])
+        (False, 2)
+        """
+        tagger = cls(language_model=language_model.reader.get_config(), fine_tune_language_model=fine_tune, **kwargs)
+        tagger.reader.set_weights(language_model.reader.get_weights())
+        return tagger
 
     def tag(self, sentences: str | Sequence[str], scores: bool = False) -> list[list[tuple]]:
         """Tokenises raw sentences and tags every token.

@@ -1,0 +1,96 @@
+"""A language model's reading of a sentence, without its softmax: what the taggers and the agreement model
+build on (ELMo's contextual word vectors)."""
+
+import keras
+import tensorflow as tf
+
+from zoo.layers.characters import CharacterWordEncoder
+
+BOS, EOS = "<s>", "</s>"  # what each direction reads first
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class BidirectionalLanguageReader(keras.layers.Layer):
+    """Two LSTMs reading a sentence's words, one forwards and one backwards, over character-CNN word vectors.
+
+    The forward reader reads `<s> w1 ... wT`, the backward one `</s> wT ...
+    w1`; each state, projected, is what its `LanguageModel` predicts the next
+    word from. Trained that way on raw text, the states carry what a word
+    means in its sentence, so other models take them as input
+    (`layers_per_token`: the three layers of ELMo, Peters et al., 2018).
+
+    Args:
+        char_vocabulary: characters of the word encoder.
+        hidden: LSTM state size of each direction.
+        projection: size of the word vectors and of each state's projection.
+        dropout: dropout on word vectors and states while training.
+
+    Example:
+
+    >>> reader = BidirectionalLanguageReader(list("abc"), hidden=8, projection=4)
+    >>> tuple(reader.layers_per_token(tf.constant([["ab", "c", ""]])).shape)
+    (1, 3, 3, 4)
+    """
+
+    def __init__(self, char_vocabulary, hidden=512, projection=256, dropout=0.1, **kwargs):
+        super().__init__(**kwargs)
+        self.char_vocabulary = [str(c) for c in char_vocabulary]
+        self.hidden, self.projection_dim, self.dropout_rate = int(hidden), int(projection), float(dropout)
+        self.word_encoder = CharacterWordEncoder(self.char_vocabulary, output_dim=self.projection_dim,
+                                                 name="word_encoder")
+        self.dropout = keras.layers.Dropout(self.dropout_rate, name="dropout")
+        self.readers = {
+            direction: (keras.layers.LSTM(self.hidden, return_sequences=True, use_cudnn=False, name=f"{direction}_lstm"),
+                        keras.layers.Dense(self.projection_dim, name=f"{direction}_projection"))
+            for direction in ("forward", "backward")}
+
+    def build(self, input_shape=None):
+        self.call(tf.constant([["a", ""]]))  # creates every sublayer's weights
+
+    def call(self, tokens, training=False):
+        """`{"forward", "backward"}`: each reader's states `[B, T + 1, projection]` for tokens `string [B, T]`
+        (`""` padded), in its reading order, the first after reading its start mark."""
+        return {direction: self._read(direction, tokens, training) for direction in self.readers}
+
+    def _read(self, direction, tokens, training):
+        lstm, project = self.readers[direction]
+        lengths = tf.reduce_sum(tf.cast(tokens != "", tf.int32), axis=1)
+        if direction == "backward":
+            tokens = tf.reverse_sequence(tokens, lengths, seq_axis=1, batch_axis=0)
+        start = tf.fill([tf.shape(tokens)[0], 1], BOS if direction == "forward" else EOS)
+        read = tf.concat([start, tokens], axis=1)
+        x = self.dropout(self.word_encoder(read), training=training)
+        mask = tf.sequence_mask(lengths + 1, tf.shape(read)[1])
+        return self.dropout(project(lstm(x, mask=mask, training=training)), training=training)
+
+    def layers_per_token(self, tokens, training=False):
+        """ELMo's three layers for each token, `[B, T, 3, projection]`: its character vector, the forward
+        state after reading it, and the backward state after reading it from the sentence's end."""
+        states = self(tokens, training=training)
+        lengths = tf.reduce_sum(tf.cast(tokens != "", tf.int32), axis=1)
+        backward = tf.reverse_sequence(states["backward"][:, 1:], lengths, seq_axis=1, batch_axis=0)
+        return tf.stack([self.word_encoder(tokens), states["forward"][:, 1:], backward], axis=2)
+
+    def get_config(self):
+        return {**super().get_config(), "char_vocabulary": self.char_vocabulary, "hidden": self.hidden,
+                "projection": self.projection_dim, "dropout": self.dropout_rate}
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class ScalarMix(keras.layers.Layer):
+    """ELMo's task-specific mix of a reader's layers: `gamma * sum_j softmax(s)_j * layer_j`, `s` and `gamma`
+    learned with the task.
+
+    >>> mix = ScalarMix()
+    >>> tuple(mix(tf.ones([2, 5, 3, 4])).shape)
+    (2, 5, 4)
+    """
+
+    def build(self, input_shape):
+        self.scalars = self.add_weight(shape=(input_shape[-2],), initializer="zeros", name="scalars")
+        self.gamma = self.add_weight(shape=(), initializer="ones", name="gamma")
+
+    def call(self, layers):
+        """`[..., L, D]` → `[..., D]`."""
+        weights = tf.nn.softmax(self.scalars)
+        return self.gamma * tf.reduce_sum(layers * weights[:, None], axis=-2)
