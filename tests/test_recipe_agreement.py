@@ -155,3 +155,21 @@ def test_dense_baseline_and_a_rerun_that_adds_it(smoke, recipe, tmp_path):
     assert card["test_metrics"] == zoo.info(smoke.version_dir)["test_metrics"]
     for reused, trained in zip(zoo.load(smoke.base / "2").get_weights(), zoo.load(smoke.version_dir).get_weights()):
         np.testing.assert_array_equal(reused, trained)
+
+
+@pytest.mark.slow
+def test_a_classifier_built_on_a_pretrained_language_model(recipe, brown_tarball, tmp_path):
+    """`--init-from` a language model: its reader is inside the exported classifier, frozen, softmax left behind."""
+    from zoo.language_model import LanguageModel
+
+    lm = LanguageModel(["the", "keys", "are", "is"], list("thekysarioncbw"), hidden=16, projection=8)
+    lm_dir = lm.export_serving(tmp_path / "lm_toy", card={"description": "toy"})
+    out, work = tmp_path / "models", tmp_path / "work"
+    proc = recipe.run(["--smoke", "--init-from", lm_dir, "--out", out, "--workdir", work], timeout=400)
+    assert proc.returncode == 0, recipe.explain(proc)
+    model = zoo.load(out / "agreement_brown")
+    for weight, pretrained in zip(model.reader.get_weights(), lm.reader.get_weights()):
+        np.testing.assert_array_equal(weight, pretrained)
+    assert "reading through the frozen" in model.card["description"]
+    assert not any("softmax" in w.path for w in model.weights)
+    assert model.predict_number(["The keys to the cabinet"]).labels[0] in ("singular", "plural")

@@ -52,3 +52,14 @@ class RecipeCard:
             "recipe_command": recipe_command(),
             "license": f"{WEIGHTS_LICENSE} (weights); data: {self.data_license}",
         }
+
+
+def language_model_note(language_model, fine_tuned):
+    """What a card's description adds for a model built on a pretrained language model (`None`: nothing).
+
+    >>> language_model_note("lm_english", fine_tuned=False)
+    ', reading through the frozen lm_english language model'
+    """
+    if language_model is None:
+        return ""
+    return f", reading through the {'fine-tuned' if fine_tuned else 'frozen'} {language_model} language model"

@@ -94,3 +94,39 @@ class ScalarMix(keras.layers.Layer):
         """`[..., L, D]` → `[..., D]`."""
         weights = tf.nn.softmax(self.scalars)
         return self.gamma * tf.reduce_sum(layers * weights[:, None], axis=-2)
+
+
+class ReadsThroughLanguageModel:
+    """For a model whose tokens can also be read by a pretrained language model (a mixin of `ZooModel`s).
+
+    The model sets `language_model` (a `BidirectionalLanguageReader`
+    config, or `None`) and `fine_tune_language_model`, calls
+    `_make_language_model_layers()` among its layers and adds
+    `read_in_context(tokens)` to its token vectors; `with_language_model`
+    builds one on a `LanguageModel`, whose weights it copies.
+    """
+
+    def _make_language_model_layers(self):
+        """The reader and its mix, when there is a language model; returns the width they add."""
+        if self.language_model is None:
+            return 0
+        self.reader = BidirectionalLanguageReader.from_config(self.language_model)
+        self.reader.trainable = self.fine_tune_language_model
+        self.mix = ScalarMix(name="language_model_mix")
+        return self.reader.projection_dim
+
+    def read_in_context(self, tokens, training=False):
+        """`[]`, or with a language model `[the learned mix of its layers, [B, N, projection]]`; a frozen
+        reader reads without dropout."""
+        if self.language_model is None:
+            return []
+        layers = self.reader.layers_per_token(tokens, training=training and self.fine_tune_language_model)
+        return [self.mix(layers)]
+
+    @classmethod
+    def with_language_model(cls, language_model, fine_tune=False, **kwargs):
+        """The model reading tokens also through a pretrained `LanguageModel`'s reader (its weights copied,
+        its softmax left behind), kept frozen unless `fine_tune`."""
+        model = cls(language_model=language_model.reader.get_config(), fine_tune_language_model=fine_tune, **kwargs)
+        model.reader.set_weights(language_model.reader.get_weights())
+        return model

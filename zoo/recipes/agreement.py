@@ -15,7 +15,9 @@ same test examples). Writes TensorBoard logs, `history.csv`, `curves.png`,
 `confusion_matrix.png` and `accuracy_by_bucket.png` into the work directory
 and exports `saved_models/<name>/<version>/` with its model card. Killed and
 rerun with the same flags, it resumes from the last finished epoch; a rerun
-that changes only `--baseline` reuses the trained weights.
+that changes only `--baseline` reuses the trained weights. `--init-from
+lm_english` builds the classifier on a pretrained language model (its
+readers' states join each word's vector), frozen unless `--fine-tune-lm`.
 """
 
 import keras
@@ -48,6 +50,8 @@ def parse_args(argv=None):
                         help="train count a word ending (its last 3 letters) needs for its own embedding")
     parser.add_argument("--train-examples", type=int, help="train on this many examples drawn from train (default all)")
     parser.add_argument("--max-tokens", type=int, default=10_000, help="longest input the model accepts")
+    parser.add_argument("--init-from", help="build on this pretrained language model (name or directory)")
+    parser.add_argument("--fine-tune-lm", action="store_true", help="with --init-from: train its weights too")
     parser.add_argument("--baseline", action="append", default=[],
                         help="an exported agreement model (name or directory) to score on the same test examples; "
                              "repeatable")
@@ -81,11 +85,17 @@ def smoke_sized(args, train, validation, test):
 
 
 def build_model(args, words, endings):
-    model = AgreementClassifier(
-        words, endings, cell=args.cell, hidden=args.hidden, bidirectional=args.bidirectional,
-        num_layers=args.layers, word_dim=args.word_dim, dropout=args.dropout, word_dropout=args.word_dropout,
-        recurrent_initializer=args.initializer, max_tokens=args.max_tokens, seed=args.seed,
+    config = dict(
+        word_vocabulary=words, ending_vocabulary=endings, cell=args.cell, hidden=args.hidden,
+        bidirectional=args.bidirectional, num_layers=args.layers, word_dim=args.word_dim, dropout=args.dropout,
+        word_dropout=args.word_dropout, recurrent_initializer=args.initializer, max_tokens=args.max_tokens,
+        seed=args.seed,
     )
+    if args.init_from:
+        model = AgreementClassifier.with_language_model(zoo.load(args.init_from), fine_tune=args.fine_tune_lm,
+                                                        **config)
+    else:
+        model = AgreementClassifier(**config)
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     return model
@@ -121,7 +131,7 @@ def recipe_card(args, dataset, splits, model, results, baselines, flags, fit_sec
         f"{'bidirectional ' * args.bidirectional}{args.cell} {args.hidden}")
     return cards.RecipeCard(
         description=f"subject-verb number agreement, {encoder}: the words before a verb -> singular or plural "
-                    "(many-to-one)",
+                    "(many-to-one)" + cards.language_model_note(args.init_from, args.fine_tune_lm),
         dataset={**dataset, "examples": {s.split: len(s) for s in splits}},
         input="raw UTF-8 text, the words before a verb, tokenised in the graph (Brown conventions); at least one "
               f"and at most {args.max_tokens} tokens",

@@ -148,17 +148,11 @@ def plot_run(workdir, name, model, test_metrics):
                                 title=f"{name} test")
 
 
-def language_model_note(args, model):
-    """What the card's description says of a language model inside the tagger."""
-    if model.language_model is None:
-        return ""
-    return f", reading through the {'fine-tuned' if args.fine_tune_lm else 'frozen'} {args.init_from} language model"
-
-
 def recipe_card(args, dataset, splits, model, results, flags, fit_seconds):
     return cards.RecipeCard(
         description=f"{'bidirectional ' * args.bidirectional}{args.cell} part-of-speech tagger, "
-                    f"{dataset['name']} tags (many-to-many, aligned)" + language_model_note(args, model),
+                    f"{dataset['name']} tags (many-to-many, aligned)"
+                    + cards.language_model_note(model.language_model and args.init_from, args.fine_tune_lm),
         dataset={**dataset, "examples": {s.split: {"sentences": len(s), "tokens": s.num_tokens} for s in splits}},
         input=f"raw UTF-8 sentences, tokenised in the graph (Brown conventions); at most {args.max_tokens} "
               "tokens per sentence, longer ones are refused with an error, never truncated",

@@ -8,7 +8,8 @@ import keras
 import tensorflow as tf
 
 from zoo.base import ZooModel
-from zoo.layers import CELLS, BidirectionalLanguageReader, ScalarMix, make_rnn, read_both_ways
+from zoo.layers import CELLS, make_rnn, read_both_ways
+from zoo.layers.contextual import ReadsThroughLanguageModel
 from zoo.tagging import signatures
 from zoo.tagging.tokenizer import normalize
 
@@ -16,7 +17,7 @@ WORD_START, WORD_END = "\x02", "\x03"  # boundary marks around a word's characte
 
 
 @keras.saving.register_keras_serializable(package="zoo")
-class SequenceTagger(ZooModel):
+class SequenceTagger(ReadsThroughLanguageModel, ZooModel):
     """Tags every token of a sentence (part of speech, or any aligned label set).
 
     Each token becomes a vector from two sources: a word embedding looked up
@@ -67,6 +68,18 @@ class SequenceTagger(ZooModel):
     >>> tagger = SequenceTagger(["DET", "NOUN", "VERB", "."], ["the", "book", "is"], list("thebokis."), hidden=8)
     >>> [token for token, tag in tagger.tag(["The book is here."])[0]]
     ['The', 'book', 'is', 'here', '.']
+
+    On a language model (its reader's weights copied, frozen):
+
+    >>> import numpy as np
+    >>> from zoo.language_model import LanguageModel
+    >>> lm = LanguageModel(["the", "book"], list("thebok"), hidden=8, projection=4)
+    >>> tagger = SequenceTagger.with_language_model(lm, tag_names=["DET", "NOUN"], word_vocabulary=["the"],
+    ...                                             char_vocabulary=list("the"), hidden=4)
+    >>> all(np.array_equal(a, b) for a, b in zip(tagger.reader.get_weights(), lm.reader.get_weights()))
+    True
+    >>> tagger.reader.trainable, len(tagger.tag(["the book"])[0])
+    (False, 2)
     """
 
     TASK = "pos-tagging"
@@ -135,12 +148,7 @@ class SequenceTagger(ZooModel):
         self.char_conv = keras.layers.Conv1D(self.char_filters, self.char_width, padding="same",
                                              activation="relu", name="char_conv")
         self.token_dropout = keras.layers.Dropout(self.dropout_rate, name="token_dropout")
-        width = self.word_dim + self.char_filters
-        if self.language_model is not None:
-            self.reader = BidirectionalLanguageReader.from_config(self.language_model)
-            self.reader.trainable = self.fine_tune_language_model
-            self.mix = ScalarMix(name="language_model_mix")
-            width += self.reader.projection_dim
+        width = self.word_dim + self.char_filters + self._make_language_model_layers()
         self.rnns = [
             make_rnn(self.cell, self.hidden, bidirectional=self.bidirectional, return_sequences=True,
                      recurrent_initializer=self.recurrent_initializer, name=f"rnn_{i + 1}")
@@ -161,20 +169,13 @@ class SequenceTagger(ZooModel):
         if training and self.word_dropout_rate > 0:
             dropped = keras.random.uniform(tf.shape(word_ids), seed=self.seed_generator) < self.word_dropout_rate
             word_ids = tf.where(dropped & (word_ids > 1), tf.ones_like(word_ids), word_ids)  # 1: out of vocabulary
-        x = tf.concat([self.word_embedding(word_ids), self._encode_chars(tokens), *self._read_in_context(tokens, training)],
-                      axis=-1)
+        x = tf.concat([self.word_embedding(word_ids), self._encode_chars(tokens),
+                       *self.read_in_context(tokens, training)], axis=-1)
         x = self.token_dropout(x, training=training)
         positions = tf.range(1, tf.shape(tokens)[1] + 1)
         lengths = tf.reduce_max(tf.where(mask, positions, 0), axis=1)  # up to the last real token
         x = self._read_both_ways(x, lengths, training)
         return self.head(self.output_dropout(x, training=training))
-
-    def _read_in_context(self, tokens, training):
-        """`[]`, or with a language model `[mix of its layers [B, N, projection]]`."""
-        if self.language_model is None:
-            return []
-        layers = self.reader.layers_per_token(tokens, training=training and self.fine_tune_language_model)
-        return [self.mix(layers)]
 
     def _read_both_ways(self, x, lengths, training):
         for rnn in self.rnns:
@@ -236,25 +237,6 @@ class SequenceTagger(ZooModel):
             "language_model": self.language_model,
             "fine_tune_language_model": self.fine_tune_language_model,
         }
-
-    @classmethod
-    def with_language_model(cls, language_model, fine_tune=False, **kwargs):
-        """A tagger reading tokens also through a pretrained `LanguageModel`'s reader (its weights copied;
-        its softmax left behind).
-
-        >>> from zoo.language_model import LanguageModel
-        >>> lm = LanguageModel(["the", "book"], list("thebok"), hidden=8, projection=4)
-        >>> tagger = SequenceTagger.with_language_model(lm, tag_names=["DET", "NOUN"], word_vocabulary=["the"],
-        ...                                             char_vocabulary=list("the"), hidden=4)
-        >>> import numpy as np
-        >>> all(np.array_equal(a, b) for a, b in zip(tagger.reader.get_weights(), lm.reader.get_weights()))
-        True
-        >>> tagger.reader.trainable, len(tagger.tag(["the book"])[0])
-        (False, 2)
-        """
-        tagger = cls(language_model=language_model.reader.get_config(), fine_tune_language_model=fine_tune, **kwargs)
-        tagger.reader.set_weights(language_model.reader.get_weights())
-        return tagger
 
     def tag(self, sentences: str | Sequence[str], scores: bool = False) -> list[list[tuple]]:
         """Tokenises raw sentences and tags every token.
