@@ -11,6 +11,7 @@ import pytest
 import zoo
 from fixtures.recipes import REPO, RecipeRunner, run_smoke
 from zoo.agreement.evaluation import evaluate
+from zoo.language_model.evaluation import agreement_by_probability
 from zoo.datasets import agreement
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -173,3 +174,7 @@ def test_a_classifier_built_on_a_pretrained_language_model(recipe, brown_tarball
     assert "reading through the frozen" in model.card["description"]
     assert not any("softmax" in w.path for w in model.weights)
     assert model.predict_number(["The keys to the cabinet"]).labels[0] in ("singular", "plural")
+    constructed = model.card["constructed_agreement"]
+    assert list(constructed) == ["agreement_brown", f"{lm_dir} alone, by P(verb)"]
+    assert constructed[f"{lm_dir} alone, by P(verb)"] == agreement_by_probability(lm)
+    assert "constructed" in proc.stdout and "alone, by P(verb)" in proc.stdout

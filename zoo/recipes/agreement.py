@@ -11,7 +11,8 @@ labelled with the verb's number, split by the Brown sentence's rule.
 Prints validation and test accuracy overall, by subject-verb distance and by
 the number of attractors (nouns of the other number in between), next to the
 majority baseline and to every `--baseline` model (evaluated here, on the
-same test examples). Writes TensorBoard logs, `history.csv`, `curves.png`,
+same test examples), then accuracy on the constructed sentences of
+`zoo.datasets.constructed_agreement` (evaluation only: never trained on). Writes TensorBoard logs, `history.csv`, `curves.png`,
 `confusion_matrix.png` and `accuracy_by_bucket.png` into the work directory
 and exports `saved_models/<name>/<version>/` with its model card. Killed and
 rerun with the same flags, it resumes from the last finished epoch; a rerun
@@ -29,7 +30,8 @@ from zoo.agreement import AgreementClassifier, evaluation
 from zoo.agreement import data as agreement_data
 from zoo.agreement.model import ENCODERS, build_vocabularies
 from zoo.agreement.plots import plot_accuracy_by_bucket
-from zoo.datasets import agreement
+from zoo.datasets import agreement, constructed_agreement
+from zoo.language_model.evaluation import agreement_by_probability
 
 RUN_LOCATION_FLAGS = (*training.RUN_LOCATION_FLAGS, "name", "baseline")
 
@@ -71,6 +73,30 @@ def report(results):
         lines.append(f"{name:<24}" + "".join(f"{_percent(cell(metrics)['accuracy']):>8}" for _, cell in columns))
     lines.append(f"{'examples':<24}" + "".join(f"{cell(first)['examples']:>8}" for _, cell in columns))
     return "\n".join(lines)
+
+
+def constructed_report(results):
+    """A text table, one row per model: accuracy (%) on the constructed sentences, overall and per construction
+    without (-) and with (+) an attractor of the other number."""
+    columns = [("all", lambda m: m)]
+    for construction in constructed_agreement.CONSTRUCTIONS:
+        short = "".join(word[0] for word in construction.split("_"))
+        columns += [(f"{short}{sign}", lambda m, c=construction, k=key: m["by_construction"][c][k])
+                    for sign, key in (("-", "without_attractor"), ("+", "with_attractor"))]
+    lines = [f"{'constructed':<32}" + "".join(f"{title:>7}" for title, _ in columns)]
+    lines += [f"{name:<32}" + "".join(f"{_percent(cell(metrics)['accuracy']):>7}" for _, cell in columns)
+              for name, metrics in results.items()]
+    return "\n".join(lines)
+
+
+def compare_constructed(args, name, model):
+    """Accuracy on the constructed sentences (never trained on) of this model and, when it is built on a
+    language model, of that language model alone, answering by P(singular verb) vs P(plural verb)."""
+    results = {name: evaluation.evaluate_constructed(model)}
+    if args.init_from:
+        results[f"{args.init_from} alone, by P(verb)"] = agreement_by_probability(zoo.load(args.init_from))
+    print(constructed_report(results))
+    return results
 
 
 def _percent(value):
@@ -126,7 +152,7 @@ def print_and_plot(workdir, name, model, results, compared):
     plot_accuracy_by_bucket(compared, workdir / "accuracy_by_bucket.png", title=f"{name}, Brown test split")
 
 
-def recipe_card(args, dataset, splits, model, results, baselines, flags, fit_seconds):
+def recipe_card(args, dataset, splits, model, results, baselines, flags, fit_seconds, constructed):
     encoder = "no recurrence (per-word MLP, mean and max over words)" if args.cell == "dense" else (
         f"{'bidirectional ' * args.bidirectional}{args.cell} {args.hidden}")
     return cards.RecipeCard(
@@ -140,7 +166,7 @@ def recipe_card(args, dataset, splits, model, results, baselines, flags, fit_sec
         hyperparameters=flags,
         training_seconds=fit_seconds,
         data_license=agreement.LICENSE,
-        extra={"labels": model.label_names, "baselines": baselines},
+        extra={"labels": model.label_names, "baselines": baselines, "constructed_agreement": constructed},
     )
 
 
@@ -178,7 +204,9 @@ def main(argv=None):
     results = {split.split: evaluation.evaluate(model, split) for split in (validation, test)}
     compared, baselines = compare(args, name, train, results["test"], test)
     print_and_plot(workdir, name, model, results, compared)
-    card = recipe_card(args, dataset, (train, validation, test), model, results, baselines, flags, fit_seconds)
+    constructed = compare_constructed(args, name, model)
+    card = recipe_card(args, dataset, (train, validation, test), model, results, baselines, flags, fit_seconds,
+                       constructed)
     path = model.export_serving(args.out / name, version=args.version, card=card.to_dict())
     print(f"exported {path}")
     return path
