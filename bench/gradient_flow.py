@@ -36,6 +36,7 @@ import json
 import keras
 import numpy as np
 import tensorflow as tf
+from matplotlib.figure import Figure
 
 from zoo import plots, training
 from zoo.agreement import AgreementClassifier
@@ -43,7 +44,6 @@ from zoo.agreement import data as agreement_data
 from zoo.agreement.model import build_vocabularies
 from zoo.datasets import agreement
 from zoo.layers import CELLS, make_rnn
-from zoo.plots import plt  # pyplot, on the Agg backend zoo.plots selects
 
 TRAINING_FLAGS = ("hidden", "initializer", "learning_rate", "batch_size", "patience", "lr_patience", "seed")
 RECALL_FLAGS = (*TRAINING_FLAGS, "epochs", "symbols", "train_sequences", "test_sequences")
@@ -300,7 +300,8 @@ def tables(results, args):
 
 
 def plot_norms(results, args, path):
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    fig = Figure(figsize=(13, 4.5))
+    axes = fig.subplots(1, 2)
     for ax, task, title in ((axes[0], "recall", f"(a) delayed recall, T = {args.length}"),
                             (axes[1], "brown", f"(b) Brown prefixes of >= {args.brown_length} words")):
         for i, (cell, result) in enumerate(results[task].items()):
@@ -317,11 +318,11 @@ def plot_norms(results, args, path):
     fig.suptitle(f"backpropagation through time: hidden {args.hidden}, W_hh {args.initializer}")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def plot_accuracy(results, args, path):
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     lengths = recall_lengths(args)
     for cell, result in results["recall_accuracy"].items():
         ax.plot(lengths, [result[str(n)] for n in lengths], "o-", label=cell)
@@ -334,7 +335,6 @@ def plot_accuracy(results, args, path):
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def main(argv=None):

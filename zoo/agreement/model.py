@@ -132,7 +132,11 @@ class AgreementClassifier(ReadsThroughLanguageModel, ZooModel):
         self.seed = seed
         self.language_model = language_model
         self.fine_tune_language_model = bool(fine_tune_language_model)
+        self._make_layers()
+        self.build_for_inference()
 
+    def _make_layers(self):
+        """The lookups and embeddings, the language model's reader if any, the encoder and the output layer."""
         self.word_lookup = keras.layers.StringLookup(vocabulary=self.word_vocabulary, mask_token="", name="words")
         self.word_embedding = keras.layers.Embedding(self.word_lookup.vocabulary_size(), self.word_dim,
                                                      name="word_embedding")
@@ -142,22 +146,21 @@ class AgreementClassifier(ReadsThroughLanguageModel, ZooModel):
                                                        name="ending_embedding")
         self.token_dropout = keras.layers.Dropout(self.dropout_rate, name="token_dropout")
         self._make_language_model_layers()
-        if cell == "dense":
+        if self.cell == "dense":
             self.step_mlp = keras.Sequential(
                 [keras.layers.Dense(self.hidden, activation="relu") for _ in range(2)], name="step_mlp")
             self.encoder = [MaskedMeanMaxPooling()]
         else:
             self.step_mlp = None
             self.encoder = [
-                make_rnn(cell, self.hidden, bidirectional=self.bidirectional,
-                         return_sequences=i < self.num_layers - 1, recurrent_initializer=recurrent_initializer,
+                make_rnn(self.cell, self.hidden, bidirectional=self.bidirectional,
+                         return_sequences=i < self.num_layers - 1, recurrent_initializer=self.recurrent_initializer,
                          name=f"rnn_{i + 1}")
                 for i in range(self.num_layers)
             ]
         self.output_dropout = keras.layers.Dropout(self.dropout_rate, name="output_dropout")
         self.head = keras.layers.Dense(len(self.label_names), activation="softmax", name="W_hy")
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.build_for_inference()
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
 
     def embed(self, tokens, training=False):
         """The word vectors `[B, N, word_dim (+ projection)]` the encoder reads, for tokens `[B, N]` (`""` padded)."""
