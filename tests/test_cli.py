@@ -240,6 +240,8 @@ def test_python_dash_m_zoo_prints_no_tensorflow_lines(catalogue, basic_motions_t
     assert done.returncode == 0 and done.stderr == "" and done.stdout.startswith("series 0: ")
     failed = _zoo("predict", "sensor_basic_motions", "--input", str(tmp_path / "missing.npy"), env=env)
     assert failed.returncode == 2 and failed.stderr.count("\n") == 1 and "missing.npy" in failed.stderr
+    configured = _zoo("serving-config", str(catalogue.models), env=env)  # its flags' defaults import TensorFlow
+    assert configured.returncode == 0 and configured.stderr == "" and "sensor_basic_motions" in configured.stdout
 
 
 def test_train_runs_a_recipe_into_the_current_directory(tmp_path):

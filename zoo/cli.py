@@ -353,9 +353,9 @@ def main(argv=None):
     """Runs one command; returns its exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     requested = next((a for a in argv if not a.startswith("-")), "")
-    args = build_parser(requested if requested in COMMANDS else "").parse_args(argv)
-    if args.command in TENSORFLOW_COMMANDS and not args.verbose:
+    if requested in TENSORFLOW_COMMANDS and "--verbose" not in argv:  # before the parser: serve's flags need it
         _import_tensorflow_quietly()
+    args = build_parser(requested if requested in COMMANDS else "").parse_args(argv)
     try:
         return args.function(args) or 0
     except (ValueError, OSError) as err:  # OSError: a missing or unreadable file, a directory, a busy port
