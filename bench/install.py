@@ -88,7 +88,8 @@ def check_commands(empty, bin_dir):
     rows = []
     for args, expected in commands(empty):
         done, seconds = run([bin_dir / "zoo", *args], cwd=empty, check=False)
-        rows.append({"command": shlex.join(["zoo", *map(str, args)]), "exit": done.returncode, "expected": expected,
+        shown = [str(a).removeprefix(f"{empty}/") for a in args]  # as typed in that directory
+        rows.append({"command": shlex.join(["zoo", *shown]), "exit": done.returncode, "expected": expected,
                      "seconds": seconds, "stderr_lines": len(done.stderr.splitlines()),
                      "tensorflow_lines": tensorflow_lines(done.stderr)})
     return rows
