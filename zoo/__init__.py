@@ -38,8 +38,7 @@ _LAZY = {
     "plot_attention": "zoo.plots",
     "plot_caption_attention": "zoo.plots",
 }
-TASK_MODULES = ("zoo.agreement", "zoo.captioning", "zoo.language_model", "zoo.sensor", "zoo.tagging",
-                "zoo.translation")
+TASK_MODULES = sorted({module for module in _LAZY.values() if module not in ("zoo.base", "zoo.plots")})
 
 
 def __getattr__(name):

@@ -31,7 +31,7 @@ EXTRAS = {"sktime": "data", "sklearn": "data", "pysword": "data", "grpc": "serve
 def cmd_list(args):
     if args.task is not None and args.task not in HEADLINES:
         raise ValueError(f"unknown task {args.task!r}: expected one of {', '.join(HEADLINES)}")
-    cards = [zoo.info(name) for name in zoo.list_models(task=args.task)]
+    cards = [card for card in map(zoo.info, zoo.list_models()) if args.task in (None, card.get("task"))]
     if args.json:
         for card in cards:
             print(json.dumps({"name": card["name"], "version": card["version"], "task": card["task"],
