@@ -174,10 +174,11 @@ def main(argv=None):
                           key=lambda r: r != "transformer")
     sentence = latency_sentence()
     with ThreadPoolExecutor(args.jobs) as pool:
-        trained = pool.map(lambda row: train_variant(
+        # every row trained before any is timed: a latency measured beside a training run measures the contention
+        trained = list(pool.map(lambda row: train_variant(
             "recipes/translation.py", row_flags(row, hyperparameters, budget), row, f"translate_{row}", args.workdir),
-            trained_rows)
-        results = {row: score_row(version_dir, sentence) for row, version_dir in zip(trained_rows, trained)}
+            trained_rows))
+    results = {row: score_row(version_dir, sentence) for row, version_dir in zip(trained_rows, trained)}
     if args.catalogue_row and catalogue_attention in args.rows:
         _, version_dir = catalogue_version(CATALOGUE_MODEL, hyperparameters, "attention")
         results[catalogue_attention] = score_row(version_dir, sentence)
