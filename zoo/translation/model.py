@@ -198,6 +198,11 @@ class Translator(ZooModel):
         projected = keys if self.attend is None else self.attend.project_keys(keys)
         return {"keys": keys, "projected": projected, "mask": mask, "summary": summary, "states": states}
 
+    def length_limits(self, source_lengths):
+        """The most target pieces `int [B]` decoding may write for sources of `source_lengths` pieces."""
+        ratio = tf.math.ceil(self.max_length_ratio * tf.cast(source_lengths, tf.float32))
+        return tf.cast(ratio, tf.int32) + self.max_length_offset
+
     # -- decoder ---------------------------------------------------------------------------------
 
     def _logits(self, decoder_states, encoded, training=False):

@@ -54,8 +54,7 @@ def signatures(model):
         source = _source_ids(model, sentences)
         beam_width, max_length = checked_options(beam_width, max_length)
         lengths = tf.reduce_sum(tf.cast(source != PAD_ID, tf.int32), axis=1)
-        limits = tf.cast(tf.math.ceil(model.max_length_ratio * tf.cast(lengths, tf.float32)),
-                         tf.int32) + model.max_length_offset
+        limits = model.length_limits(lengths)
         limits = tf.where(max_length > 0, tf.minimum(limits, max_length), limits)
         ids, attention, scores = search(model, model.encode(source), limits, beam_width)
         target = model.pieces_of(ids)
