@@ -1,16 +1,18 @@
 """POS tagging bench: the zoo's Brown taggers vs NLTK's averaged perceptron, trained on the same split.
 
-    python bench/pos.py                                        # both tag sets, the catalogue's pretrained models
-    python bench/pos.py --tagsets universal                    # one tag set
+    python bench/pos.py                                        # both tag sets, every published version
+    python bench/pos.py --tagsets universal --versions 2       # one tag set, one version
     python bench/pos.py --models runs/models          # models exported elsewhere (e.g. a --smoke recipe run)
 
 One run per tag set (`universal`, `fine`) on the fixed Brown split of
 `zoo.datasets.brown`: token accuracy on `test` and on the test tokens unseen
 in `train`, training seconds, tagging throughput over the whole test split and
 the latency of one 25-token sentence, for NLTK's `PerceptronTagger` (trained
-here on `train`) and the zoo's pretrained tagger (through its SavedModel
-signatures and its Python API), plus the zoo's accuracy on raw text through
-its in-graph tokeniser. Prints a Markdown report and writes it to
+here on `train`) and each version of the zoo's pretrained tagger (through its
+SavedModel signatures and its Python API), plus the zoo's accuracy on raw
+text through its in-graph tokeniser. With the universal tags, every tagger
+is also scored on news of another genre and era that none trained on
+(`zoo.datasets.wsj`). Prints a Markdown report and writes it to
 `bench/results/pos.md` and `bench/results/pos.json`.
 """
 
@@ -28,8 +30,8 @@ from nltk.tag.perceptron import PerceptronTagger
 
 import zoo
 from run_info import environment, header, latency_ms, write_report
-from zoo import registry, training
-from zoo.datasets import brown
+from zoo import artifacts, registry, training
+from zoo.datasets import brown, wsj
 from zoo.tagging import evaluation
 from zoo.tagging.signatures import BATCH_SIZE as API_BATCH
 
@@ -42,6 +44,7 @@ SIGNATURE_BATCH = 256
 LATENCY_TOKENS = 25
 LATENCY_CALLS = 200
 WARMUP_CALLS = 5
+GOALS = {"accuracy": 0.986, "unseen_accuracy": 0.92, "another_genre_margin": 0.02, "speed_kept": 2 / 3}
 PROTOCOL = (
     "Both taggers are trained on the Brown `train` split (sentences i % 10 not in {8, 9}) and scored on "
     "`test` (i % 10 == 9) with gold tokenisation; the zoo model early-stops on `validation`. An unseen "
@@ -52,7 +55,9 @@ PROTOCOL = (
     "out), the second of two identical passes (the first is a warm-up: tracing, per-shape kernel caches); "
     "the perceptron is pure Python on one core, TensorFlow uses all cores. Latency: "
     f"one {LATENCY_TOKENS}-token test sentence, median and p90 of {LATENCY_CALLS} calls after "
-    f"{WARMUP_CALLS} untimed ones, converting the input to a tensor inside the timing."
+    f"{WARMUP_CALLS} untimed ones, converting the input to a tensor inside the timing. Another genre "
+    "(universal tags only): WSJ news of 1989 with gold Penn Treebank tags mapped to the universal ones, in "
+    "the Treebank's tokens (`zoo.datasets.wsj`); an unseen token is again one absent from Brown `train`."
 )
 
 
@@ -64,6 +69,8 @@ def parse_args(argv=None):
     parser.add_argument("--models", type=Path,
                         help="directory holding pos_brown/<version>/ and pos_brown_fine/<version>/; "
                              "None: the catalogue (zoo.registry)")
+    parser.add_argument("--versions", type=int, nargs="+",
+                        help="versions of each tag set's model to bench (default: every version found)")
     parser.add_argument("--perceptron-iterations", type=int, default=DEFAULT_ITERATIONS,
                         help="nr_iter of PerceptronTagger.train")
     parser.add_argument("--output", type=Path, default=REPO / "bench" / "results",
@@ -108,8 +115,9 @@ def latency_sentence(test):
 # --- NLTK's averaged perceptron ----------------------------------------------------------------------
 
 
-def bench_perceptron(train, test, sentence, iterations):
-    """Accuracy, training seconds, throughput and latency of a `PerceptronTagger` trained on `train`."""
+def bench_perceptron(train, test, sentence, iterations, other=None):
+    """Accuracy (on `test`, and on `other` when given), training seconds, throughput and latency of a
+    `PerceptronTagger` trained on `train`."""
     random.seed(PERCEPTRON_SEED)
     tagger = PerceptronTagger(load=False)
     sentences = [list(zip(words, tags)) for words, tags in zip(train.words, train.tags)]
@@ -118,6 +126,9 @@ def bench_perceptron(train, test, sentence, iterations):
     predicted = [[tag for _, tag in pairs] for pairs in tagged]
     known = {word for words in train.words for word in words}
     metrics = evaluation.tagging_metrics(test.words, test.tags, predicted, known, train.tag_names())
+    if other is not None:
+        predicted = [[tag for _, tag in tagger.tag(words)] for words in other.words]
+        other_score = score(evaluation.tagging_metrics(other.words, other.tags, predicted, known, train.tag_names()))
     return {
         "tagger": "perceptron",
         "implementation": f"nltk PerceptronTagger(load=False).train(nr_iter={iterations}), "
@@ -130,16 +141,22 @@ def bench_perceptron(train, test, sentence, iterations):
                         "tokens_per_second": rate}],
         "latency": [{"path": "`tagger.tag(words)`", "input": f"{LATENCY_TOKENS} gold tokens",
                      **latency(lambda: tagger.tag(sentence))}],
+        **({"another_genre": other_score} if other is not None else {}),
     }
 
 
 # --- the zoo's tagger --------------------------------------------------------------------------------
 
 
-def version_dir(tagset, models):
-    """The SavedModel directory of the tag set's model: newest version in `models`, else the catalogue's."""
+def version_dirs(tagset, models, versions=None):
+    """The SavedModel directories of the tag set's model, oldest first: those in `models`, else the
+    catalogue's; only `versions` when given."""
     name = MODELS[tagset]
-    return registry.resolve(models / name if models else name)
+    found = artifacts.version_dirs(models / name if models else registry.resolve(name).parent)
+    missing = set(versions or ()) - set(found)
+    if missing:
+        raise SystemExit(f"{name} has no version {sorted(missing)}; found {sorted(found)}")
+    return [found[v] for v in sorted(found) if versions is None or v in versions]
 
 
 def padded(sentences):
@@ -212,8 +229,9 @@ def zoo_latency(model, signatures, sentence):
     ]
 
 
-def bench_zoo(path, train, test, sentence):
-    """Accuracy, card training seconds, throughput, latency and raw-text accuracy of one zoo tagger."""
+def bench_zoo(path, train, test, sentence, other=None):
+    """Accuracy (on `test`, and on `other` when given), card training seconds, throughput, latency and
+    raw-text accuracy of one zoo tagger."""
     model = zoo.load(path)
     signatures = tf.saved_model.load(str(path)).signatures
     predicted, raw_tagged, api_tagged, throughput_rows = zoo_throughput(model, signatures, test)
@@ -232,6 +250,7 @@ def bench_zoo(path, train, test, sentence):
         "throughput": throughput_rows,
         "latency": zoo_latency(model, signatures, sentence),
         "raw_text": raw_text_score(raw_tagged, test),
+        **({"another_genre": score(evaluation.evaluate(model, other, train))} if other is not None else {}),
     }
 
 
@@ -241,11 +260,44 @@ def bench_zoo(path, train, test, sentence):
 def bench_tagset(tagset, args):
     """The perceptron's and the zoo's rows for one tag set, and the latency sentence."""
     train, test = brown.load("train", tagset), brown.load("test", tagset)
+    other = wsj.load() if tagset == "universal" else None
     index, sentence = latency_sentence(test)
-    rows = [bench_perceptron(train, test, sentence, args.perceptron_iterations),
-            bench_zoo(version_dir(tagset, args.models), train, test, sentence)]
+    rows = [bench_perceptron(train, test, sentence, args.perceptron_iterations, other)]
+    rows += [bench_zoo(path, train, test, sentence, other) for path in version_dirs(tagset, args.models, args.versions)]
     return {"tagset": tagset, "tags": len(train.tag_names()), "test_sentences": len(test),
-            "latency_sentence": {"test_index": index, "text": " ".join(sentence)}, "rows": rows}
+            "latency_sentence": {"test_index": index, "text": " ".join(sentence)}, "rows": rows,
+            **({"another_genre": {**wsj.describe(), "sentences": len(other), "tokens": other.num_tokens}}
+               if other is not None else {}),
+            "goals": goals(rows, tagset)}
+
+
+def _tokens_per_second(row):
+    return row["throughput"][0]["tokens_per_second"]  # the signature on batches of similar length
+
+
+def goals(rows, tagset):
+    """The goals of the newest zoo version: accuracy (universal tags only) against the perceptron of the same
+    run, speed against the oldest version benched."""
+    perceptron, oldest, newest = rows[0], rows[1], rows[-1]
+    checks = []
+    if tagset == "universal":
+        margin = newest["another_genre"]["accuracy"] - perceptron["another_genre"]["accuracy"]
+        checks += [
+            (f"Brown test accuracy >= {GOALS['accuracy']:.1%}", f"{newest['accuracy']:.2%}",
+             newest["accuracy"] >= GOALS["accuracy"]),
+            (f"unseen-word accuracy >= {GOALS['unseen_accuracy']:.0%}", f"{newest['unseen_accuracy']:.2%}",
+             newest["unseen_accuracy"] >= GOALS["unseen_accuracy"]),
+            (f"another genre >= the perceptron + {GOALS['another_genre_margin']:.0%}",
+             f"{newest['another_genre']['accuracy']:.2%} vs {perceptron['another_genre']['accuracy']:.2%} "
+             f"({margin * 100:+.2f} points)", margin >= GOALS["another_genre_margin"]),
+        ]
+    if newest is not oldest:
+        kept = _tokens_per_second(newest) / _tokens_per_second(oldest)
+        checks.append((f"keeps >= 2/3 of {oldest['implementation']}'s tokens/s",
+                       f"{_tokens_per_second(newest):,.0f} vs {_tokens_per_second(oldest):,.0f} ({kept:.0%})",
+                       kept >= GOALS["speed_kept"]))
+    return [{"model": newest["implementation"], "goal": goal, "measured": measured, "met": met}
+            for goal, measured, met in checks]
 
 
 # --- report ------------------------------------------------------------------------------------------
@@ -280,11 +332,35 @@ def _tables(results):
     lines += ["", "The zoo on raw text (SavedModel `serving_default` on each test sentence's gold tokens joined "
                   "with spaces, tokenised in-graph); accuracy counted only on the sentences tokenised exactly as "
                   "the gold tokens:", "",
-              "| tag set | sentences tokenised as gold | token accuracy on those sentences |", "|---|---:|---:|"]
+              "| tag set | model | sentences tokenised as gold | token accuracy on those sentences |",
+              "|---|---|---:|---:|"]
     for result in results:
-        raw = next(row["raw_text"] for row in result["rows"] if row["tagger"] == "zoo")
-        lines.append(f"| {result['tagset']} | {raw['tokenised_as_gold']:.4f} of {raw['sentences']} | "
-                     f"{raw['accuracy_on_those']:.4f} ({raw['tokens_scored']} tokens) |")
+        for row in result["rows"][1:]:
+            raw = row["raw_text"]
+            lines.append(f"| {result['tagset']} | {row['implementation']} | {raw['tokenised_as_gold']:.4f} of "
+                         f"{raw['sentences']} | {raw['accuracy_on_those']:.4f} ({raw['tokens_scored']} tokens) |")
+    return lines + _another_genre_table(results) + _goals_table(results)
+
+
+def _another_genre_table(results):
+    lines = []
+    for result in results:
+        if "another_genre" not in result:
+            continue
+        data = result["another_genre"]
+        lines += ["", f"Another genre, trained on by none ({data['name']}: {data['sentences']} sentences, "
+                      f"{data['tokens']} tokens; {data['source']}):", "",
+                  "| tagger | implementation | accuracy | unseen-token accuracy |", "|---|---|---:|---:|"]
+        lines += [f"| {row['tagger']} | {row['implementation']} | {row['another_genre']['accuracy']:.4f} | "
+                  f"{row['another_genre']['unseen_accuracy']:.4f} ({row['another_genre']['unseen_tokens']} tokens) |"
+                  for row in result["rows"]]
+    return lines
+
+
+def _goals_table(results):
+    lines = ["", "| tag set | model | goal | measured | met |", "|---|---|---|---|---|"]
+    lines += [f"| {result['tagset']} | {g['model']} | {g['goal']} | {g['measured']} | {'yes' if g['met'] else 'no'} |"
+              for result in results for g in result["goals"]]
     return lines
 
 
@@ -292,13 +368,14 @@ def markdown(report):
     """The report as Markdown."""
     lines = header("POS tagging bench", report["environment"], report["protocol"])
     for result in report["results"]:
-        zoo_row = next(row for row in result["rows"] if row["tagger"] == "zoo")
-        card = zoo_row["card_test_metrics"]
-        lines += [f"- {result['tagset']} ({result['tags']} tags in train): latency sentence = test sentence "
-                  f"#{result['latency_sentence']['test_index']}, \"{result['latency_sentence']['text']}\"; "
-                  f"{zoo_row['implementation']}'s card: test accuracy {card['accuracy']:.4f}, unseen "
-                  f"{card['unseen_accuracy']:.4f} ({card['examples']} tokens); `model.tag_tokens` tags differing "
-                  f"from the `tag_tokens` signature's: {zoo_row['api_tokens_differing_from_signature']} tokens"]
+        lines.append(f"- {result['tagset']} ({result['tags']} tags in train): latency sentence = test sentence "
+                     f"#{result['latency_sentence']['test_index']}, \"{result['latency_sentence']['text']}\"")
+        for zoo_row in result["rows"][1:]:
+            card = zoo_row["card_test_metrics"]
+            lines.append(f"  - {zoo_row['implementation']}'s card: test accuracy {card['accuracy']:.4f}, unseen "
+                         f"{card['unseen_accuracy']:.4f} ({card['examples']} tokens); `model.tag_tokens` tags "
+                         f"differing from the `tag_tokens` signature's: "
+                         f"{zoo_row['api_tokens_differing_from_signature']} tokens")
     return "\n".join(lines + [""] + _tables(report["results"])) + "\n"
 
 
