@@ -50,26 +50,32 @@ class BidirectionalLanguageReader(keras.layers.Layer):
     def call(self, tokens, training=False):
         """`{"forward", "backward"}`: each reader's states `[B, T + 1, projection]` for tokens `string [B, T]`
         (`""` padded), in its reading order, the first after reading its start mark."""
-        return {direction: self._read(direction, tokens, training) for direction in self.readers}
+        _, states = self._read_both_ways(tokens, training)
+        return states
 
-    def _read(self, direction, tokens, training):
-        lstm, project = self.readers[direction]
+    def _read_both_ways(self, tokens, training):
+        """The tokens' character vectors `[B, T, projection]` (each distinct word encoded once, for both
+        readers) and `call`'s states."""
+        vectors = self.word_encoder(tokens)
         lengths = tf.reduce_sum(tf.cast(tokens != "", tf.int32), axis=1)
-        if direction == "backward":
-            tokens = tf.reverse_sequence(tokens, lengths, seq_axis=1, batch_axis=0)
-        start = tf.fill([tf.shape(tokens)[0], 1], BOS if direction == "forward" else EOS)
-        read = tf.concat([start, tokens], axis=1)
-        x = self.dropout(self.word_encoder(read), training=training)
-        mask = tf.sequence_mask(lengths + 1, tf.shape(read)[1])
-        return self.dropout(project(lstm(x, mask=mask, training=training)), training=training)
+        marks = self.word_encoder(tf.constant([BOS, EOS]))
+        mask = tf.sequence_mask(lengths + 1, tf.shape(tokens)[1] + 1)
+        states = {}
+        for direction, mark in zip(("forward", "backward"), tf.unstack(marks)):
+            lstm, project = self.readers[direction]
+            ordered = vectors if direction == "forward" else tf.reverse_sequence(vectors, lengths, 1, batch_axis=0)
+            start = tf.broadcast_to(mark, [tf.shape(tokens)[0], 1, self.projection_dim])
+            x = self.dropout(tf.concat([start, ordered], axis=1), training=training)
+            states[direction] = self.dropout(project(lstm(x, mask=mask, training=training)), training=training)
+        return vectors, states
 
     def layers_per_token(self, tokens, training=False):
         """ELMo's three layers for each token, `[B, T, 3, projection]`: its character vector, the forward
         state after reading it, and the backward state after reading it from the sentence's end."""
-        states = self(tokens, training=training)
+        vectors, states = self._read_both_ways(tokens, training)
         lengths = tf.reduce_sum(tf.cast(tokens != "", tf.int32), axis=1)
         backward = tf.reverse_sequence(states["backward"][:, 1:], lengths, seq_axis=1, batch_axis=0)
-        return tf.stack([self.word_encoder(tokens), states["forward"][:, 1:], backward], axis=2)
+        return tf.stack([vectors, states["forward"][:, 1:], backward], axis=2)
 
     def get_config(self):
         return {**super().get_config(), "char_vocabulary": self.char_vocabulary, "hidden": self.hidden,
