@@ -1,4 +1,4 @@
-"""zoo.layers: the Elman cell, the RNN factory and masked pooling."""
+"""zoo.layers: the Elman cell, the projected LSTM, the RNN factory and masked pooling."""
 
 import keras
 import numpy as np
@@ -169,3 +169,31 @@ def test_masked_mean_max_pooling_without_mask(rng):
     x = rng.normal(size=(2, 4, 3)).astype("float32")
     got = np.asarray(MaskedMeanMaxPooling()(x))
     np.testing.assert_allclose(got, np.concatenate([x.mean(1), x.max(1)], axis=-1), rtol=1e-6)
+
+
+def test_projected_lstm_with_an_identity_projection_is_keras_lstm(rng):
+    from zoo.layers import ProjectedLSTMCell
+
+    x = _inputs(rng)
+    projected = keras.layers.RNN(ProjectedLSTMCell(UNITS, projection=UNITS), return_sequences=True)
+    projected.build(x.shape)
+    cell = projected.cell
+    cell.projection_kernel.assign(np.eye(UNITS, dtype="float32"))
+    lstm = keras.layers.LSTM(UNITS, return_sequences=True, use_cudnn=False)
+    lstm.build(x.shape)
+    lstm.set_weights([w.numpy() for w in (cell.kernel, cell.recurrent_kernel, cell.bias)])
+    mask, _ = _mask()
+    np.testing.assert_allclose(np.asarray(projected(x, mask=mask)), np.asarray(lstm(x, mask=mask)), atol=1e-5)
+    forget = cell.bias.numpy()[UNITS:2 * UNITS]
+    assert np.all(forget == 1) and not np.any(np.delete(cell.bias.numpy(), np.s_[UNITS:2 * UNITS]))
+
+
+def test_projected_lstm_outputs_and_reads_back_the_projection(rng):
+    from zoo.layers import ProjectedLSTMCell
+
+    cell = ProjectedLSTMCell(6, projection=2)
+    rnn = keras.layers.RNN(cell, return_sequences=True, return_state=True)
+    outputs, output, memory = rnn(_inputs(rng))
+    assert outputs.shape == (BATCH, TIME, 2) and output.shape == (BATCH, 2) and memory.shape == (BATCH, 6)
+    assert cell.recurrent_kernel.shape == (2, 24)
+    assert keras.layers.RNN.from_config(rnn.get_config()).cell.get_config()["projection"] == 2

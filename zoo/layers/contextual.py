@@ -5,13 +5,16 @@ import keras
 import tensorflow as tf
 
 from zoo.layers.characters import CharacterWordEncoder
+from zoo.layers.recurrent import ProjectedLSTMCell
 
 BOS, EOS = "<s>", "</s>"  # what each direction reads first
+LAYERS_PER_TOKEN = 3  # ELMo's: the word's character vector, the forward state, the backward state
 
 
 @keras.saving.register_keras_serializable(package="zoo")
 class BidirectionalLanguageReader(keras.layers.Layer):
-    """Two LSTMs reading a sentence's words, one forwards and one backwards, over character-CNN word vectors.
+    """Two projected LSTMs (`ProjectedLSTMCell`) reading a sentence's words, one forwards and one backwards,
+    over character-CNN word vectors.
 
     The forward reader reads `<s> w1 ... wT`, the backward one `</s> wT ...
     w1`; each state, projected, is what its `LanguageModel` predicts the next
@@ -21,8 +24,8 @@ class BidirectionalLanguageReader(keras.layers.Layer):
 
     Args:
         char_vocabulary: characters of the word encoder.
-        hidden: LSTM state size of each direction.
-        projection: size of the word vectors and of each state's projection.
+        hidden: LSTM memory size of each direction.
+        projection: size of the word vectors and of each direction's output (its projected state).
         dropout: dropout on word vectors and states while training.
 
     Example:
@@ -40,8 +43,8 @@ class BidirectionalLanguageReader(keras.layers.Layer):
                                                  name="word_encoder")
         self.dropout = keras.layers.Dropout(self.dropout_rate, name="dropout")
         self.readers = {
-            direction: (keras.layers.LSTM(self.hidden, return_sequences=True, use_cudnn=False, name=f"{direction}_lstm"),
-                        keras.layers.Dense(self.projection_dim, name=f"{direction}_projection"))
+            direction: keras.layers.RNN(ProjectedLSTMCell(self.hidden, self.projection_dim), return_sequences=True,
+                                        name=f"{direction}_lstm")
             for direction in ("forward", "backward")}
 
     def build(self, input_shape=None):
@@ -62,11 +65,11 @@ class BidirectionalLanguageReader(keras.layers.Layer):
         mask = tf.sequence_mask(lengths + 1, tf.shape(tokens)[1] + 1)
         states = {}
         for direction, mark in zip(("forward", "backward"), tf.unstack(marks)):
-            lstm, project = self.readers[direction]
             ordered = vectors if direction == "forward" else tf.reverse_sequence(vectors, lengths, 1, batch_axis=0)
             start = tf.broadcast_to(mark, [tf.shape(tokens)[0], 1, self.projection_dim])
             x = self.dropout(tf.concat([start, ordered], axis=1), training=training)
-            states[direction] = self.dropout(project(lstm(x, mask=mask, training=training)), training=training)
+            states[direction] = self.dropout(self.readers[direction](x, mask=mask, training=training),
+                                             training=training)
         return vectors, states
 
     def layers_per_token(self, tokens, training=False):
@@ -75,7 +78,8 @@ class BidirectionalLanguageReader(keras.layers.Layer):
         vectors, states = self._read_both_ways(tokens, training)
         lengths = tf.reduce_sum(tf.cast(tokens != "", tf.int32), axis=1)
         backward = tf.reverse_sequence(states["backward"][:, 1:], lengths, seq_axis=1, batch_axis=0)
-        return tf.stack([vectors, states["forward"][:, 1:], backward], axis=2)
+        layers = [vectors, states["forward"][:, 1:], backward]
+        return tf.stack(layers, axis=2)
 
     def get_config(self):
         return {**super().get_config(), "char_vocabulary": self.char_vocabulary, "hidden": self.hidden,
@@ -117,8 +121,10 @@ class ReadsThroughLanguageModel:
         if self.language_model is None:
             return 0
         self.reader = BidirectionalLanguageReader.from_config(self.language_model)
+        self.reader.build()
         self.reader.trainable = self.fine_tune_language_model
         self.mix = ScalarMix(name="language_model_mix")
+        self.mix.build((None, None, LAYERS_PER_TOKEN, self.reader.projection_dim))
         return self.reader.projection_dim
 
     def read_in_context(self, tokens, training=False):

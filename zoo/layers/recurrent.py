@@ -1,6 +1,8 @@
-"""Recurrent building blocks: the Elman cell of the seed note and a factory over cell types."""
+"""Recurrent building blocks: the Elman cell of the seed note, the projected LSTM of the language model
+and a factory over cell types."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -76,6 +78,58 @@ class ElmanCell(keras.layers.Layer):
             "recurrent_initializer": keras.initializers.serialize(self.recurrent_initializer),
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
         }
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class ProjectedLSTMCell(keras.layers.Layer):
+    """An LSTM whose output is a projection of its state, and what it reads back (LSTMP, Sak et al., 2014).
+
+    `i, f, g, o = split(x_t W + r_{t-1} U + b)`, `c_t = σ(f) c_{t-1} + σ(i)
+    tanh(g)`, `r_t = (σ(o) tanh(c_t)) P`. The gates read the `projection`-wide
+    `r_{t-1}`, not the `units`-wide state, so the step costs `projection x
+    4 units` instead of `units x 4 units`: a wide memory at a narrow price,
+    as in the large language models of Jozefowicz et al. (2016) and ELMo.
+    The forget gate's bias starts at 1, so the memory is kept at first.
+
+    Args:
+        units: size of the memory `c_t`.
+        projection: size of the output `r_t`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> rnn = keras.layers.RNN(ProjectedLSTMCell(8, projection=3), return_sequences=True)
+    >>> tuple(rnn(np.zeros((2, 7, 5), "float32")).shape)
+    (2, 7, 3)
+    """
+
+    def __init__(self, units, projection, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.projection = int(units), int(projection)
+        self.state_size = [self.projection, self.units]
+        self.output_size = self.projection
+
+    def build(self, input_shape):
+        gates = 4 * self.units
+        self.kernel = self.add_weight(shape=(input_shape[-1], gates), initializer="glorot_uniform", name="kernel")
+        self.recurrent_kernel = self.add_weight(shape=(self.projection, gates), initializer="orthogonal",
+                                                name="recurrent_kernel")
+        forget_at_one = np.concatenate([np.zeros(self.units), np.ones(self.units), np.zeros(2 * self.units)])
+        self.bias = self.add_weight(shape=(gates,), initializer=keras.initializers.Constant(forget_at_one),
+                                    name="bias")
+        self.projection_kernel = self.add_weight(shape=(self.units, self.projection), initializer="glorot_uniform",
+                                                 name="projection_kernel")
+
+    def call(self, inputs, states, training=False):
+        output, memory = states
+        z = ops.matmul(inputs, self.kernel) + ops.matmul(output, self.recurrent_kernel) + self.bias
+        i, f, g, o = ops.split(z, 4, axis=-1)
+        memory = ops.sigmoid(f) * memory + ops.sigmoid(i) * ops.tanh(g)
+        output = ops.matmul(ops.sigmoid(o) * ops.tanh(memory), self.projection_kernel)
+        return output, [output, memory]
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "projection": self.projection}
 
 
 def make_rnn(
