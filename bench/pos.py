@@ -57,7 +57,9 @@ PROTOCOL = (
     f"one {LATENCY_TOKENS}-token test sentence, median and p90 of {LATENCY_CALLS} calls after "
     f"{WARMUP_CALLS} untimed ones, converting the input to a tensor inside the timing. Another genre "
     "(universal tags only): WSJ news of 1989 with gold Penn Treebank tags mapped to the universal ones, in "
-    "the Treebank's tokens (`zoo.datasets.wsj`); an unseen token is again one absent from Brown `train`."
+    "the Treebank's tokens (`zoo.datasets.wsj`), scored on all tokens and on those Brown's scheme has "
+    "(`wsj.comparable`: not the clitics, currency signs or `to` that Brown splits or tags otherwise); an "
+    "unseen token is again one absent from Brown `train`."
 )
 
 
@@ -107,6 +109,14 @@ def score(metrics):
             "unseen_tokens": metrics["unseen_tokens"], "unseen_accuracy": metrics["unseen_accuracy"]}
 
 
+def other_genre_score(predicted, other, known, tag_names):
+    """`score` on the other genre, plus the accuracy on the tokens Brown's scheme has (`wsj.comparable`)."""
+    hits = [p == g for ps, gs, keep in zip(predicted, other.tags, wsj.comparable_tokens())
+            for p, g, kept in zip(ps, gs, keep) if kept]
+    return {**score(evaluation.tagging_metrics(other.words, other.tags, predicted, known, tag_names)),
+            "comparable_tokens": len(hits), "comparable_accuracy": float(np.mean(hits))}
+
+
 def latency_sentence(test):
     """`(index, words)` of the first test sentence with exactly `LATENCY_TOKENS` tokens."""
     return next((i, words) for i, words in enumerate(test.words) if len(words) == LATENCY_TOKENS)
@@ -127,8 +137,8 @@ def bench_perceptron(train, test, sentence, iterations, other=None):
     known = {word for words in train.words for word in words}
     metrics = evaluation.tagging_metrics(test.words, test.tags, predicted, known, train.tag_names())
     if other is not None:
-        predicted = [[tag for _, tag in tagger.tag(words)] for words in other.words]
-        other_score = score(evaluation.tagging_metrics(other.words, other.tags, predicted, known, train.tag_names()))
+        other_score = other_genre_score([[tag for _, tag in tagger.tag(words)] for words in other.words], other,
+                                        known, train.tag_names())
     return {
         "tagger": "perceptron",
         "implementation": f"nltk PerceptronTagger(load=False).train(nr_iter={iterations}), "
@@ -250,7 +260,9 @@ def bench_zoo(path, train, test, sentence, other=None):
         "throughput": throughput_rows,
         "latency": zoo_latency(model, signatures, sentence),
         "raw_text": raw_text_score(raw_tagged, test),
-        **({"another_genre": score(evaluation.evaluate(model, other, train))} if other is not None else {}),
+        **({"another_genre": other_genre_score([[tag for _, tag in row] for row in model.tag_tokens(other.words)],
+                                               other, {w for words in train.words for w in words},
+                                               model.tag_names)} if other is not None else {}),
     }
 
 
@@ -281,15 +293,15 @@ def goals(rows, tagset):
     perceptron, oldest, newest = rows[0], rows[1], rows[-1]
     checks = []
     if tagset == "universal":
-        margin = newest["another_genre"]["accuracy"] - perceptron["another_genre"]["accuracy"]
+        ours, theirs = newest["another_genre"]["comparable_accuracy"], perceptron["another_genre"]["comparable_accuracy"]
         checks += [
             (f"Brown test accuracy >= {GOALS['accuracy']:.1%}", f"{newest['accuracy']:.2%}",
              newest["accuracy"] >= GOALS["accuracy"]),
             (f"unseen-word accuracy >= {GOALS['unseen_accuracy']:.0%}", f"{newest['unseen_accuracy']:.2%}",
              newest["unseen_accuracy"] >= GOALS["unseen_accuracy"]),
-            (f"another genre >= the perceptron + {GOALS['another_genre_margin']:.0%}",
-             f"{newest['another_genre']['accuracy']:.2%} vs {perceptron['another_genre']['accuracy']:.2%} "
-             f"({margin * 100:+.2f} points)", margin >= GOALS["another_genre_margin"]),
+            (f"another genre (tokens Brown's scheme has) >= the perceptron + {GOALS['another_genre_margin']:.0%}",
+             f"{ours:.2%} vs {theirs:.2%} ({(ours - theirs) * 100:+.2f} points)",
+             ours - theirs >= GOALS["another_genre_margin"]),
         ]
     if newest is not oldest:
         kept = _tokens_per_second(newest) / _tokens_per_second(oldest)
@@ -350,10 +362,13 @@ def _another_genre_table(results):
         data = result["another_genre"]
         lines += ["", f"Another genre, trained on by none ({data['name']}: {data['sentences']} sentences, "
                       f"{data['tokens']} tokens; {data['source']}):", "",
-                  "| tagger | implementation | accuracy | unseen-token accuracy |", "|---|---|---:|---:|"]
-        lines += [f"| {row['tagger']} | {row['implementation']} | {row['another_genre']['accuracy']:.4f} | "
-                  f"{row['another_genre']['unseen_accuracy']:.4f} ({row['another_genre']['unseen_tokens']} tokens) |"
-                  for row in result["rows"]]
+                  "| tagger | implementation | accuracy, all tokens | on the tokens Brown's scheme has | "
+                  "unseen-token accuracy |", "|---|---|---:|---:|---:|"]
+        for row in result["rows"]:
+            scored = row["another_genre"]
+            lines.append(f"| {row['tagger']} | {row['implementation']} | {scored['accuracy']:.4f} | "
+                         f"{scored['comparable_accuracy']:.4f} ({scored['comparable_tokens']} tokens) | "
+                         f"{scored['unseen_accuracy']:.4f} ({scored['unseen_tokens']} tokens) |")
     return lines
 
 

@@ -60,3 +60,19 @@ def test_the_fetched_corpus_is_the_treebank_sample_in_brown_style_words():
     assert {"(", "3/4", "Macmillan/McGraw-Hill"} <= words
     assert not any("&slash;" in w or w in ("-LRB-", "-RRB-") for w in words)
     assert all(len(w) == len(t) and w for w, t in zip(data.words, data.tags))
+
+
+@pytest.mark.parametrize("word, tag, expected", [
+    ("John", "NNP", True), ("'s", "POS", False), ("'s", "VBZ", False), ("n't", "RB", False), ("'ll", "MD", False),
+    ("$", "$", False), ("#", "#", False), ("to", "TO", False), ("To", "TO", False), ("into", "IN", True),
+    ("''", "''", True), ("'", "POS", False),
+])
+def test_tokens_that_brown_splits_or_tags_otherwise_are_not_comparable(word, tag, expected):
+    assert wsj.comparable(word, tag) is expected
+
+
+def test_comparable_tokens_align_with_the_loaded_sentences():
+    marks, data = wsj.comparable_tokens(), wsj.load()
+    assert [len(m) for m in marks] == [len(w) for w in data.words]
+    kept = sum(map(sum, marks))
+    assert 0.9 * data.num_tokens < kept < data.num_tokens

@@ -32,7 +32,8 @@ VALIDATION_SENTENCES = 3000  # validated after every epoch: the first sentences 
 def parse_args(argv=None):
     parser = training.recipe_parser(__doc__.splitlines()[0], cells=("lstm",))
     parser.set_defaults(cell="lstm", hidden=512, learning_rate=2e-3, batch_size=64, patience=1000, epochs=10_000)
-    parser.add_argument("--projection", type=int, default=256, help="word vector and state projection size")
+    parser.add_argument("--projection", type=int, default=128,
+                        help="size of the word vectors and of the projected LSTM states (the cost of a step)")
     parser.add_argument("--vocabulary-size", type=int, default=30_000, help="normalised words it predicts")
     parser.add_argument("--sampled", type=int, default=2048, help="words sampled per step by the softmax in training")
     parser.add_argument("--dropout", type=float, default=0.1, help="dropout on word vectors and states")
