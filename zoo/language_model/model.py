@@ -47,7 +47,7 @@ class LanguageModel(ZooModel):
     TASK = "language-model"
     INPUT_KIND = "text"
 
-    def __init__(self, vocabulary, char_vocabulary, hidden=512, projection=256, dropout=0.1, sampled=2048,
+    def __init__(self, vocabulary, char_vocabulary, hidden=512, projection=128, dropout=0.1, sampled=2048,
                  max_tokens=1000, **kwargs):
         super().__init__(**kwargs)
         self.vocabulary = [str(w) for w in vocabulary]

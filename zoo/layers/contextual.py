@@ -35,7 +35,7 @@ class BidirectionalLanguageReader(keras.layers.Layer):
     (1, 3, 3, 4)
     """
 
-    def __init__(self, char_vocabulary, hidden=512, projection=256, dropout=0.1, **kwargs):
+    def __init__(self, char_vocabulary, hidden=512, projection=128, dropout=0.1, **kwargs):
         super().__init__(**kwargs)
         self.char_vocabulary = [str(c) for c in char_vocabulary]
         self.hidden, self.projection_dim, self.dropout_rate = int(hidden), int(projection), float(dropout)
