@@ -53,12 +53,12 @@ class BidirectionalLanguageReader(keras.layers.Layer):
     def call(self, tokens, training=False):
         """`{"forward", "backward"}`: each reader's states `[B, T + 1, projection]` for tokens `string [B, T]`
         (`""` padded), in its reading order, the first after reading its start mark."""
-        _, states = self._read_both_ways(tokens, training)
+        _, _, states = self._read_both_ways(tokens, training)
         return states
 
     def _read_both_ways(self, tokens, training):
         """The tokens' character vectors `[B, T, projection]` (each distinct word encoded once, for both
-        readers) and `call`'s states."""
+        readers), the sentence lengths `[B]` and `call`'s states."""
         vectors = self.word_encoder(tokens)
         lengths = tf.reduce_sum(tf.cast(tokens != "", tf.int32), axis=1)
         marks = self.word_encoder(tf.constant([BOS, EOS]))
@@ -70,16 +70,14 @@ class BidirectionalLanguageReader(keras.layers.Layer):
             x = self.dropout(tf.concat([start, ordered], axis=1), training=training)
             states[direction] = self.dropout(self.readers[direction](x, mask=mask, training=training),
                                              training=training)
-        return vectors, states
+        return vectors, lengths, states
 
     def layers_per_token(self, tokens, training=False):
         """ELMo's three layers for each token, `[B, T, 3, projection]`: its character vector, the forward
         state after reading it, and the backward state after reading it from the sentence's end."""
-        vectors, states = self._read_both_ways(tokens, training)
-        lengths = tf.reduce_sum(tf.cast(tokens != "", tf.int32), axis=1)
+        vectors, lengths, states = self._read_both_ways(tokens, training)
         backward = tf.reverse_sequence(states["backward"][:, 1:], lengths, seq_axis=1, batch_axis=0)
-        layers = [vectors, states["forward"][:, 1:], backward]
-        return tf.stack(layers, axis=2)
+        return tf.stack([vectors, states["forward"][:, 1:], backward], axis=2)
 
     def get_config(self):
         return {**super().get_config(), "char_vocabulary": self.char_vocabulary, "hidden": self.hidden,
