@@ -27,6 +27,20 @@ def _tiny(toy, **kwargs):
     return TransformerTranslator(pieces, merges, stack=1, heads=2, feedforward=32, embedding_dim=16, **kwargs)
 
 
+def test_cached_steps_give_the_logits_of_the_whole_prefix(toy):
+    from zoo.translation.signatures import _source_ids
+
+    model = _tiny(toy)
+    source = _source_ids(model, tf.constant(["El perro come pan.", "Juan ve agua."]))
+    encoded = model.encode(source)
+    prefix = tf.constant([[2, 7, 9, 11, 5], [2, 4, 4, 8, 6]])
+    whole = tf.nn.log_softmax(model._decode(prefix, encoded)[..., 3:])  # the ids a step may emit
+    states = encoded["states"]
+    for t in range(prefix.shape[1]):
+        step, states, _ = model.decode_step(prefix[:, t], states, encoded)
+        np.testing.assert_allclose(tf.nn.log_softmax(step[:, 3:]), whole[:, t], atol=1e-4)
+
+
 def test_beam_width_one_equals_greedy_and_decoding_stops(toy):
     from zoo.translation.signatures import _source_ids
 

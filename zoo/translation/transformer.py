@@ -24,8 +24,9 @@ class TransformerTranslator(Translator):
     beam search. Attention here is all there is: no state carries the
     sentence from step to step, every position attends to every other (the
     decoder to earlier positions only), and the order comes from sinusoidal
-    position encodings. Decoding recomputes the decoder over the prefix at
-    every step (no key/value cache): simple, and fast enough for verses.
+    position encodings. Decoding keeps each layer's keys and values of the
+    pieces written so far (a key/value cache), so a step costs one position,
+    not the whole prefix, and projects the source's once per sentence.
 
     Args:
         pieces, merges: the subword vocabulary (`zoo.translation.subwords.learn`).
@@ -72,13 +73,36 @@ class TransformerTranslator(Translator):
         x = self.embedding(ids) * tf.sqrt(float(self.embedding_dim))
         return self.embedding_dropout(x + self.positions(x), training=training)
 
-    def encode(self, source_ids, training=False):
+    def _read(self, source_ids, training):
         mask = source_ids != PAD_ID
         x = self._embed_positions(source_ids, training)
         for layer in self.encoders:
             x = layer(x, padding_mask=mask, training=training)
-        start = tf.zeros([tf.shape(source_ids)[0], 0], tf.int32)  # the decoding prefix so far: nothing
-        return {"keys": self.encoder_norm(x), "mask": mask, "states": [start]}
+        return {"keys": self.encoder_norm(x), "mask": mask}
+
+    def encode(self, source_ids, training=False):
+        """Reads the source for decoding: its states, and each decoder layer's empty key/value cache.
+
+        The caches are the search's `states` (as the beam reorders them: flat,
+        `[B, 2 * limit * heads * key_dim]`, behind the step `[B, 1]`); each
+        layer's projection of the source is fixed, so it rides in the encoded
+        dict (`cross_caches`).
+        """
+        encoded = self._read(source_ids, training)
+        batch = tf.shape(source_ids)[0]
+        source_lengths = tf.reduce_sum(tf.cast(encoded["mask"], tf.int32), axis=1)
+        limit = tf.maximum(tf.reduce_max(self.length_limits(source_lengths)), 1)
+        empty = tf.zeros([batch, 2, limit, self.heads, self.embedding_dim // self.heads])
+        # one step from an empty cache makes each layer project the source into its cross-attention cache
+        nothing = tf.zeros([batch, 1, self.embedding_dim])
+        no_source = tf.zeros([batch, 2, tf.shape(source_ids)[1], self.heads, self.embedding_dim // self.heads])
+        encoded["cross_caches"] = [
+            layer(nothing, encoded["keys"], encoder_padding_mask=encoded["mask"],
+                  self_attention_cache=empty, self_attention_cache_update_index=0,
+                  cross_attention_cache=no_source, cross_attention_cache_update_index=0)[2]
+            for layer in self.decoders]
+        encoded["states"] = [tf.zeros([batch, 1], tf.int32)] + [tf.reshape(empty, [batch, -1])] * self.stack
+        return encoded
 
     def _decode(self, target_in, encoded, training=False):
         y = self._embed_positions(target_in, training)
@@ -88,13 +112,23 @@ class TransformerTranslator(Translator):
         return self.output_logits(self.decoder_norm(y))
 
     def decode_step(self, token_ids, states, encoded):
-        prefix = tf.concat([states[0], token_ids[:, None]], axis=1)
-        logits = self._decode(prefix, encoded)[:, -1]
-        no_attention = tf.zeros([tf.shape(prefix)[0], tf.shape(encoded["mask"])[1]])
-        return never_emitted(logits, self.target_size), [prefix], no_attention
+        steps, caches = states[0], states[1:]
+        step = steps[0, 0]  # every sequence of a search is at the same step
+        y = self.embedding(token_ids[:, None]) * tf.sqrt(float(self.embedding_dim))
+        y += self.positions(y, start_index=step)
+        updated = []
+        for layer, cache, cross_cache in zip(self.decoders, caches, encoded["cross_caches"]):
+            cache = tf.reshape(cache, [tf.shape(cache)[0], 2, -1, self.heads, self.embedding_dim // self.heads])
+            y, cache, _ = layer(y, encoded["keys"], encoder_padding_mask=encoded["mask"],
+                                self_attention_cache=cache, self_attention_cache_update_index=step,
+                                cross_attention_cache=cross_cache)
+            updated.append(tf.reshape(cache, [tf.shape(cache)[0], -1]))
+        logits = self.output_logits(self.decoder_norm(y))[:, 0]
+        no_attention = tf.zeros([tf.shape(token_ids)[0], tf.shape(encoded["mask"])[1]])
+        return never_emitted(logits, self.target_size), [steps + 1, *updated], no_attention
 
     def call(self, inputs, training=False):
-        return self._decode(inputs["target_in"], self.encode(inputs["source"], training=training), training)
+        return self._decode(inputs["target_in"], self._read(inputs["source"], training), training)
 
     def get_config(self):
         config = {**super().get_config(), "stack": self.stack, "heads": self.heads, "feedforward": self.feedforward}
