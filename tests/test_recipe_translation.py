@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import tensorflow as tf
 
 import zoo
 from zoo.datasets import bible
@@ -54,18 +55,49 @@ def test_default_flags_rebuild_the_published_model(recipe_module):
     assert args.out == Path("saved_models")
 
 
-def test_one_subword_vocabulary_covers_both_languages(recipe_module):
+def _toy_pairs():
     from zoo.datasets.parallel import ParallelText
+
+    return ParallelText("t", "train", ["Dios dijo.", "dijo Dios: luz", "Luz."] * 3,
+                        ["God said.", "And God said: light", "Light, the LORD."] * 3, list(range(9)))
+
+
+def test_one_subword_vocabulary_covers_both_languages(recipe_module, tmp_path):
     from zoo.translation.subwords import SubwordEncoder, join_pieces
 
-    train = ParallelText("t", "train", ["Dios dijo.", "dijo Dios: luz", "Luz."] * 3,
-                         ["God said.", "And God said: light", "Light, the LORD."] * 3, list(range(9)))
     args = recipe_module.parse_args(["--vocabulary-size", "60", "--min-pair-count", "2"])
-    pieces, merges = recipe_module.subword_vocabulary(train, args)
+    pieces, merges = recipe_module.subword_vocabulary(_toy_pairs(), args, tmp_path, {"run": 1},
+                                                      tf.distribute.get_strategy())
     assert len(pieces) <= 60 and {"Dios</w>", "God</w>", "said</w>"} <= set(pieces)
     assert set("DiosdjluzGdaAnLhtOR.,:") <= {p.removesuffix("</w>") for p in pieces}  # every character of both
-    words = SubwordEncoder(merges)(__import__("tensorflow").ragged.constant([["Dios", "LORD", "Luz"]]))
+    words = SubwordEncoder(merges)(tf.ragged.constant([["Dios", "LORD", "Luz"]]))
     assert join_pieces(words.merge_dims(1, 2).to_tensor("")).numpy()[0].decode() == "Dios LORD Luz"
+
+
+def test_a_run_keeps_its_subword_vocabulary(recipe_module, tmp_path, monkeypatch):
+    """The BPE trainer breaks ties differently in every process: a rerun must read the vocabulary its weights
+    were trained with, and a run with other flags must learn its own."""
+    args = recipe_module.parse_args(["--vocabulary-size", "60", "--min-pair-count", "2"])
+    strategy = tf.distribute.get_strategy()
+    learned = recipe_module.subword_vocabulary(_toy_pairs(), args, tmp_path, {"run": 1}, strategy)
+    learn = recipe_module.subwords.learn
+    monkeypatch.setattr(recipe_module.subwords, "learn", lambda *a, **k: pytest.fail("learned again"))
+    assert recipe_module.subword_vocabulary(_toy_pairs(), args, tmp_path, {"run": 1}, strategy) == learned
+    calls = []
+    monkeypatch.setattr(recipe_module.subwords, "learn", lambda *a: calls.append(a) or (["x"], []))
+    assert recipe_module.subword_vocabulary(_toy_pairs(), args, tmp_path, {"run": 2}, strategy) == (["x"], [])
+    assert len(calls) == 1 and learn is not recipe_module.subwords.learn
+
+
+def test_the_vocabulary_digest_tells_vocabularies_apart(recipe_module):
+    from zoo.translation import Translator
+
+    def digest(pieces, merges):
+        return recipe_module.vocabulary_digest(Translator(pieces, merges, hidden=4, embedding_dim=4))
+
+    assert digest(["a", "b</w>"], ["a b</w>"]) == digest(["a", "b</w>"], ["a b</w>"])
+    assert digest(["a", "b</w>"], ["a b</w>"]) != digest(["b</w>", "a"], ["a b</w>"])  # the same pieces, other ids
+    assert digest(["a", "b</w>"], ["a b</w>"]) != digest(["a", "b</w>"], [])
 
 
 # --- the smoke run (Bible verses) -------------------------------------------------------------------

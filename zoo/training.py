@@ -230,15 +230,15 @@ def fit(model, workdir, flags, train, validation, epochs, patience, lr_patience,
             model.save_weights(partial)
             partial.replace(own / weights.name)
             run["trained"] = True
-            _write_record(own / record.name, run)
+            write_record(own / record.name, run)
     distribute.leave_together(strategy)
     return sum(run["epoch_seconds"].values())
 
 
-def _write_record(path, run):
-    """Writes a run record whole or not at all: a run killed while writing it must still resume."""
+def write_record(path, record):
+    """Writes a JSON record whole or not at all: a run killed while writing it must still resume."""
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(run, indent=2))
+    partial.write_text(json.dumps(record, indent=2))
     partial.replace(path)
 
 
@@ -252,7 +252,7 @@ def _run_record(workdir, flags, strategy):
         if run.get("flags") != flags:
             for stale in (workdir / "backup", workdir / "trained.weights.h5", workdir / EPOCHS_DIR):
                 shutil.rmtree(stale) if stale.is_dir() else stale.unlink(missing_ok=True)
-            _write_record(record, {"flags": flags, "epoch_seconds": {}})
+            write_record(record, {"flags": flags, "epoch_seconds": {}})
     distribute.barrier(strategy, "run-record")  # the other workers read it once the chief has it ready
     if not record.exists():
         raise FileNotFoundError(f"{record}: the chief's run record is not here; the workers of a cluster need "
@@ -326,4 +326,4 @@ class _EpochClock(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.run["epoch_seconds"][str(epoch)] = time.perf_counter() - self.started
-        _write_record(self.record, self.run)
+        write_record(self.record, self.run)

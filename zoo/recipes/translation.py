@@ -25,6 +25,8 @@ with its model card. Killed and rerun with the same flags, it resumes from
 the last finished epoch.
 """
 
+import hashlib
+import json
 from pathlib import Path
 
 import tensorflow as tf
@@ -42,6 +44,7 @@ from zoo.translation import subwords
 from zoo.translation.text import tokenize
 
 RUN_LOCATION_FLAGS = (*training.RUN_LOCATION_FLAGS, "name")
+SUBWORDS_FILE = "subwords.json"  # the run's vocabulary, beside its weights
 TEST_SLICE = 200  # the model card also scores the first test pairs: a quick regression check
 
 
@@ -110,17 +113,40 @@ def load_data(args):
     return (*data, dataset)
 
 
-def subword_vocabulary(train, args):
-    """`(pieces, merges)`: one BPE vocabulary learned on both sides of the training pairs."""
-    rows = tokenize(tf.constant(train.sources + train.targets)).to_list()
-    return subwords.learn([[t.decode("utf-8") for t in row] for row in rows], args.vocabulary_size,
-                          args.min_pair_count)
+def subword_vocabulary(train, args, workdir, flags, strategy):
+    """`(pieces, merges)`: one BPE vocabulary learned on both sides of the training pairs, once per run.
+
+    The BPE trainer breaks ties between pairs of equal counts differently in
+    every process, so the run keeps its vocabulary in `workdir`: a resumed
+    run, a rerun that reuses the trained weights and the other workers of a
+    cluster read the vocabulary the weights belong to instead of learning
+    another. Runs with other `flags` learn their own.
+    """
+    path = Path(workdir) / SUBWORDS_FILE
+    if distribute.is_chief(strategy):
+        kept = json.loads(path.read_text()) if path.exists() else {}
+        if kept.get("flags") != flags:
+            rows = tokenize(tf.constant(train.sources + train.targets)).to_list()
+            pieces, merges = subwords.learn([[t.decode("utf-8") for t in row] for row in rows],
+                                            args.vocabulary_size, args.min_pair_count)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            training.write_record(path, {"flags": flags, "pieces": pieces, "merges": merges})
+    distribute.barrier(strategy, "subwords")
+    kept = json.loads(path.read_text())
+    return kept["pieces"], kept["merges"]
 
 
-def build_model(args, train):
+def vocabulary_digest(model):
+    """A short hash of `model`'s pieces and merges, for the run's flags: trained weights belong to one
+    vocabulary, and a run with another starts afresh instead of reusing them."""
+    vocabulary = json.dumps([model.pieces, model.merges]).encode("utf-8")
+    return hashlib.sha256(vocabulary).hexdigest()[:16]
+
+
+def build_model(args, train, workdir, flags, strategy):
     if args.init_from:
         return zoo.load(args.init_from).reconfigured(dropout=args.dropout, beam_width=args.beam_width)
-    pieces, merges = subword_vocabulary(train, args)
+    pieces, merges = subword_vocabulary(train, args, workdir, flags, strategy)
     if args.architecture == "transformer":
         from zoo.translation.transformer import TransformerTranslator
 
@@ -282,14 +308,14 @@ def main(argv=None):
     if args.smoke:
         train, validation, test = shrink_for_smoke(args, train, validation, test)
     fitted = train.shorter_than(args.max_train_words)
+    flags = training.run_flags(args, RUN_LOCATION_FLAGS)
     with strategy.scope():
-        model = build_model(args, fitted)
+        model = build_model(args, fitted, workdir, flags, strategy)
         batches = as_dataset(fitted, model, distribute.global_batch_size(args.batch_size, strategy), shuffle=True,
                              seed=args.seed)
         compile_model(args, model, batches)
     print(sizes(dataset["name"], model, train, fitted, validation, test, args.max_train_words))
-    flags = training.run_flags(args, RUN_LOCATION_FLAGS)
-    fit_seconds = fit(args, model, workdir, flags, batches, validation)
+    fit_seconds = fit(args, model, workdir, {**flags, "subwords": vocabulary_digest(model)}, batches, validation)
     if not distribute.is_chief(strategy):
         return None  # the chief evaluates and exports
 
