@@ -108,7 +108,9 @@ def score_row(version_dir, sentence):
 
 def row_flags(row, hyperparameters, budget_minutes):
     flags = {**hyperparameters, "budget_minutes": budget_minutes}
-    return {**flags, **TRANSFORMER_FLAGS} if row == "transformer" else {**flags, "attention": row}
+    if row == "transformer":  # --attention is the RNN's: the peer's run must not change with the catalogue's choice
+        return {**{k: v for k, v in flags.items() if k != "attention"}, **TRANSFORMER_FLAGS}
+    return {**flags, "attention": row}
 
 
 def goals(results, catalogue_attention):

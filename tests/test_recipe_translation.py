@@ -1,5 +1,6 @@
 """recipes/translation.py: the smoke run on the Bible, flags, users' own pairs, TFDS data, resuming after a kill."""
 
+import shlex
 from pathlib import Path
 
 import pytest
@@ -48,11 +49,17 @@ def test_flags(recipe_module, tmp_path):
             recipe_module.parse_args(bad)
 
 
-def test_default_flags_rebuild_the_published_model(recipe_module):
+def test_default_flags_and_the_cards_command_rebuild_the_published_model(recipe_module):
+    """The defaults are the published network; its card's command adds the training budget (by the clock)."""
+    card = zoo.info("translate_es_en")
+    published = card["hyperparameters"]
     args = recipe_module.parse_args([])
-    published = zoo.info("translate_es_en")["hyperparameters"]
-    assert {k: v for k, v in vars(args).items() if k in published} == published
+    assert {k: v for k, v in vars(args).items() if k in published} == {**published, "budget_minutes": None}
     assert args.out == Path("saved_models")
+    command = shlex.split(card["recipe_command"])
+    assert command[:2] == ["python", "recipes/translation.py"]
+    args = recipe_module.parse_args(command[2:])
+    assert {k: v for k, v in vars(args).items() if k in published} == published
 
 
 def _toy_pairs():
@@ -131,7 +138,7 @@ def test_smoke_card(translation_smoke):
     assert command.startswith("python recipes/translation.py ") and "--smoke" in command
     hyper = card["hyperparameters"]
     assert not RUN_LOCATION & set(hyper)
-    assert (hyper["epochs"], hyper["hidden"], hyper["embedding_dim"], hyper["attention"]) == (2, 16, 16, "general")
+    assert (hyper["epochs"], hyper["hidden"], hyper["embedding_dim"], hyper["attention"]) == (2, 16, 16, "dot")
     averaged = card["epochs_averaged_search"]  # validation greedy BLEU of the last 1 and 2 epochs' mean
     assert sorted(averaged) == ["1", "2"] and averaged[str(card["epochs_averaged"])] == max(averaged.values())
     assert "CPU cores" in card["trained_on"]

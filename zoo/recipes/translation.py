@@ -53,7 +53,7 @@ def parse_args(argv=None):
     # defaults: the published translate_es_en configuration
     parser.set_defaults(cell="gru", hidden=256, bidirectional=True, learning_rate=2e-3, epochs=12,
                         batch_size=64, patience=4)
-    parser.add_argument("--attention", choices=ATTENTIONS, default="general",
+    parser.add_argument("--attention", choices=ATTENTIONS, default="dot",
                         help="none: the encoder's last states only (the context vector); dot, general (Luong), "
                              "additive (Bahdanau): a weighted sum of all encoder states at every step")
     parser.add_argument("--architecture", choices=("rnn", "transformer"), default="rnn",
