@@ -1,6 +1,6 @@
 """Trains, evaluates and exports an English language model that reads both ways (lm_english).
 
-    python recipes/language_model.py                       # the published lm_english (2 CPU cores, ~2.5 h)
+    python recipes/language_model.py                       # the published lm_english (2 CPU cores, ~2 h)
     python recipes/language_model.py --smoke               # seconds, on a slice
 
 Data: `zoo.datasets.english` (raw English from the package registries,
@@ -38,7 +38,7 @@ def parse_args(argv=None):
     parser.add_argument("--sampled", type=int, default=2048, help="words sampled per step by the softmax in training")
     parser.add_argument("--dropout", type=float, default=0.1, help="dropout on word vectors and states")
     parser.add_argument("--max-tokens", type=int, default=60, help="longest training sentence (tokens)")
-    parser.add_argument("--budget-minutes", type=float, default=140.0, help="training minutes")
+    parser.add_argument("--budget-minutes", type=float, default=110.0, help="training minutes")
     parser.add_argument("--warmup-steps", type=int, default=1000, help="steps of linear learning-rate warm-up")
     parser.add_argument("--steps-per-epoch", type=int, default=800, help="batches between checkpoints")
     parser.add_argument("--ngram-order", type=int, default=3, help="order of the Kneser-Ney baseline")
