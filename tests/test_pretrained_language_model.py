@@ -55,7 +55,7 @@ def test_reproduces_its_card_on_the_test_split(lm):
 
 def test_prefers_the_verb_that_agrees_with_a_plain_subject(lm):
     pairs = [("The books are on the table .", "The books is on the table ."),
-             ("The dog runs in the park .", "The dog run in the park ."),
+             ("The child is asleep .", "The child are asleep ."),
              ("They were happy .", "They was happy .")]
     for good, bad in pairs:
         good_score, bad_score = lm.score([good, bad])

@@ -44,7 +44,9 @@ def evaluate(model, token_rows, batch_size=64):
 
 
 def evaluate_split(model, split="test"):
-    return evaluate(model, tokenized(load_split(model.card["dataset"], split), model.max_tokens))
+    """`evaluate` on the sentences of `split` the recipe scored: those of at most its `--max-tokens` tokens."""
+    max_tokens = model.card["hyperparameters"].get("max_tokens", model.max_tokens)
+    return evaluate(model, tokenized(load_split(model.card["dataset"], split), max_tokens))
 
 
 def ngram_perplexity(train_rows, test_rows, vocabulary, order=3):
