@@ -24,7 +24,7 @@ def _partials(base):
 
 def test_export_writes_the_tf_serving_layout(tiny):
     v = tiny.version_dir
-    for rel in ("saved_model.pb", "variables/variables.index", artifacts.CARD, artifacts.KERAS_MODEL,
+    for rel in ("saved_model.pb", "variables/variables.index", artifacts.CARD, artifacts.KERAS_CONFIG,
                 artifacts.WARMUP, artifacts.MANIFEST):
         assert (v / rel).is_file(), rel
     assert artifacts.version_dirs(tiny.base) == {1: v}
@@ -89,11 +89,26 @@ def test_missing_listed_file_is_caught(tiny, copy_version):
         zoo.load(v)
 
 
-def test_truncated_keras_model_is_caught(tiny, copy_version):
-    v = copy_version(tiny.version_dir)
-    keras_file = v / artifacts.KERAS_MODEL  # the tiny sensor model's variable names repeat: a full Keras copy
+def test_truncated_keras_model_is_caught(copy_version):
+    v = copy_version(zoo.registry.resolve("pos_brown", 1))  # published with a full Keras copy
+    keras_file = v / artifacts.KERAS_MODEL
     keras_file.write_bytes(keras_file.read_bytes()[:100])
     with pytest.raises(zoo.CorruptModelError, match="model.keras"):
+        zoo.load(v)
+
+
+def test_weights_are_stored_once_even_where_variable_names_repeat(tiny):
+    v = tiny.version_dir  # the tiny sensor model's TF variable names repeat
+    assert (v / artifacts.KERAS_CONFIG).exists() and not (v / artifacts.KERAS_MODEL).exists()
+    assert zoo.load(v).weights_digest() == tiny.model.weights_digest()
+
+
+def test_a_saved_model_missing_the_keras_weights_is_refused(tiny, copy_version):
+    v = copy_version(tiny.version_dir)
+    architecture = json.loads((v / artifacts.KERAS_CONFIG).read_text())
+    (v / artifacts.KERAS_CONFIG).write_text(json.dumps({**architecture, "stored": architecture["stored"] + [True]}))
+    artifacts.write_manifest(v)
+    with pytest.raises(zoo.CorruptModelError, match="weights"):
         zoo.load(v)
 
 
@@ -107,10 +122,13 @@ def test_a_translator_stores_its_weights_once_and_loads_them_exactly(trained_tra
         zoo.load(broken)
 
 
-def test_a_version_written_with_a_keras_file_still_loads():
-    old = zoo.registry.resolve("pos_brown", 1)  # published before the weights were stored once
+def test_versions_written_before_the_weight_collection_still_load():
+    old = zoo.registry.resolve("pos_brown", 1)  # a full Keras copy
     assert (old / artifacts.KERAS_MODEL).exists() and not (old / artifacts.KERAS_CONFIG).exists()
     assert zoo.load(old).tag(["It works."])[0]
+    by_name = zoo.registry.resolve("translate_es_en", 5)  # weights found by their unique variable names
+    assert "variables" in json.loads((by_name / artifacts.KERAS_CONFIG).read_text())
+    assert zoo.load(by_name).translate(["Hola."])[0]
 
 
 def test_altered_card_is_caught(tiny, copy_version):

@@ -1,13 +1,16 @@
-"""The pretrained agreement_brown in saved_models/: its card, its test accuracy recomputed, the seed note's sentences.
+"""The pretrained agreement_brown in saved_models/: its card, its test accuracy recomputed, the seed note's sentences,
+the language model it reads through.
 
 Every test here is skipped, saying why, until the recipe has published the model:
-`python recipes/agreement.py --cell lstm --hidden 128 --epochs 5`.
+`python recipes/agreement.py --init-from lm_english`.
 """
 
+import numpy as np
 import pytest
 
 import zoo
 from zoo import artifacts, registry
+from zoo.agreement import evaluation
 from zoo.agreement.demo import SEED_PREFIXES
 from zoo.datasets import agreement
 
@@ -16,8 +19,8 @@ MB = 1 << 20
 
 pytestmark = pytest.mark.skipif(
     not artifacts.version_dirs(registry.CHECKOUT / NAME),
-    reason=f"saved_models/{NAME} is not published yet: `python recipes/agreement.py --cell lstm --hidden 128 "
-           "--epochs 5` makes it")
+    reason=f"saved_models/{NAME} is not published yet: `python recipes/agreement.py --init-from lm_english` "
+           "makes it")
 
 
 @pytest.fixture(autouse=True)
@@ -56,6 +59,26 @@ def test_labels_the_seed_sentences():
     result = model.predict_number([text for text, _ in SEED_PREFIXES])
     assert result.labels == [expected for _, expected in SEED_PREFIXES]
     assert (result.scores.max(axis=1) > 0.5).all()
+
+
+def test_reads_through_the_published_language_model_unchanged():
+    model = zoo.load(NAME)
+    assert model.card["hyperparameters"]["init_from"] == "lm_english" and not model.fine_tune_language_model
+    for ours, published in zip(model.reader.get_weights(), zoo.load("lm_english").reader.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, published)
+
+
+def test_follows_the_subject_past_a_noun_of_the_other_number():
+    # the sentences on which the model trained on Brown alone followed the nearest noun
+    result = zoo.load(NAME).predict_number(["The keys to the cabinet", "The authors that the critic praised",
+                                            "The key to the cabinets"])
+    assert result.labels == ["plural", "plural", "singular"]
+
+
+@pytest.mark.slow
+def test_reproduces_its_card_on_the_constructed_sentences():
+    model = zoo.load(NAME)
+    assert evaluation.evaluate_constructed(model) == model.card["constructed_agreement"][NAME]
 
 
 @pytest.mark.slow

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from zoo.evaluation import Evaluation
 
 INPUT_KINDS = ("text", "image", "series")
+WEIGHTS_COLLECTION = "keras_weights"  # the SavedModel attribute listing the Keras model's weights, in order
 
 Classification = collections.namedtuple("Classification", ["labels", "scores"])
 Classification.__doc__ = """A classifier's answer: `labels` (one string per input) and `scores` `[B, K]`."""
@@ -164,28 +165,30 @@ class ZooModel(keras.Model):
                     archive.track(layer)
             for name, function in self.signatures.items():
                 archive.add_endpoint(name, function)
+            stored = self._weights_the_signatures_read()
+            if stored is not None:  # the Keras model's weights are the SavedModel's, listed in its order
+                archive.add_variable_collection(WEIGHTS_COLLECTION, [w.value for w, read in zip(self.variables, stored)
+                                                                     if read])
             archive.write_out(str(scratch), verbose=False)
             (scratch / artifacts.KERAS_CONFIG).parent.mkdir(parents=True)
-            names = self._saved_variable_names()
-            if names is None:  # the SavedModel's variables cannot be told apart: a full Keras copy
+            if stored is None:  # a trained weight no signature reads: a full Keras copy keeps it
                 self.reconfigured().save(scratch / artifacts.KERAS_MODEL)
             else:
-                architecture = {"model": keras.saving.serialize_keras_object(self.reconfigured()), "variables": names}
+                architecture = {"model": keras.saving.serialize_keras_object(self.reconfigured()),
+                                "weights": WEIGHTS_COLLECTION, "stored": stored}
                 (scratch / artifacts.KERAS_CONFIG).write_text(json.dumps(architecture, ensure_ascii=False))
             warmup.write_warmup_requests(scratch / artifacts.WARMUP, card["name"], examples)
             (scratch / artifacts.CARD).write_text(json.dumps(card, indent=2, ensure_ascii=False))
         return base_dir / str(version)
 
-    def _saved_variable_names(self):
-        """For each of the model's variables, the name of the SavedModel variable that holds it (`None` for
-        state no signature reads, such as dropout's random seeds), so the weights are stored once; `None` when
-        names repeat or a weight no signature reads would be lost."""
-        used = {v.name for function in self.signatures.values()
+    def _weights_the_signatures_read(self):
+        """For each of the model's variables, whether a signature reads it (state such as dropout's random seeds
+        is not saved), so the weights are stored once; `None` when a trainable weight would be lost."""
+        read = {v.ref() for function in self.signatures.values()
                 for v in function.get_concrete_function().variables}
-        names = [w.value.name if w.value.name in used else None for w in self.variables]
-        lost = any(name is None and w.trainable for w, name in zip(self.variables, names))
-        kept = [name for name in names if name]
-        return None if lost or len(set(kept)) != len(kept) else names
+        stored = [w.value.ref() in read for w in self.variables]
+        lost = any(w.trainable and not kept for w, kept in zip(self.variables, stored))
+        return None if lost else stored
 
     @staticmethod
     def load_version(version_dir):
@@ -196,14 +199,22 @@ class ZooModel(keras.Model):
         stored = json.loads((version_dir / artifacts.KERAS_CONFIG).read_text())
         model = keras.saving.deserialize_keras_object(stored["model"])
         loaded = tf.saved_model.load(str(version_dir))  # held: its functions reference its variables weakly
-        saved = {v.name: v for function in loaded.signatures.values() for v in function.variables}
-        for weight, name in zip(model.variables, stored["variables"]):
-            if name is None:
-                continue
-            if name not in saved or tuple(saved[name].shape) != tuple(weight.shape):
-                raise artifacts.CorruptModelError(f"{version_dir}: the SavedModel has no variable {name} of shape "
+        if "weights" in stored:
+            kept = [weight for weight, read in zip(model.variables, stored["stored"]) if read]
+            saved = list(getattr(loaded, stored["weights"], []))
+            if len(stored["stored"]) != len(model.variables) or len(saved) != len(kept):
+                raise artifacts.CorruptModelError(f"{version_dir}: the SavedModel holds {len(saved)} of the Keras "
+                                                  f"model's weights, its architecture needs {len(kept)}")
+            pairs = list(zip(kept, saved))
+        else:  # versions written before the collection: the SavedModel's variables by their (unique) names
+            by_name = {v.name: v for function in loaded.signatures.values() for v in function.variables}
+            pairs = [(weight, by_name.get(name)) for weight, name in zip(model.variables, stored["variables"])
+                     if name is not None]
+        for weight, value in pairs:
+            if value is None or tuple(value.shape) != tuple(weight.shape):
+                raise artifacts.CorruptModelError(f"{version_dir}: the SavedModel has no variable of shape "
                                                   f"{tuple(weight.shape)} for {weight.path}")
-            weight.assign(saved[name])
+            weight.assign(value)
         return model
 
     def reconfigured(self, **changes):
