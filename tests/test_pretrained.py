@@ -1,5 +1,6 @@
 """The committed pretrained models in saved_models/: present, intact, small, and as good as their cards say."""
 
+import numpy as np
 import pytest
 
 import zoo
@@ -123,6 +124,22 @@ def test_pretrained_tagger_tags_the_agreement_sentence(name):
     assert [token for token, _ in row] == ["The", "book", "that", "I", "got", "yesterday", "is", "on", "the",
                                            "table", "."]
     assert {i: row[i] for i in AGREEMENT_TAGS[name]} == AGREEMENT_TAGS[name]
+
+
+@pytest.mark.parametrize("name", TAGGERS)
+def test_pretrained_tagger_reads_through_the_published_language_model_unchanged(name):
+    model = zoo.load(_committed(name))
+    assert model.card["hyperparameters"]["init_from"] == "lm_english" and not model.fine_tune_language_model
+    for ours, published in zip(model.reader.get_weights(), zoo.load("lm_english").reader.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, published)
+
+
+@pytest.mark.parametrize("name", TAGGERS)
+def test_pretrained_tagger_v2_beats_v1_on_words_unseen_in_training(name):
+    newest, first = zoo.info(_committed(name)), zoo.info(name, version=1)
+    assert first["hyperparameters"].get("init_from") is None  # Brown alone
+    assert newest["test_metrics"]["unseen_accuracy"] > first["test_metrics"]["unseen_accuracy"]
+    assert newest["test_metrics"]["accuracy"] > first["test_metrics"]["accuracy"]
 
 
 @pytest.mark.parametrize("name", TAGGERS)
