@@ -55,7 +55,7 @@ def test_pretrained_sizes():
         base = registry.resolve(name).parent
         for number, version_dir in artifacts.version_dirs(base).items():
             assert _size(version_dir) < 30 * MB, f"{name}/{number} is {_size(version_dir) / MB:.1f} MB"
-    assert _size(registry.CHECKOUT) < 100 * MB
+    assert _size(registry.CHECKOUT) < 150 * MB
 
 
 # --- the part-of-speech taggers ---------------------------------------------------------------------
