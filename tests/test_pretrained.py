@@ -126,8 +126,8 @@ def test_pretrained_tagger_tags_the_agreement_sentence(name):
     assert {i: row[i] for i in AGREEMENT_TAGS[name]} == AGREEMENT_TAGS[name]
 
 
-@pytest.mark.parametrize("name", TAGGERS)
-def test_pretrained_tagger_reads_through_the_published_language_model_unchanged(name):
+@pytest.mark.parametrize("name", (*TAGGERS, "agreement_brown"))
+def test_pretrained_v2_reads_through_the_published_language_model_unchanged(name):
     model = zoo.load(_committed(name))
     assert model.card["hyperparameters"]["init_from"] == "lm_english" and not model.fine_tune_language_model
     for ours, published in zip(model.reader.get_weights(), zoo.load("lm_english").reader.get_weights(), strict=True):
