@@ -12,26 +12,49 @@ FILE_SPLIT_RULE = "line i of the file: zlib.crc32(source line) % 20 == 0 -> test
 
 @dataclasses.dataclass
 class ParallelText:
-    """Aligned sentence pairs, with where each came from ("Genesis 1:3", "pairs.tsv:12")."""
+    """Aligned sentence pairs, with where each came from ("Genesis 1:3", "pairs.tsv:12"); pairs joined from
+    several datasets know which rows each gave (`parts`: name → (start, stop))."""
 
     name: str
     split: str
     sources: list
     targets: list
     references: list
+    parts: dict = dataclasses.field(default_factory=dict)
 
     def __len__(self):
         return len(self.sources)
 
     def take(self, count):
+        parts = {name: (min(start, count), min(stop, count)) for name, (start, stop) in self.parts.items()}
         return ParallelText(self.name, self.split, self.sources[:count], self.targets[:count],
-                            self.references[:count])
+                            self.references[:count], {name: rows for name, rows in parts.items() if rows[0] < rows[1]})
+
+    @classmethod
+    def joined(cls, name, split, parts):
+        """One `ParallelText` of several (`ParallelText`s of other datasets), in order."""
+        rows, start = {}, 0
+        for part in parts:
+            rows[part.name] = (start, start + len(part))
+            start += len(part)
+        return cls(name, split, *([item for part in parts for item in getattr(part, column)]
+                                  for column in ("sources", "targets", "references")), parts=rows)
 
     def shorter_than(self, max_words):
         """The pairs whose source has at most `max_words` whitespace-separated words."""
-        keep = [i for i, s in enumerate(self.sources) if len(s.split()) <= max_words]
+        return self._rows([i for i, s in enumerate(self.sources) if len(s.split()) <= max_words])
+
+    def part(self, name):
+        """The pairs one joined dataset gave (`parts`)."""
+        start, stop = self.parts[name]
+        return ParallelText(name, self.split, self.sources[start:stop], self.targets[start:stop],
+                            self.references[start:stop])
+
+    def _rows(self, keep):
+        parts = {name: (sum(i < start for i in keep), sum(i < stop for i in keep))
+                 for name, (start, stop) in self.parts.items()}
         return ParallelText(self.name, self.split, *([column[i] for i in keep] for column in
-                                                     (self.sources, self.targets, self.references)))
+                                                     (self.sources, self.targets, self.references)), parts)
 
 
 def read_pairs_file(path, split="all"):

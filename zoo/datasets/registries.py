@@ -19,7 +19,7 @@ from pathlib import Path
 from zoo.datasets import DataUnavailable
 
 CLIENTS = {  # registry: (client, its command for one pinned package, run in a scratch directory)
-    "apt": ("apt-get", lambda p: ["download", f"{p.name}={p.version}"]),
+    "apt": ("apt-get", lambda p: ["download", p.apt_name]),
     "npm": ("npm", lambda p: ["pack", f"{p.name}@{p.version}", "--pack-destination", "."]),
     "pypi": ("pip", lambda p: ["download", "--no-deps", "--no-binary", ":all:", "--dest", ".",
                                f"{p.name}=={p.version}"]),
@@ -28,17 +28,27 @@ CLIENTS = {  # registry: (client, its command for one pinned package, run in a s
 
 @dataclasses.dataclass(frozen=True)
 class Package:
-    """A package at one version in one registry (`apt`, `npm` or `pypi`), with the sha256 of its file."""
+    """A package at one version in one registry (`apt`, `npm` or `pypi`), with the sha256 of its file.
+
+    `architecture` is a Debian package's (`all`, or the one machine type whose build was pinned).
+    """
 
     registry: str
     name: str
     version: str
     sha256: str
+    architecture: str = "all"
+
+    @property
+    def apt_name(self):
+        """What `apt-get download` is asked for: `name=version`, `name:architecture=version` for a binary build."""
+        qualifier = "" if self.architecture == "all" else f":{self.architecture}"
+        return f"{self.name}{qualifier}={self.version}"
 
     @property
     def file_name(self):
         if self.registry == "apt":
-            return f"{self.name}_{self.version.replace(':', '%3a')}_all.deb"
+            return f"{self.name}_{self.version.replace(':', '%3a')}_{self.architecture}.deb"
         if self.registry == "npm":
             return f"{self.name.lstrip('@').replace('/', '-')}-{self.version}.tgz"
         return f"{self.name}-{self.version}.tar.gz"
@@ -66,6 +76,31 @@ def fetch(package, directory, hint=""):
         raise DataUnavailable(f"{target}: sha256 {digest} differs from the expected {package.sha256}; "
                               "delete the file to fetch it again")
     return target
+
+
+def fetch_all(packages, directory, hint="", chunk=200):
+    """`fetch` for many Debian packages: the missing ones are downloaded by one `apt-get download` per
+    `chunk` packages (instead of one process each), then every file is verified. Returns their paths."""
+    directory = Path(directory)
+    missing = [p for p in packages if not (directory / p.file_name).exists()]
+    if missing and shutil.which("apt-get") is None:
+        raise DataUnavailable("Debian packages are fetched with apt-get, which is not installed"
+                              + (f"; {hint}" if hint else ""))
+    directory.mkdir(parents=True, exist_ok=True)
+    for start in range(0, len(missing), chunk):
+        part = missing[start:start + chunk]
+        print(f"fetching Debian packages {start + 1}-{start + len(part)} of {len(missing)} with apt-get ...",
+              flush=True)
+        with tempfile.TemporaryDirectory(dir=directory) as scratch:
+            done = subprocess.run(["apt-get", "download", *(p.apt_name for p in part)], cwd=scratch,
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                raise DataUnavailable(f"apt-get could not fetch {len(part)} packages: "
+                                      f"{' '.join(done.stderr.split())[-500:]} (run `apt-get update` once if the "
+                                      "package lists are missing)")
+            for package in part:
+                Path(scratch, package.file_name).replace(directory / package.file_name)
+    return [fetch(p, directory, hint) for p in packages]
 
 
 def _download(package, target, hint):

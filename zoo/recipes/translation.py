@@ -1,9 +1,11 @@
 """Trains, evaluates and exports a Spanish→English translator (encoder-decoder with attention).
 
-    python recipes/translation.py      # the published translate_es_en: ~85 minutes on 2 CPU cores
+    python recipes/translation.py --budget-minutes 80   # the published translate_es_en, on 2 CPU cores
 
-Data: Reina-Valera 1909 / King James Bible verse pairs (fetched with
-apt-get, split by chapter), or your own `source<TAB>target` file with
+Data (`--corpus`): Reina-Valera 1909 / King James Bible verse pairs
+(fetched with apt-get, split by chapter) and the Spanish messages of
+today's software (the gettext catalogues of 1 474 Debian packages, split by
+package; `zoo.datasets.gettext_es`), one or both; or your own `source<TAB>target` file with
 `--train-file` (split by a hash of each source line unless
 `--validation-file` and `--test-file` are given), or a TFDS translation
 dataset with `--tfds` (downloaded by TFDS, online). `--init-from
@@ -25,6 +27,7 @@ with its model card. Killed and rerun with the same flags, it resumes from
 the last finished epoch.
 """
 
+import argparse
 import hashlib
 import json
 from pathlib import Path
@@ -33,10 +36,11 @@ import tensorflow as tf
 
 import zoo
 from zoo import cards, distribute, plots, training
-from zoo.datasets import bible
 from zoo.datasets.parallel import FILE_SPLIT_RULE, from_tfds, read_pairs_file
 from zoo.translation import Translator
-from zoo.translation.data import as_dataset
+from zoo.datasets.parallel import ParallelText
+from zoo.translation import verbatim
+from zoo.translation.data import CORPORA, HELD_OUT_SAMPLE, as_dataset, corpora_of, load_corpus, masked
 from zoo.translation.demo import DEMO_SENTENCES, OUT_OF_DOMAIN
 from zoo.translation.evaluation import LENGTH_PENALTIES, LONG_SOURCE_WORDS, choose_length_penalty, evaluate
 from zoo.translation.model import ATTENTIONS
@@ -52,7 +56,17 @@ def parse_args(argv=None):
     parser = training.recipe_parser(__doc__.splitlines()[0])
     # defaults: the published translate_es_en configuration
     parser.set_defaults(cell="gru", hidden=256, bidirectional=True, learning_rate=2e-3, epochs=12,
-                        batch_size=64, patience=4)
+                        batch_size=128, patience=4)
+    parser.add_argument("--corpus", choices=("both", *CORPORA), default="both",
+                        help="the zoo's pairs to learn from: Bible verses, software messages or both (mixed as they "
+                             "come; validation and test report each)")
+    parser.add_argument("--bible-share", type=float, default=0.2,
+                        help="with --corpus both: the share of training batches drawn from the Bible (its verses are "
+                             "four times longer than messages: 0.2 is about half the words); 0: all pairs shuffled "
+                             "together")
+    parser.add_argument("--verbatim", action=argparse.BooleanOptionalAction, default=True,
+                        help="copy placeholders, options, paths, numbers, addresses and markup as written: slots the "
+                             "network places (zoo.translation.verbatim)")
     parser.add_argument("--attention", choices=ATTENTIONS, default="dot",
                         help="none: the encoder's last states only (the context vector); dot, general (Luong), "
                              "additive (Bahdanau): a weighted sum of all encoder states at every step")
@@ -65,9 +79,11 @@ def parse_args(argv=None):
     parser.add_argument("--budget-minutes", type=float,
                         help="train this many minutes instead of --epochs, the learning-rate cosine following the "
                              "clock (two models, one budget)")
+    parser.add_argument("--steps-per-epoch", type=int, default=500,
+                        help="batches per epoch (checkpoint, validation, kept weights); 0: one pass over the pairs")
     parser.add_argument("--embedding-dim", type=int, default=256,
                         help="piece embedding size (source, target and output share the embeddings)")
-    parser.add_argument("--vocabulary-size", type=int, default=8000,
+    parser.add_argument("--vocabulary-size", type=int, default=10000,
                         help="subword pieces of the joint byte-pair-encoding vocabulary, characters included")
     parser.add_argument("--min-pair-count", type=int, default=2, help="train count a pair of pieces needs to merge")
     parser.add_argument("--label-smoothing", type=float, default=0.1, help="share of the target spread over all pieces")
@@ -96,7 +112,7 @@ def load_data(args):
         return (*(from_tfds(args.tfds, s) for s in ("train", "validation", "test")),
                 {"name": args.tfds, "source": "TensorFlow Datasets", "tfds": args.tfds, "split": "the builder's"})
     if args.train_file is None:
-        return (*(bible.load(s) for s in ("train", "validation", "test")), bible.describe())
+        return corpus_data(args.corpus)
     if (args.validation_file is None) != (args.test_file is None):
         raise SystemExit("--validation-file and --test-file go together (without them: a hash split of the file)")
     if args.validation_file:
@@ -113,6 +129,18 @@ def load_data(args):
     return (*data, dataset)
 
 
+def corpus_data(corpus):
+    """`(train, validation, test, dataset card section)` of the zoo's corpora (`--corpus`)."""
+    names = list(CORPORA) if corpus == "both" else [corpus]
+    described = {CORPORA[n].NAME: CORPORA[n].describe() for n in names}
+    name = "+".join(described)
+    splits = [ParallelText.joined(name, s, [load_corpus(n, s) for n in names]) for s in ("train", "validation", "test")]
+    card = described[name] if len(names) == 1 else {"name": name, "parts": described}
+    if "software" in names:
+        card = {**card, "held_out_sample": HELD_OUT_SAMPLE}
+    return (*splits, card)
+
+
 def subword_vocabulary(train, args, workdir, flags, strategy):
     """`(pieces, merges)`: one BPE vocabulary learned on both sides of the training pairs, once per run.
 
@@ -126,9 +154,14 @@ def subword_vocabulary(train, args, workdir, flags, strategy):
     if distribute.is_chief(strategy):
         kept = json.loads(path.read_text()) if path.exists() else {}
         if kept.get("flags") != flags:
-            rows = tokenize(tf.constant(train.sources + train.targets)).to_list()
+            sources, targets = masked(train.sources, train.targets) if args.verbatim else (train.sources,
+                                                                                           train.targets)
+            rows = tokenize(tf.constant(sources + targets)).to_list()
             pieces, merges = subwords.learn([[t.decode("utf-8") for t in row] for row in rows],
                                             args.vocabulary_size, args.min_pair_count)
+            if args.verbatim:  # every slot is a piece, even one the training pairs never fill
+                pieces += [f"{slot}{subwords.END_OF_WORD}" for slot in verbatim.SLOT_PIECES
+                           if f"{slot}{subwords.END_OF_WORD}" not in pieces]
             path.parent.mkdir(parents=True, exist_ok=True)
             training.write_record(path, {"flags": flags, "pieces": pieces, "merges": merges})
     distribute.barrier(strategy, "subwords")
@@ -155,7 +188,7 @@ def build_model(args, train, workdir, flags, strategy):
                                      beam_width=args.beam_width)
     return Translator(pieces, merges, cell=args.cell, hidden=args.hidden, embedding_dim=args.embedding_dim,
                       attention=args.attention, bidirectional=args.bidirectional, dropout=args.dropout,
-                      beam_width=args.beam_width, recurrent_initializer=args.initializer)
+                      beam_width=args.beam_width, recurrent_initializer=args.initializer, verbatim=args.verbatim)
 
 
 def model_name(args, dataset):
@@ -163,7 +196,7 @@ def model_name(args, dataset):
     if args.name:
         return args.name
     suffix = "_transformer" if args.architecture == "transformer" else ""
-    if dataset["name"] == bible.NAME:
+    if corpora_of(dataset):
         return "translate_es_en" + suffix
     return "translate_" + "".join(c if c.isalnum() else "_" for c in Path(dataset["name"]).stem) + suffix
 
@@ -171,6 +204,7 @@ def model_name(args, dataset):
 def shrink_for_smoke(args, train, validation, test):
     """`--smoke`: a few pairs and a tiny network, two epochs."""
     args.epochs, args.hidden, args.embedding_dim, args.vocabulary_size = 2, 16, 16, 300
+    args.steps_per_epoch = 0
     args.patience, args.warmup_steps, args.average_epochs = 2, 5, 2
     return train.take(400), validation.take(40), test.take(40)
 
@@ -182,10 +216,21 @@ def sizes(dataset_name, model, train, fitted, validation, test, max_train_words)
             f"{model.count_params():,} parameters")
 
 
+def training_batches(args, fitted, model, batch_size):
+    """Shuffled batches of the training pairs; with `--bible-share` and both corpora, each batch drawn from the
+    Bible or the software messages with those odds (an endless stream: epochs of `--steps-per-epoch`)."""
+    if not (args.bible_share and args.steps_per_epoch and len(fitted.parts) > 1):
+        return as_dataset(fitted, model, batch_size, shuffle=True, seed=args.seed)
+    streams = [as_dataset(fitted.part(name), model, batch_size, shuffle=True, seed=args.seed).repeat()
+               for name in fitted.parts]
+    weights = [args.bible_share if name == CORPORA["bible"].NAME else 1 - args.bible_share for name in fitted.parts]
+    return tf.data.Dataset.sample_from_datasets(streams, weights=weights, seed=args.seed)
+
+
 def compile_model(args, model, train):
     """Adam on a warm-up + cosine schedule that ends with the last epoch (or the budget's last minute),
     label-smoothed cross-entropy."""
-    total_steps = args.epochs * int(train.cardinality())
+    total_steps = args.epochs * (args.steps_per_epoch or int(train.cardinality()))
     learning_rate = (args.learning_rate if args.budget_minutes
                      else training.warmup_cosine(args.learning_rate, total_steps, args.warmup_steps))
     training.compile_word_generator(model, learning_rate, args.label_smoothing)
@@ -195,9 +240,10 @@ def fit(args, model, workdir, flags, train, validation):
     """Trains (resuming a killed run), keeping the last epochs' weights: the fit's seconds."""
     budget = (training.TimeBudget(args.budget_minutes, args.learning_rate, args.warmup_steps)
               if args.budget_minutes else None)
-    return training.fit(model, workdir, flags, train, as_dataset(validation, model, 128),
-                        args.epochs if budget is None else 10_000, args.patience, lr_patience=None,
-                        keep_epochs=args.average_epochs, budget=budget)
+    return training.fit(model, workdir, flags, train.repeat() if args.steps_per_epoch else train,
+                        as_dataset(validation, model, 128), args.epochs if budget is None else 10_000, args.patience,
+                        lr_patience=None, keep_epochs=args.average_epochs, budget=budget,
+                        steps_per_epoch=args.steps_per_epoch or None)
 
 
 def with_averaged_epochs(model, workdir, validation):
@@ -273,7 +319,7 @@ def network_description(args):
 def model_card(args, model, dataset, examples, results, choices, flags, fit_seconds, workdir):
     return cards.RecipeCard(
         description=network_description(args) + ", BPE pieces: "
-                    + ("Spanish→English" if dataset["name"] == bible.NAME else dataset["name"]) + " translation",
+                    + ("Spanish→English" if corpora_of(dataset) else dataset["name"]) + " translation",
         dataset={**dataset, "examples": examples},
         input=f"raw UTF-8 sentences, tokenised in the graph; at most {model.max_source_tokens} tokens, longer "
               f"ones are refused with an error; output at most {model.max_length_ratio:g} x source tokens "
@@ -282,7 +328,8 @@ def model_card(args, model, dataset, examples, results, choices, flags, fit_seco
         validation_metrics=results["validation"],
         hyperparameters=flags,
         training_seconds=fit_seconds,
-        data_license=bible.LICENSE if not args.train_file else "the user's own",
+        data_license=("; ".join(CORPORA[n].LICENSE for n in corpora_of(dataset)) if corpora_of(dataset)
+                      else "the user's own"),
         extra={
             "test_metrics_greedy": results["test_greedy"],
             "test_slice_metrics": {**results["test_slice"], "slice": f"the first {TEST_SLICE} test pairs"},
@@ -291,7 +338,7 @@ def model_card(args, model, dataset, examples, results, choices, flags, fit_seco
             "epochs_averaged": max(choices["epochs_averaged"], key=choices["epochs_averaged"].get, default=None),
             "epochs_averaged_search": choices["epochs_averaged"],
             "trained_on": training.machine(),
-            **(intended_use(model) if dataset["name"] == bible.NAME else {}),
+            **(intended_use(model) if corpora_of(dataset) else {}),
             "epochs_trained": len((workdir / "history.csv").read_text().splitlines()) - 1,
         },
     ).to_dict()
@@ -311,8 +358,7 @@ def main(argv=None):
     flags = training.run_flags(args, RUN_LOCATION_FLAGS)
     with strategy.scope():
         model = build_model(args, fitted, workdir, flags, strategy)
-        batches = as_dataset(fitted, model, distribute.global_batch_size(args.batch_size, strategy), shuffle=True,
-                             seed=args.seed)
+        batches = training_batches(args, fitted, model, distribute.global_batch_size(args.batch_size, strategy))
         compile_model(args, model, batches)
     print(sizes(dataset["name"], model, train, fitted, validation, test, args.max_train_words))
     fit_seconds = fit(args, model, workdir, {**flags, "subwords": vocabulary_digest(model)}, batches, validation)

@@ -7,6 +7,7 @@ import re
 from sacrebleu.metrics import BLEU, CHRF
 
 from zoo.evaluation import Evaluation
+from zoo.translation import verbatim
 from zoo.translation.data import load_split
 
 LONG_SOURCE_WORDS = 40  # results are also reported on the sources up to this many words
@@ -60,16 +61,25 @@ def names_kept(hypotheses, references):
 
 def evaluate(model, data, beam_width=None):
     """`TranslationEvaluation` of `model` on all pairs of `data` (`zoo.datasets.parallel.ParallelText`), with
-    `names_kept`, and under `up_to_40_words` on those with at most `LONG_SOURCE_WORDS` source words."""
+    `names_kept`, `verbatim_kept` (`zoo.translation.verbatim.kept`), under `up_to_40_words` on those with at
+    most `LONG_SOURCE_WORDS` source words, and under `by_part` each joined dataset's own (`data.parts`)."""
     hypotheses = model.translate(data.sources, beam_width=beam_width)
-    short = [i for i, s in enumerate(data.sources) if len(s.split()) <= LONG_SOURCE_WORDS]
-    return TranslationEvaluation({
-        **translation_metrics(hypotheses, data.targets),
-        "names_kept": names_kept(hypotheses, data.targets),
+    metrics = _metrics(data.sources, data.targets, hypotheses)
+    if len(data.parts) > 1:
+        metrics["by_part"] = {name: _metrics(data.sources[start:stop], data.targets[start:stop],
+                                             hypotheses[start:stop]) for name, (start, stop) in data.parts.items()}
+    return TranslationEvaluation({**metrics, "beam_width": model.beam_width if beam_width is None else beam_width})
+
+
+def _metrics(sources, references, hypotheses):
+    short = [i for i, s in enumerate(sources) if len(s.split()) <= LONG_SOURCE_WORDS]
+    return {
+        **translation_metrics(hypotheses, references),
+        "names_kept": names_kept(hypotheses, references),
+        "verbatim_kept": verbatim.kept(sources, references, hypotheses),
         f"up_to_{LONG_SOURCE_WORDS}_words": translation_metrics([hypotheses[i] for i in short],
-                                                                 [data.targets[i] for i in short]),
-        "beam_width": model.beam_width if beam_width is None else beam_width,
-    })
+                                                                 [references[i] for i in short]),
+    }
 
 
 def evaluate_split(model, split="test"):

@@ -71,6 +71,9 @@ class Translator(ZooModel):
         max_source_tokens: longest source accepted, in words and
             punctuation marks; longer ones are refused with an error, never
             truncated.
+        verbatim: copy placeholders, options, paths, numbers, addresses and
+            markup as written: they are slots the network places, filled in
+            after decoding (`zoo.translation.verbatim`).
 
     Example:
 
@@ -99,6 +102,7 @@ class Translator(ZooModel):
         max_length_offset=10,
         max_source_tokens=500,
         recurrent_initializer="orthogonal",
+        verbatim=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -120,6 +124,7 @@ class Translator(ZooModel):
         self.max_length_offset = int(max_length_offset)
         self.max_source_tokens = int(max_source_tokens)
         self.recurrent_initializer = recurrent_initializer
+        self.verbatim = bool(verbatim)
         self.state_size = self.hidden * (2 if self.bidirectional else 1)
         self._make_vocabulary()
         self._make_network()
@@ -255,6 +260,7 @@ class Translator(ZooModel):
             "max_length_offset": self.max_length_offset,
             "max_source_tokens": self.max_source_tokens,
             "recurrent_initializer": self.recurrent_initializer,
+            "verbatim": self.verbatim,
         }
 
     # -- serving and the Python API ----------------------------------------------------------------

@@ -24,7 +24,8 @@ import tensorflow as tf
 from zoo.batches import by_length
 from zoo.decoding import PAD_ID, check_options, checked_options, search
 from zoo.translation.subwords import join_pieces, readable
-from zoo.translation.text import detokenize, tokenize
+from zoo.translation import verbatim
+from zoo.translation.text import capitalized, detokenize, tokenize
 from zoo.validation import as_utf8_list, as_value_error, check, is_utf8, one_value
 
 _SENTENCES = tf.TensorSpec(None, tf.string, name="sentences")
@@ -34,35 +35,47 @@ BATCH_SIZE = 64  # sentences per signature call in the Python API
 
 
 def _source_ids(model, sentences):
-    """Piece ids `[B, S]` (0 padded, at least one column) and the pieces as people read them."""
+    """Piece ids `[B, S]` (0 padded, at least one column), the verbatim spans `[B, SLOTS]` of each sentence
+    (`zoo.translation.verbatim`; `None` for a model that translates everything) and whether each translation
+    starts with a capital (`zoo.translation.text.capitalized`)."""
     with tf.control_dependencies([
         check(tf.rank(sentences) == 1, "sentences: expected string (batch,), one raw sentence per element"),
         check(is_utf8(sentences), "sentences: not valid UTF-8; expected UTF-8 text"),
     ]):
-        tokens = tokenize(tf.reshape(sentences, [-1]))
+        sentences = tf.reshape(sentences, [-1])
+    spans = None
+    if model.verbatim:
+        sentences, spans = verbatim.protect(sentences)
+    tokens = tokenize(sentences)
     with tf.control_dependencies([check(
             tf.reduce_all(tokens.row_lengths() <= model.max_source_tokens),
             f"sentences: more than max_source_tokens {model.max_source_tokens} words in one sentence; "
             "split the text into sentences")]):
         ids = model.piece_ids(tokens).to_tensor(PAD_ID)
     width = tf.maximum(tf.shape(ids)[1], 1)  # a batch of empty sentences still has one padding column
-    return tf.pad(ids, [[0, 0], [0, width - tf.shape(ids)[1]]])
+    return tf.pad(ids, [[0, 0], [0, width - tf.shape(ids)[1]]]), spans, capitalized(sentences)
+
+
+def _pieces(model, ids, spans):
+    """The pieces `ids` write, the verbatim spans back in their slots."""
+    pieces = model.pieces_of(ids)
+    return pieces if spans is None else verbatim.restore(pieces, spans)
 
 
 def signatures(model):
     def run(sentences, beam_width, max_length):
-        source = _source_ids(model, sentences)
+        source, spans, capitals = _source_ids(model, sentences)
         beam_width, max_length = checked_options(beam_width, max_length)
         lengths = tf.reduce_sum(tf.cast(source != PAD_ID, tf.int32), axis=1)
         limits = model.length_limits(lengths)
         limits = tf.where(max_length > 0, tf.minimum(limits, max_length), limits)
         ids, attention, scores = search(model, model.encode(source), limits, beam_width)
-        target = model.pieces_of(ids)
+        target = _pieces(model, ids, spans)
         empty = lengths == 0
         return {
-            "translations": tf.where(empty, "", detokenize(join_pieces(target))),
+            "translations": tf.where(empty, "", detokenize(join_pieces(target), capitals)),
             "scores": tf.where(empty, 0.0, scores),
-            "source_tokens": readable(model.pieces_of(source)),
+            "source_tokens": readable(_pieces(model, source, spans)),
             "target_tokens": tf.where(empty[:, None], "", readable(target)),
             "attention": tf.where(empty[:, None, None], 0.0, attention),
         }

@@ -4,7 +4,8 @@ Tokens are runs of letters, digits and in-word apostrophes (`Jacob's`
 stays whole); every other non-space character (`,` `;` `:` `.` `?` `!`
 `(` `)` `-`, quotes and apostrophes at a word's edge) is a token of its own,
 kept as written (`zoo.translation.subwords` splits tokens into pieces).
-The writing side capitalises the first letter of the sentence and glues
+The writing side capitalises the first letter of the sentence (unless its
+source starts with a small letter, as software messages often do) and glues
 punctuation to its neighbours as English prints it: no space before `, ; : . ? ! )` or a
 word-final apostrophe (`Moses’`), none after `( ¿ ¡`, none around a
 hyphen between letters (`Beer-sheba`).
@@ -38,11 +39,18 @@ def capitalize_first(texts):
     return tf.strings.join([tf.strings.upper(first, encoding="utf-8"), rest])
 
 
-def detokenize(tokens):
-    """Tokens joined by spaces `string [B]` → readable sentences `string [B]`."""
+def capitalized(sources):
+    """Whether each translation of `sources` `string [B]` starts with a capital: unless the source's first
+    letter is a small one ("no se puede abrir" → "cannot open")."""
+    return tf.logical_not(tf.strings.regex_full_match(sources, r"[^\pL]*\p{Ll}(?s:.*)"))
+
+
+def detokenize(tokens, capitalize=True):
+    """Tokens joined by spaces `string [B]` → readable sentences `string [B]`, the first letter capitalised
+    where `capitalize` (`bool`, or `bool [B]`) is true."""
     joined = tf.strings.strip(tf.strings.regex_replace(tokens, " +", " "))
     joined = tf.strings.regex_replace(joined, _NO_SPACE_BEFORE, r"\1")
     joined = tf.strings.regex_replace(joined, _NO_SPACE_AFTER, r"\1")
     joined = tf.strings.regex_replace(joined, _CLOSING_APOSTROPHE, r"\1\2")
     joined = tf.strings.regex_replace(joined, _HYPHEN, r"\1-\2")
-    return capitalize_first(joined)
+    return tf.where(capitalize, capitalize_first(joined), joined)
