@@ -40,7 +40,7 @@ def test_a_character_never_seen_in_training_is_the_unknown_piece_and_never_writt
 def _encoded(model, sentences):
     from zoo.translation.signatures import _source_ids
 
-    source = _source_ids(model, tf.constant(sentences))
+    source, *_ = _source_ids(model, tf.constant(sentences))
     return model.encode(source), tf.reduce_sum(tf.cast(source != PAD_ID, tf.int32), axis=1)
 
 
@@ -242,3 +242,13 @@ def test_names_kept_counts_the_capitalised_words_after_the_first():
     # wanted: LORD, Moses | Haran, Abram (the verse's first word is not counted); kept: LORD, Moses | Abram
     assert names_kept(hypotheses, references) == {"kept": 3, "of": 4, "share": 0.75}
     assert names_kept([], []) == {"kept": 0, "of": 0, "share": None}
+
+
+def test_the_demo_messages_come_from_packages_of_the_software_test_split():
+    from zoo.datasets import gettext_es
+    from zoo.translation.demo import DEMO_MESSAGES
+
+    sources = {source for _, source in gettext_es.packages()}
+    for source, spanish, english in DEMO_MESSAGES:
+        assert source in sources and gettext_es.split_of(source) == "test"
+        assert gettext_es.message_pairs(english, spanish) == [(spanish, english)]

@@ -31,7 +31,7 @@ def test_cached_steps_give_the_logits_of_the_whole_prefix(toy):
     from zoo.translation.signatures import _source_ids
 
     model = _tiny(toy)
-    source = _source_ids(model, tf.constant(["El perro come pan.", "Juan ve agua."]))
+    source, *_ = _source_ids(model, tf.constant(["El perro come pan.", "Juan ve agua."]))
     encoded = model.encode(source)
     prefix = tf.constant([[2, 7, 9, 11, 5], [2, 4, 4, 8, 6]])
     whole = tf.nn.log_softmax(model._decode(prefix, encoded)[..., 3:])  # the ids a step may emit
@@ -45,7 +45,7 @@ def test_beam_width_one_equals_greedy_and_decoding_stops(toy):
     from zoo.translation.signatures import _source_ids
 
     model = _tiny(toy)
-    source = _source_ids(model, tf.constant(["El perro come pan.", "Juan ve agua."]))
+    source, *_ = _source_ids(model, tf.constant(["El perro come pan.", "Juan ve agua."]))
     encoded = model.encode(source)
     limits = tf.constant([7, 4])
     greedy = greedy_search(model, encoded, limits)

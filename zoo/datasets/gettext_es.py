@@ -4,7 +4,7 @@ Every Debian binary package that ships a Spanish message catalogue
 (`usr/share/locale/es/LC_MESSAGES/*.mo`, LibreOffice's under
 `usr/lib/libreoffice/program/resource/es/`) and whose `.deb` is at most
 10 MB is pinned by version, machine type and sha256 in
-`gettext_es_packages.json` (1 474 packages of Debian 12 "bookworm": GNU
+`gettext_es_packages.json` (1 475 packages of Debian 12 "bookworm": GNU
 tools, GNOME, KDE, Xfce and LibreOffice's interface, games, compilers...;
 the list was made with `apt-file search` on that pattern and `apt-cache
 show`'s sizes). The zoo fetches them with apt's own client (`apt-get
@@ -69,7 +69,7 @@ SPLIT_RULE = ("by source package: bash, coreutils, tar and gettext -> independen
               "zlib.crc32(source package) % 20 == 0 -> test, == 1 -> validation, else train; validation and test "
               "pairs whose Spanish side is a train pair's are dropped")
 TSV = "es-en.tsv"
-TSV_SHA256 = "1b4ca03cc91f986dcaae5e848851c78a2378a8033fa3fa04da7c7e3c9eb05562"
+TSV_SHA256 = "597b21684495cad6c6dfe99e655c672319a4fad1ce98ae99359829d654fd95dd"
 MAX_WORDS = 60
 LICENSE = ("the licences of the packages' translations (GPL, LGPL, MPL and other free licences; each package's "
            "copyright file in Debian)")

@@ -4,7 +4,7 @@
 
 Data (`--corpus`): Reina-Valera 1909 / King James Bible verse pairs
 (fetched with apt-get, split by chapter) and the Spanish messages of
-today's software (the gettext catalogues of 1 474 Debian packages, split by
+today's software (the gettext catalogues of 1 475 Debian packages, split by
 package; `zoo.datasets.gettext_es`), one or both; or your own `source<TAB>target` file with
 `--train-file` (split by a hash of each source line unless
 `--validation-file` and `--test-file` are given), or a TFDS translation
@@ -39,7 +39,6 @@ from zoo import cards, distribute, plots, training
 from zoo.datasets.parallel import FILE_SPLIT_RULE, from_tfds, read_pairs_file
 from zoo.translation import Translator
 from zoo.datasets.parallel import ParallelText
-from zoo.translation import verbatim
 from zoo.translation.data import CORPORA, HELD_OUT_SAMPLE, as_dataset, corpora_of, load_corpus, masked
 from zoo.translation.demo import DEMO_SENTENCES, OUT_OF_DOMAIN
 from zoo.translation.evaluation import LENGTH_PENALTIES, LONG_SOURCE_WORDS, choose_length_penalty, evaluate
@@ -103,7 +102,13 @@ def parse_args(argv=None):
     parser.add_argument("--test-file", type=Path, help="with --train-file: separate test pairs")
     parser.add_argument("--name", help="exported model name (default translate_es_en, or translate_<file>)")
     parser.add_argument("--init-from", help="fine-tune this pretrained translator (name or directory)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not 0 <= args.bible_share < 1:
+        parser.error(f"--bible-share: expected a share of batches from 0 up to (not including) 1, got {args.bible_share}")
+    if args.steps_per_epoch < 0:
+        parser.error(f"--steps-per-epoch: expected 0 (one pass) or a positive number of batches, got "
+                     f"{args.steps_per_epoch}")
+    return args
 
 
 def load_data(args):
@@ -159,9 +164,6 @@ def subword_vocabulary(train, args, workdir, flags, strategy):
             rows = tokenize(tf.constant(sources + targets)).to_list()
             pieces, merges = subwords.learn([[t.decode("utf-8") for t in row] for row in rows],
                                             args.vocabulary_size, args.min_pair_count)
-            if args.verbatim:  # every slot is a piece, even one the training pairs never fill
-                pieces += [f"{slot}{subwords.END_OF_WORD}" for slot in verbatim.SLOT_PIECES
-                           if f"{slot}{subwords.END_OF_WORD}" not in pieces]
             path.parent.mkdir(parents=True, exist_ok=True)
             training.write_record(path, {"flags": flags, "pieces": pieces, "merges": merges})
     distribute.barrier(strategy, "subwords")
@@ -185,7 +187,7 @@ def build_model(args, train, workdir, flags, strategy):
 
         return TransformerTranslator(pieces, merges, stack=args.stack, heads=args.heads, feedforward=args.feedforward,
                                      embedding_dim=args.embedding_dim, dropout=args.dropout,
-                                     beam_width=args.beam_width)
+                                     beam_width=args.beam_width, verbatim=args.verbatim)
     return Translator(pieces, merges, cell=args.cell, hidden=args.hidden, embedding_dim=args.embedding_dim,
                       attention=args.attention, bidirectional=args.bidirectional, dropout=args.dropout,
                       beam_width=args.beam_width, recurrent_initializer=args.initializer, verbatim=args.verbatim)
@@ -295,15 +297,24 @@ def show(args, model, workdir):
                              workdir / "attention.png")
 
 
-def intended_use(model):
-    """The card's intended use and limitations, with what the model makes of modern Spanish."""
+USES = {  # corpus: (what a model trained on it is for, what it was not trained on)
+    "bible": ("Bible verses: Spanish in the style of the Reina-Valera 1909 in, English in the style of the King "
+              "James Version out", "Bible verses"),
+    "software": ("the text of software: interface labels, messages, option help and settings descriptions, "
+                 "placeholders (%s, {0}), options, paths, numbers, addresses and markup copied as written",
+                 "software messages"),
+}
+
+
+def intended_use(model, corpora):
+    """The card's intended use and limitations, with what the model makes of everyday Spanish."""
+    uses, trained_on = zip(*(USES[name] for name in corpora))
     return {
-        "intended_use": "Spanish in the style of the Reina-Valera 1909 Bible in, English in the style of the King "
-                        "James Version out: Bible verses and text written like them.",
+        "intended_use": "Spanish → English for " + "; and for ".join(uses) + ".",
         "limitations": {
-            "note": "Trained on Bible verses only. Modern everyday Spanish is out of domain: it comes out in Bible "
-                    "English, and words the Bible does not use are guessed from their pieces, often wrongly. "
-                    "Names are carried over piece by piece; BLEU is measured against one reference (the KJV).",
+            "note": f"Trained on {' and '.join(trained_on)} only. Everyday Spanish (conversation, news, prose) is "
+                    "out of domain: it comes out in the style of what the model learned, and words it never saw are "
+                    "guessed from their pieces, often wrongly. BLEU is measured against one reference.",
             "out_of_domain_examples": dict(zip(OUT_OF_DOMAIN, model.translate(OUT_OF_DOMAIN))),
         },
     }
@@ -338,7 +349,7 @@ def model_card(args, model, dataset, examples, results, choices, flags, fit_seco
             "epochs_averaged": max(choices["epochs_averaged"], key=choices["epochs_averaged"].get, default=None),
             "epochs_averaged_search": choices["epochs_averaged"],
             "trained_on": training.machine(),
-            **(intended_use(model) if corpora_of(dataset) else {}),
+            **(intended_use(model, corpora_of(dataset)) if corpora_of(dataset) else {}),
             "epochs_trained": len((workdir / "history.csv").read_text().splitlines()) - 1,
         },
     ).to_dict()

@@ -82,24 +82,24 @@ def _slot_characters(slots):
 
 def protect(texts):
     """Sentences `string [B]` → `(masked string [B], spans string [B, SLOTS])`: each distinct span replaced by
-    its slot character, and the span of every slot (`""` for slots not used)."""
+    its slot character, and the span of every slot (`""` for slots not used). Linear in the words: a sentence of
+    thousands of spans costs what its length does."""
     words, is_span = _words(texts)
     spans = tf.ragged.boolean_mask(words, words.with_flat_values(is_span))
-    table = tf.pad(spans.to_tensor(""), [[0, 0], [0, 1]])  # a column more: a batch without spans has one too
-    used = tf.sequence_mask(spans.row_lengths(), tf.shape(table)[1])
-    same = (table[:, :, None] == table[:, None, :]) & used[:, None, :]
-    first = tf.argmax(tf.cast(same, tf.int32), axis=2, output_type=tf.int32)  # first occurrence of each span
-    is_first = (first == tf.range(tf.shape(table)[1])[None, :]) & used
-    slot = tf.gather(tf.cumsum(tf.cast(is_first, tf.int32), axis=1) - 1, first, batch_dims=1)
-    slot_of_span = tf.boolean_mask(slot, used)  # row by row, as the spans appear in `words`
+    rows = spans.value_rowids()
+    # one id per distinct (sentence, span), numbered in order of first appearance: rows come one after another,
+    # so a sentence's spans get consecutive ids and its slots are the ids less its first one
+    _, ids = tf.unique(tf.strings.join([tf.strings.as_string(rows), spans.flat_values], separator="\0"))
+    slot = ids - tf.gather(tf.math.unsorted_segment_min(ids, rows, spans.nrows()), rows)
+    occurrence = tf.range(tf.size(ids))
+    first = tf.math.unsorted_segment_min(occurrence, ids, tf.reduce_max(tf.concat([ids, [-1]], 0)) + 1)
+    distinct = tf.ragged.boolean_mask(spans, spans.with_flat_values(occurrence == tf.gather(first, ids)))
     span_at = tf.where(is_span)
     flat = words.flat_values
-    replacement = tf.where(slot_of_span < SLOTS, _slot_characters(tf.minimum(slot_of_span, SLOTS - 1)),
-                           tf.gather_nd(flat, span_at))
+    replacement = tf.where(slot < SLOTS, _slot_characters(tf.minimum(slot, SLOTS - 1)), spans.flat_values)
     flat = tf.tensor_scatter_nd_update(flat, span_at, replacement)
-    distinct = tf.ragged.boolean_mask(table, is_first).to_tensor("", shape=[None, SLOTS])
     masked = tf.strings.reduce_join(words.with_flat_values(flat), axis=1, separator=" ")
-    return masked, distinct
+    return masked, distinct.to_tensor("", shape=[None, SLOTS])
 
 
 def protect_like(texts, spans):
