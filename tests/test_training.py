@@ -102,3 +102,19 @@ def test_the_last_epochs_weights_are_kept_and_averaged(tmp_path):
     training.averaged_weights(model, files[-2:])
     for got, a, b in zip(model.get_weights(), seen[3], seen[4]):
         np.testing.assert_allclose(got, (a + b) / 2, rtol=1e-6)
+
+
+@pytest.mark.parametrize("flag,value", [
+    ("--epochs", "0"), ("--batch-size", "0"), ("--hidden", "-3"), ("--layers", "0"), ("--patience", "0"),
+    ("--learning-rate", "nan"), ("--learning-rate", "-0.1"), ("--learning-rate", "inf"), ("--version", "0"),
+    ("--epochs", "1.5"), ("--batch-size", "many"),
+])
+def test_every_recipe_refuses_out_of_range_options_before_anything_runs(flag, value, capsys):
+    from zoo.training import recipe_parser
+
+    with pytest.raises(SystemExit) as exit:
+        recipe_parser("a recipe").parse_args([flag, value])
+    assert exit.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert flag in error and "expected" in error and repr(value) in error
+    assert recipe_parser("a recipe").parse_args(["--learning-rate", "0"]).learning_rate == 0.0

@@ -107,3 +107,15 @@ def test_a_translation_starts_with_a_capital_unless_its_source_starts_with_a_sma
     assert bool(capitalized(tf.constant([source])).numpy()[0]) is capital
     written = detokenize(tf.constant(["cannot open it"]), capitalized(tf.constant([source]))).numpy()[0].decode()
     assert written == ("Cannot open it" if capital else "cannot open it")
+
+
+@pytest.mark.parametrize("sentence,error", [
+    ("%s" * 5000, "more than max_source_tokens"),  # thousands of spans in one word: refused, not a huge table
+    (" ".join(f"--o{i}" for i in range(2000)), "more than max_source_tokens"),
+    (b"--verbose \xff", "not valid UTF-8"),
+])
+def test_a_verbatim_translator_refuses_hostile_sentences_clearly(tiny_translator_factory, sentence, error):
+    model = tiny_translator_factory(verbatim=True)
+    with pytest.raises(ValueError, match=error):
+        model.translate([sentence])
+    assert model.translate([]) == [] and model.translate(["", "  "]) == ["", ""]

@@ -39,28 +39,51 @@ def choice_list(choices):
     return parse
 
 
+def at_least(minimum, kind=int):
+    """An argparse type: a finite number of `kind` not below `minimum`, or a usage error that says so.
+
+    >>> at_least(1)("3"), at_least(0.0, float)("0")
+    (3, 0.0)
+    >>> at_least(1)("0")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: expected a whole number of at least 1, got '0'
+    """
+    what = "a whole number" if kind is int else "a finite number"
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {what} of at least {minimum:g}, got {text!r}")
+        return value
+
+    return parse
+
+
 def recipe_parser(description, cells=CELLS):
     """An argparse parser with the flags every recipe has."""
     parser = argparse.ArgumentParser(description=description,
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--cell", choices=cells, default="gru", help="recurrent cell")
-    parser.add_argument("--hidden", type=int, default=64, help="hidden state size (per direction)")
+    parser.add_argument("--hidden", type=at_least(1), default=64, help="hidden state size (per direction)")
     parser.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=False,
                         help="read sequences both ways")
-    parser.add_argument("--layers", type=int, default=1, help="stacked recurrent layers")
+    parser.add_argument("--layers", type=at_least(1), default=1, help="stacked recurrent layers")
     parser.add_argument("--initializer", default="orthogonal", help="initialiser of the recurrent weights W_hh")
-    parser.add_argument("--learning-rate", type=float, default=3e-3, help="Adam learning rate")
-    parser.add_argument("--epochs", type=int, default=100, help="maximum epochs")
-    parser.add_argument("--batch-size", type=int, default=32,
+    parser.add_argument("--learning-rate", type=at_least(0.0, float), default=3e-3, help="Adam learning rate")
+    parser.add_argument("--epochs", type=at_least(1), default=100, help="maximum epochs")
+    parser.add_argument("--batch-size", type=at_least(1), default=32,
                         help="training examples per step on each replica (device or worker); a step trains on "
                              "this x the replicas")
-    parser.add_argument("--patience", type=int, default=30, help="early-stopping patience (epochs)")
-    parser.add_argument("--lr-patience", type=int, default=20,
+    parser.add_argument("--patience", type=at_least(1), default=30, help="early-stopping patience (epochs)")
+    parser.add_argument("--lr-patience", type=at_least(1), default=20,
                         help="halve the learning rate after this many epochs without validation progress")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights, shuffling and noise")
     parser.add_argument("--workdir", type=Path, help="checkpoints, TensorBoard logs and plots (default runs/NAME)")
     parser.add_argument("--out", type=Path, default=Path("saved_models"), help="where model versions are exported")
-    parser.add_argument("--version", type=int, help="version to export (default: next free)")
+    parser.add_argument("--version", type=at_least(1), help="version to export (default: next free)")
     parser.add_argument("--smoke", action="store_true", help="a seconds-long end-to-end run on a slice of the data")
     parser.add_argument("--distribute", choices=distribute.STRATEGIES, default="none",
                         help="none: one device; mirrored: every local GPU; multi_worker: the cluster in $TF_CONFIG, "
