@@ -118,3 +118,16 @@ def test_every_recipe_refuses_out_of_range_options_before_anything_runs(flag, va
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert flag in error and "expected" in error and repr(value) in error
     assert recipe_parser("a recipe").parse_args(["--learning-rate", "0"]).learning_rate == 0.0
+
+
+def test_an_existing_version_is_refused_before_training(tmp_path):
+    import argparse
+
+    (tmp_path / "out" / "model_x" / "3").mkdir(parents=True)
+    args = argparse.Namespace(out=tmp_path / "out", version=3, workdir=None)
+    with pytest.raises(SystemExit, match="model_x/3 already exists: versions are immutable"):
+        training.workdir_for(args, "model_x")
+    assert training.workdir_for(argparse.Namespace(out=tmp_path / "out", version=4, workdir=None), "model_x") == (
+        training.default_workdir("model_x"))
+    assert training.workdir_for(argparse.Namespace(out=tmp_path / "out", version=None, workdir=tmp_path), "x") == (
+        tmp_path)

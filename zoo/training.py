@@ -91,6 +91,15 @@ def recipe_parser(description, cells=CELLS):
     return parser
 
 
+def workdir_for(args, name):
+    """The run's work directory (`--workdir`, else `default_workdir(name)`), after refusing a `--version` of
+    `name` that `--out` already holds: versions are immutable, and finding out after hours of training is late."""
+    if args.version is not None and (Path(args.out) / name / str(args.version)).exists():
+        raise SystemExit(f"{Path(args.out) / name / str(args.version)} already exists: versions are immutable; "
+                         "pick another --version, or leave it out for the next free one")
+    return args.workdir or default_workdir(name)
+
+
 def default_workdir(name):
     """Where a run of model `name` keeps its checkpoints and logs unless `--workdir` says: `runs/<name>`, under
     the current directory (as `--out`'s `saved_models/`)."""

@@ -174,7 +174,7 @@ def main(argv=None):
     args = parse_args(argv)
     strategy = distribute.strategy_for(args.distribute)
     name = args.name or ("agreement_brown_dense" if args.cell == "dense" else "agreement_brown")
-    workdir = args.workdir or training.default_workdir(name)
+    workdir = training.workdir_for(args, name)
     training.seed_everything(args.seed)
     dataset = agreement.describe()
     with distribute.data_lock():

@@ -187,7 +187,7 @@ def model_card(args, model, data, source, results, flags, fit_seconds, workdir):
 def main(argv=None):
     args = parse_args(argv)
     strategy = distribute.strategy_for(args.distribute)
-    workdir = args.workdir or training.default_workdir(args.name)
+    workdir = training.workdir_for(args, args.name)
     training.seed_everything(args.seed)
     if args.smoke:
         args.epochs, args.hidden, args.embedding_dim, args.filters = 2, 16, 16, [4, 8, 8]

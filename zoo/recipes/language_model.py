@@ -65,7 +65,7 @@ def main(argv=None):
     tokens = sum(len(r) for r in rows["train"])
     print(f"{NAME}: {len(rows['train'])} train sentences ({tokens:,} tokens), {len(words)} words, "
           f"{len(characters)} characters; {model.count_params():,} parameters")
-    workdir = args.workdir or training.default_workdir(NAME)
+    workdir = training.workdir_for(args, NAME)
     fit_seconds = training.fit(
         model, workdir, training.run_flags(args, training.RUN_LOCATION_FLAGS),
         as_dataset(rows["train"], args.batch_size, shuffle=True, seed=args.seed).repeat(),

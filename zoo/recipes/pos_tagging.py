@@ -172,7 +172,7 @@ def main(argv=None):
         train, validation, test, dataset = load_data(args)
     name = args.name or (f"pos_{Path(dataset['name']).stem}" if args.train_file else
                          "pos_brown" if args.tagset == "universal" else "pos_brown_fine")
-    workdir = args.workdir or training.default_workdir(name)
+    workdir = training.workdir_for(args, name)
     training.seed_everything(args.seed)
     if args.smoke:
         train, validation, test = smoke_sized(args, train, validation, test)

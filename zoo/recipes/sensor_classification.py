@@ -117,7 +117,7 @@ def main(argv=None):
     args = parse_args(argv)
     strategy = distribute.strategy_for(args.distribute)
     name = model_name(args.dataset)
-    workdir = args.workdir or training.default_workdir(name)
+    workdir = training.workdir_for(args, name)
     training.seed_everything(args.seed)
 
     train, validation, test = load_data(args)

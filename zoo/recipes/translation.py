@@ -361,7 +361,7 @@ def main(argv=None):
     with distribute.data_lock():
         train, validation, test, dataset = load_data(args)
     name = model_name(args, dataset)
-    workdir = args.workdir or training.default_workdir(name)
+    workdir = training.workdir_for(args, name)
     training.seed_everything(args.seed)
     if args.smoke:
         train, validation, test = shrink_for_smoke(args, train, validation, test)
