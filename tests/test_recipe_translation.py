@@ -96,6 +96,37 @@ def test_a_run_keeps_its_subword_vocabulary(recipe_module, tmp_path, monkeypatch
     assert len(calls) == 1 and learn is not recipe_module.subwords.learn
 
 
+def test_the_verbatim_vocabulary_is_learned_on_masked_pairs(recipe_module, tmp_path):
+    from zoo.datasets.parallel import ParallelText
+
+    pairs = ParallelText("t", "train", ["usa --verbose con %s", "abre /etc/fstab ahora"] * 3,
+                         ["use --verbose with %s", "open /etc/fstab now"] * 3, list(range(6)))
+    args = recipe_module.parse_args(["--vocabulary-size", "80", "--min-pair-count", "1"])
+    pieces, _ = recipe_module.subword_vocabulary(pairs, args, tmp_path, {"run": 1}, tf.distribute.get_strategy())
+    assert "\ue000</w>" in pieces and not {"verbose</w>", "fstab</w>", "etc"} & set(pieces)
+
+
+def test_both_corpora_are_drawn_batch_by_batch_with_the_bible_share(recipe_module, tiny_translator_factory):
+    from zoo.datasets.parallel import ParallelText
+
+    def part(name, words, count):
+        return ParallelText(name, "train", [words] * count, [words] * count, list(range(count)))
+
+    fitted = ParallelText.joined("both", "train", [part(bible.NAME, "Dios dijo.", 40),
+                                                   part("gettext_es_en", "el perro come pan", 40)])
+    model = tiny_translator_factory()
+    batch_length = {}
+    for share, steps in ((0.5, 400), (0.0, 0)):
+        args = recipe_module.parse_args(["--bible-share", str(share), "--steps-per-epoch", str(steps)])
+        batches = recipe_module.training_batches(args, fitted, model, 4)
+        batch_length[share] = [int(x["source"].shape[1]) for x, *_ in batches.take(200)]
+    # the two corpora have pieces of different lengths: each batch holds one of them, both come
+    assert len(set(batch_length[0.5])) == 2 and len(batch_length[0.5]) == 200
+    assert len(batch_length[0.0]) == 20  # one pass over the 80 pairs: no endless stream without steps per epoch
+    with pytest.raises(SystemExit):
+        recipe_module.parse_args(["--bible-share", "1.5"])
+
+
 def test_the_vocabulary_digest_tells_vocabularies_apart(recipe_module):
     from zoo.translation import Translator
 
