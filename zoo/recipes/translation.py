@@ -1,6 +1,6 @@
 """Trains, evaluates and exports a Spanish→English translator (encoder-decoder with attention).
 
-    python recipes/translation.py --budget-minutes 80   # the published translate_es_en, on 2 CPU cores
+    python recipes/translation.py --budget-minutes 100   # the published translate_es_en v6, on 2 CPU cores
 
 Data (`--corpus`): Reina-Valera 1909 / King James Bible verse pairs
 (fetched with apt-get, split by chapter) and the Spanish messages of
@@ -36,9 +36,8 @@ import tensorflow as tf
 
 import zoo
 from zoo import cards, distribute, plots, training
-from zoo.datasets.parallel import FILE_SPLIT_RULE, from_tfds, read_pairs_file
+from zoo.datasets.parallel import FILE_SPLIT_RULE, ParallelText, from_tfds, read_pairs_file
 from zoo.translation import Translator
-from zoo.datasets.parallel import ParallelText
 from zoo.translation.data import CORPORA, HELD_OUT_SAMPLE, as_dataset, corpora_of, load_corpus, masked
 from zoo.translation.demo import DEMO_SENTENCES, OUT_OF_DOMAIN
 from zoo.translation.evaluation import LENGTH_PENALTIES, LONG_SOURCE_WORDS, choose_length_penalty, evaluate
@@ -57,8 +56,8 @@ def parse_args(argv=None):
     parser.set_defaults(cell="gru", hidden=256, bidirectional=True, learning_rate=2e-3, epochs=12,
                         batch_size=128, patience=4)
     parser.add_argument("--corpus", choices=("both", *CORPORA), default="both",
-                        help="the zoo's pairs to learn from: Bible verses, software messages or both (mixed as they "
-                             "come; validation and test report each)")
+                        help="the zoo's pairs to learn from: Bible verses, software messages or both (mixed by "
+                             "--bible-share; validation and test report each)")
     parser.add_argument("--bible-share", type=float, default=0.2,
                         help="with --corpus both: the share of training batches drawn from the Bible (its verses are "
                              "four times longer than messages: 0.2 is about half the words); 0: all pairs shuffled "
