@@ -152,16 +152,13 @@ def _placeholders(text):
 
 
 def _usable(english, spanish):
-    if english == spanish or not spanish:
-        return False
-    if len(english.split()) > MAX_WORDS or len(spanish.split()) > MAX_WORDS:
-        return False
-    if not re.search(r"[A-Za-z]{2}", _PLACEHOLDER.sub(" ", english)) or " " not in english and \
-            _IDENTIFIER.fullmatch(english):
-        return False
-    if len(english) > 3 * len(spanish) + 10 or len(spanish) > 3 * len(english) + 10:
-        return False
-    return _placeholders(english) == _placeholders(spanish)
+    """Whether a cleaned pair is a translation worth learning (the module's docstring lists what is dropped)."""
+    format_only = not re.search(r"[A-Za-z]{2}", _PLACEHOLDER.sub(" ", english))
+    identifier = " " not in english and _IDENTIFIER.fullmatch(english)
+    too_long = max(len(english.split()), len(spanish.split())) > MAX_WORDS
+    lopsided = len(english) > 3 * len(spanish) + 10 or len(spanish) > 3 * len(english) + 10
+    return (english != spanish and bool(spanish) and not (format_only or identifier or too_long or lopsided)
+            and _placeholders(english) == _placeholders(spanish))
 
 
 def message_pairs(msgid, msgstr):
