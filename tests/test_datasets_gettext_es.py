@@ -76,6 +76,7 @@ def test_a_real_catalogue_is_read_out_of_its_package(gettext_base):
     assert ("especifica el contexto para MSGID", "specify context for MSGID") in pairs
     assert ("-c, --context=CONTEXTO", "-c, --context=CONTEXT") in pairs
     assert all(es != en and "\n" not in es + en for es, en in pairs)
+    assert {(es, en) for _, es, en in gettext_es.package_pairs(gettext_base)} == pairs
 
 
 def test_undecodable_catalogues_give_no_messages():

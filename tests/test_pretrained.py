@@ -151,8 +151,9 @@ def test_pretrained_tagger_size(name):
 # --- the translator ---------------------------------------------------------------------------------
 
 TRANSLATOR = "translate_es_en"
-BLEU_FLOOR = 38.0  # issue 18: test BLEU with beam search
-NAMES_FLOOR = 0.80  # a regression floor under the measured 81.9 % (issue 18 asked for 90 %: not met)
+# regression floors a little under the measured figures of v6 (its card); issue 29's goals are in bench/translation.py
+FLOORS = {"bible_es_en": {"bleu": "BIBLE_BLEU", "names": "BIBLE_NAMES"},
+          "gettext_es_en": {"bleu": "SOFTWARE_BLEU", "chrf": "SOFTWARE_CHRF", "verbatim": "SOFTWARE_VERBATIM"}}
 
 
 def test_pretrained_translator_card():
@@ -162,18 +163,51 @@ def test_pretrained_translator_card():
     assert card["task"] == "translation" and registry.resolve(TRANSLATOR).is_relative_to(registry.CHECKOUT)
     assert card["recipe_command"].startswith("python recipes/translation.py") and "--smoke" not in card[
         "recipe_command"]
-    assert card["dataset"]["name"] == "bible_es_en" and card["dataset"]["examples"]["test"] == 1_483
-    assert card["hyperparameters"]["attention"] != "none"
-    assert card["test_metrics"]["bleu"] >= BLEU_FLOOR
+    assert card["dataset"]["name"] == "bible_es_en+gettext_es_en"
+    assert card["dataset"]["examples"]["test"] == 1_483 + 3_000
+    assert card["hyperparameters"]["attention"] != "none" and card["hyperparameters"]["verbatim"]
+    bible, software = (card["test_metrics"]["by_part"][name] for name in FLOORS)
+    assert bible["sentences"] == 1_483 and software["sentences"] == 3_000
+    assert bible["bleu"] >= FLOORS["bible_es_en"]["bleu"]
+    assert bible["names_kept"]["of"] > 2000 and bible["names_kept"]["share"] >= FLOORS["bible_es_en"]["names"]
+    assert software["bleu"] >= FLOORS["gettext_es_en"]["bleu"] and software["chrf"] >= FLOORS["gettext_es_en"][
+        "chrf"]
+    verbatim = software["verbatim_kept"]
+    assert verbatim["of"] > 500 and verbatim["share"] >= FLOORS["gettext_es_en"]["verbatim"]
     assert set(card["signatures"]) == {"serving_default", "translate"}
     search = card["length_penalty_search"]  # chosen on validation, never on test
     assert float(max(search, key=search.get)) == card["length_penalty"]
     averaged = card["epochs_averaged_search"]  # so is the number of last epochs averaged
     assert int(max(averaged, key=averaged.get)) == card["epochs_averaged"]
-    names = card["test_metrics"]["names_kept"]
-    assert names["of"] > 2000 and names["share"] >= NAMES_FLOOR
     assert card["intended_use"] and len(card["limitations"]["out_of_domain_examples"]) == 3
     assert _size(registry.resolve(TRANSLATOR)) < 30 * MB
+
+
+@pytest.mark.parametrize("spanish,spans", [  # written by hand, in no corpus
+    ("No se puede abrir el fichero /etc/fstab: %s", ["/etc/fstab", "%s"]),
+    ("Use --force para sobrescribir {0} archivos.", ["--force", "{0}"]),
+    ("La versión 2.4.1 está disponible en https://example.org/descargas", ["2.4.1", "https://example.org/descargas"]),
+])
+def test_pretrained_translator_writes_placeholders_options_paths_and_numbers_as_they_are(spanish, spans):
+    translation = zoo.load(_committed(TRANSLATOR)).translate([spanish])[0]
+    for span in spans:
+        assert translation.count(span) == 1, translation
+
+
+@pytest.mark.slow
+def test_pretrained_translator_keeps_the_spans_of_messages_it_never_trained_on(tmp_path):
+    """The messages of GNU tar and gettext (fetched as the zoo fetches them): kept out of training and of every
+    choice, the independent check."""
+    from zoo.datasets import gettext_es, registries
+    from zoo.translation.verbatim import kept, spans_of
+
+    packages = [p for p, source in gettext_es.packages() if source in ("tar", "gettext")]
+    pairs = [(spanish, english) for deb in registries.fetch_all(packages, tmp_path)
+             for _, spanish, english in gettext_es.package_pairs(deb)
+             if set(spans_of(spanish)) & set(spans_of(english))]
+    sources, references = zip(*pairs[:300])
+    translations = zoo.load(_committed(TRANSLATOR)).translate(list(sources))
+    assert kept(sources, references, translations)["share"] >= FLOORS["gettext_es_en"]["verbatim"]
 
 
 @pytest.mark.slow

@@ -187,6 +187,14 @@ def message_pairs(msgid, msgstr):
     return pairs
 
 
+def package_pairs(deb):
+    """`(domain, spanish, english)` of every cleaned message in one `.deb`, in catalogue order."""
+    for domain, catalogue in catalogues_in(deb):
+        for msgid, msgstr in messages(catalogue):
+            for spanish, english in message_pairs(msgid, msgstr):
+                yield domain, spanish, english
+
+
 def _rows():
     """`(source package, package, domain, split, spanish, english)` of every package, deduplicated."""
     root = data_dir() / "gettext_es"
@@ -198,12 +206,10 @@ def _rows():
     seen, rows = set(), []
     for (package, source), deb in zip(pinned, debs):
         split = split_of(source)
-        for domain, catalogue in catalogues_in(deb):
-            for msgid, msgstr in messages(catalogue):
-                for spanish, english in message_pairs(msgid, msgstr):
-                    if (spanish, english) not in seen:
-                        seen.add((spanish, english))
-                        rows.append((source, package.name, domain, split, spanish, english))
+        for domain, spanish, english in package_pairs(deb):
+            if (spanish, english) not in seen:
+                seen.add((spanish, english))
+                rows.append((source, package.name, domain, split, spanish, english))
         progress.add(1)
     trained = {spanish for *_, split, spanish, _ in rows if split == "train"}
     return [row for row in rows if row[3] not in ("validation", "test") or row[4] not in trained]
