@@ -152,8 +152,9 @@ def test_pretrained_tagger_size(name):
 
 TRANSLATOR = "translate_es_en"
 # regression floors a little under the measured figures of v6 (its card); issue 29's goals are in bench/translation.py
-FLOORS = {"bible_es_en": {"bleu": "BIBLE_BLEU", "names": "BIBLE_NAMES"},
-          "gettext_es_en": {"bleu": "SOFTWARE_BLEU", "chrf": "SOFTWARE_CHRF", "verbatim": "SOFTWARE_VERBATIM"}}
+# (measured: Bible 30.54 BLEU, names 74.6 %; software 42.79 BLEU, 64.83 chrF, spans 99.5 %)
+FLOORS = {"bible_es_en": {"bleu": 29.5, "names": 0.72},
+          "gettext_es_en": {"bleu": 41.0, "chrf": 63.0, "verbatim": 0.98}}
 
 
 def test_pretrained_translator_card():
