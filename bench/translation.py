@@ -149,7 +149,8 @@ def goals(results, catalogue_attention):
              _share(software_test, "verbatim_kept"),
              ((software_test.get("verbatim_kept") or {}).get("share") or 0) >= GOALS["verbatim"]),
             (f"{catalogue_attention}: greedy median <= {GOALS['greedy_ms']:g} ms",
-             f"{r['latency_ms']['greedy']['median']:.1f} ms", r["latency_ms"]["greedy"]["median"] <= GOALS["greedy_ms"]),
+             f"{r['latency_ms']['greedy']['median']:.1f} ms",
+             r["latency_ms"]["greedy"]["median"] <= GOALS["greedy_ms"]),
             (f"{catalogue_attention}: export <= {GOALS['export_mb']:g} MB", f"{r['export_mb']:.1f} MB",
              r["export_mb"] <= GOALS["export_mb"]),
         ]
@@ -161,7 +162,8 @@ def goals(results, catalogue_attention):
             best = max(scores, key=scores.get)
             peer_bleu = (peer[domain] or {}).get("bleu", 0)
             checks.append((f"RNN with attention beats the same-budget Transformer ({domain} test BLEU)",
-                           f"{best} {scores[best]:.2f} vs Transformer {peer_bleu:.2f} ({scores[best] - peer_bleu:+.2f})",
+                           f"{best} {scores[best]:.2f} vs Transformer {peer_bleu:.2f} "
+                           f"({scores[best] - peer_bleu:+.2f})",
                            scores[best] > peer_bleu))
     return [{"goal": goal, "measured": measured, "met": met} for goal, measured, met in checks]
 

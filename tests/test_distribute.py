@@ -28,7 +28,8 @@ GREEDY = ["--beam-width", "1"]  # the chief's evaluation, shorter
 RECIPES = {  # the recipe's RecipeRunner fixture, the data fixture it needs, its export name, flags for a short smoke
     "sensor": ("recipe", None, "sensor_basic_motions", [*SENSOR, *NO_NOISE, "--batch-size", "6"]),
     "pos": ("pos_recipe", "brown_tarball", "pos_brown", []),
-    "translation": ("translation_recipe", "bible_pairs", "translate_es_en", ["--corpus", "bible", "--length-penalty", "0", *GREEDY]),
+    "translation": ("translation_recipe", "bible_pairs", "translate_es_en",
+                    ["--corpus", "bible", "--length-penalty", "0", *GREEDY]),
     "captioning": ("captioning_recipe", None, "caption_scenes", ["--eval-images", "8", *GREEDY]),
 }
 

@@ -103,7 +103,8 @@ def parse_args(argv=None):
     parser.add_argument("--init-from", help="fine-tune this pretrained translator (name or directory)")
     args = parser.parse_args(argv)
     if not 0 <= args.bible_share < 1:
-        parser.error(f"--bible-share: expected a share of batches from 0 up to (not including) 1, got {args.bible_share}")
+        parser.error(f"--bible-share: expected a share of batches from 0 up to (not including) 1, got "
+                     f"{args.bible_share}")
     if args.steps_per_epoch < 0:
         parser.error(f"--steps-per-epoch: expected 0 (one pass) or a positive number of batches, got "
                      f"{args.steps_per_epoch}")

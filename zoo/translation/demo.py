@@ -12,7 +12,8 @@ DEMO_VERSES = (  # (reference, Reina-Valera 1909, King James): all from chapters
      "I am the good shepherd: the good shepherd giveth his life for the sheep."),
 )
 DEMO_MESSAGES = (  # (source package, Spanish, English original): packages of the software messages' test split
-    ("util-linux", "No se tiene en cuenta la partición extendida adicional %zu", "Ignoring extra extended partition %zu"),
+    ("util-linux", "No se tiene en cuenta la partición extendida adicional %zu",
+     "Ignoring extra extended partition %zu"),
     ("subversion", "Caracter inválido '%c' encontrado en la lista de revisiones",
      "Invalid character '%c' found in revision list"),
     ("gitg", "Crear una etiqueta nueva en el «commit» seleccionado", "Create a new tag at the selected commit"),
