@@ -12,15 +12,10 @@ from zoo.decoding import BOS, BOS_ID, EOS, OOV_ID, PAD_ID, output_embedding_init
 from zoo.layers import CELLS, make_rnn, read_both_ways
 from zoo.layers.attention import SCORES, Attention
 from zoo.translation import signatures
-from zoo.translation.subwords import END_OF_WORD, SubwordEncoder
-from zoo.translation.verbatim import SLOT_PIECES
+from zoo.translation.subwords import SubwordEncoder
+from zoo.translation.verbatim import SLOT_WORDS
 
 ATTENTIONS = ("none", *SCORES)
-
-
-def verbatim_slot_pieces():
-    """The pieces a verbatim model reads and writes for its slots (`zoo.translation.verbatim`)."""
-    return [f"{slot}{END_OF_WORD}" for slot in SLOT_PIECES]
 
 
 def never_emitted(logits, size):
@@ -118,7 +113,7 @@ class Translator(ZooModel):
             raise ValueError(f"attention must be one of {ATTENTIONS}, got {attention!r}")
         self.pieces = [str(p) for p in pieces]
         if verbatim:  # every slot is a piece of its own, even one the training pairs never fill
-            self.pieces += [p for p in verbatim_slot_pieces() if p not in self.pieces]
+            self.pieces += [p for p in SLOT_WORDS if p not in self.pieces]
         self.merges = [str(m) for m in merges]
         self.cell = cell
         self.hidden = int(hidden)

@@ -28,9 +28,12 @@ import re
 
 import tensorflow as tf
 
+from zoo.translation.subwords import END_OF_WORD
+
 SLOTS = 10
 FIRST_SLOT = 0xE000  # Unicode's private use area: never in real text
 SLOT_PIECES = tuple(chr(FIRST_SLOT + k) for k in range(SLOTS))
+SLOT_WORDS = tuple(f"{slot}{END_OF_WORD}" for slot in SLOT_PIECES)  # each slot as the one piece of its word
 
 # spans that start a word (after a space, a bracket, a quote or "="), and end before a letter or digit
 _AFTER_WORD_START = (r"--?[A-Za-z][A-Za-z0-9-]*"  # options
@@ -117,10 +120,9 @@ def protect_like(texts, spans):
 def restore(pieces, spans):
     """Subword pieces `string [B, T]` → the same with every slot piece (`"\\ue000</w>"`) replaced by the span it
     stands for in its row of `spans` (`[B, SLOTS]`), end-of-word mark kept."""
-    slot_pieces = tf.constant([f"{p}</w>" for p in SLOT_PIECES])
-    same = pieces[:, :, None] == slot_pieces
+    same = pieces[:, :, None] == tf.constant(SLOT_WORDS)
     slot = tf.argmax(tf.cast(same, tf.int32), axis=2, output_type=tf.int32)
-    written = tf.strings.join([tf.gather(spans, slot, batch_dims=1), "</w>"])
+    written = tf.strings.join([tf.gather(spans, slot, batch_dims=1), END_OF_WORD])
     return tf.where(tf.reduce_any(same, axis=2), written, pieces)
 
 
