@@ -39,6 +39,22 @@ def test_it_learns_to_predict_both_ways(toy):
     assert result["tokens"] == sum(len(r) + 1 for r in rows[:8])
 
 
+def test_take_weights_keeps_what_it_learned_for_the_words_and_characters_both_know(toy):
+    model, rows, _ = toy
+    same = LanguageModel(model.vocabulary, model.char_vocabulary, hidden=32, projection=16, dropout=0.0)
+    same.take_weights(model)
+    assert evaluation.evaluate(same, rows[:8]) == evaluation.evaluate(model, rows[:8])
+    grown = LanguageModel(["files", *model.vocabulary], ["@", *model.char_vocabulary], hidden=32, projection=16,
+                          dropout=0.0)
+    grown.take_weights(model)
+    known = model.word_ids(tf.constant(["keys", "dog"]))
+    np.testing.assert_allclose(tf.gather(grown.softmax_weights, grown.word_ids(tf.constant(["keys", "dog"]))),
+                               tf.gather(model.softmax_weights, known))
+    new = int(grown.word_ids(tf.constant(["files"]))[0])
+    assert float(grown.softmax_bias[new]) == pytest.approx(float(tf.reduce_min(model.softmax_bias)))
+    assert evaluation.evaluate(grown, rows[:8])["perplexity"] < 3  # "files" is as rare as the rarest word
+
+
 def test_targets_are_the_next_words_forwards_and_the_previous_ones_backwards(toy):
     model = toy[0]
     targets = model.targets(tf.constant([["The", "dog", "runs"], ["A", "dog", ""]]))

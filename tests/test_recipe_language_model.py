@@ -18,14 +18,38 @@ def recipe_module():
 
 
 @pytest.fixture(scope="module")
+def toy_language_model():
+    from zoo.language_model.model import LanguageModel
+
+    return LanguageModel(["the", "keys"], list("thekys"), hidden=8, projection=8)
+
+
+@pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
-    return run_smoke(tmp_path_factory, SCRIPT, "lm_english", timeout=600)
+    # the old books alone: the modern corpus needs the 1.3 GB of packages the translator reads
+    return run_smoke(tmp_path_factory, SCRIPT, "lm_english", args=["--corpora", "english"], timeout=600)
 
 
 def test_default_flags_are_the_published_configuration(recipe_module):
     args = recipe_module.parse_args([])
     assert (args.cell, args.hidden, args.projection, args.vocabulary_size) == ("lstm", 512, 128, 30_000)
     assert args.budget_minutes <= 150 and args.out == Path("saved_models")
+    assert args.corpora == ["english", "modern_english"]
+
+
+def test_a_start_of_another_size_is_refused_before_training(recipe_module, monkeypatch, toy_language_model):
+    monkeypatch.setattr(recipe_module, "pretrained", lambda reference: toy_language_model)
+    args = recipe_module.parse_args(["--init-from", "lm_english==1"])
+    with pytest.raises(SystemExit, match="--hidden 8 --projection 8; pass those"):
+        recipe_module.build(args, ["the"], ["t"])
+
+
+def test_a_start_gives_its_weights_and_keeps_its_characters_first(recipe_module, monkeypatch, toy_language_model):
+    monkeypatch.setattr(recipe_module, "pretrained", lambda reference: toy_language_model)
+    args = recipe_module.parse_args(["--init-from", "x", "--hidden", "8", "--projection", "8"])
+    model = recipe_module.build(args, ["keys", "the", "files"], ["@", "t"])
+    assert model.char_vocabulary == [*toy_language_model.char_vocabulary, "@"]
+    np.testing.assert_array_equal(model.reader.weights[-1], toy_language_model.reader.weights[-1])
 
 
 def test_smoke_run_exports_a_language_model_with_its_baseline(smoke):

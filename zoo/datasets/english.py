@@ -176,49 +176,64 @@ SOURCES = {
 }
 
 
-def _key(sentence):
+def sentence_key(sentence):
+    """A short digest of a sentence, for deduplication."""
     return hashlib.blake2b(sentence.encode("utf-8"), digest_size=8).digest()
+
+
+def brown_held_out_keys():
+    """`sentence_key`s of Brown's validation and test sentences, which no language-model text may hold."""
+    return {sentence_key(" ".join(words)) for index, (_, words, _) in enumerate(brown.corpus())
+            if tagged.split_of(index) != "train"}
 
 
 def _sentences():
     """`(source, split, sentence)` of every source, deduplicated, in the fixed order; no sentence of Brown's
     validation or test split, from any source (Brown repeats some sentences across its splits)."""
-    seen = {_key(" ".join(words)) for index, (_, words, _) in enumerate(brown.corpus())
-            if tagged.split_of(index) != "train"}
+    seen = brown_held_out_keys()
     for source, documents in SOURCES.items():
         for file, text in documents():
             for number, paragraph in enumerate(_paragraphs(text)):
                 split = split_of(source, file, number // BLOCK)
                 for sentence in sentences_of(paragraph):
-                    key = _key(sentence)
+                    key = sentence_key(sentence)
                     if key not in seen:
                         seen.add(key)
                         yield source, split, sentence
 
 
-@functools.lru_cache(maxsize=1)
-def _table():
-    """Every sentence, converted once into `english.tsv` (source, split, sentence)."""
-    target = data_dir() / NAME / "english.tsv"
+def table(target, rows):
+    """The `(source, split, sentence)` rows of `target`, a TSV written once (atomically) from `rows()`."""
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         scratch = target.with_suffix(".partial")
         with scratch.open("w", encoding="utf-8") as out:
-            for row in _sentences():
+            for row in rows():
                 out.write("\t".join(row) + "\n")
         scratch.replace(target)
     return [line.split("\t") for line in target.read_text("utf-8").splitlines()]
 
 
-def load(split, sources=None):
-    """The sentences (raw strings) of a split, from `sources` (default: all), in the fixed order."""
+@functools.lru_cache(maxsize=1)
+def _table():
+    """Every sentence, converted once into `english.tsv` (source, split, sentence)."""
+    return table(data_dir() / NAME / "english.tsv", _sentences)
+
+
+def select(rows, split, sources, known):
+    """The sentences of `rows` in `split` from `sources` (default: every one of `known`), in order."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    wanted = set(SOURCES if sources is None else sources)
-    unknown = wanted - set(SOURCES)
+    wanted = set(known if sources is None else sources)
+    unknown = wanted - set(known)
     if unknown:
-        raise ValueError(f"unknown sources {sorted(unknown)}; expected some of {list(SOURCES)}")
-    return [sentence for source, s, sentence in _table() if s == split and source in wanted]
+        raise ValueError(f"unknown sources {sorted(unknown)}; expected some of {list(known)}")
+    return [sentence for source, s, sentence in rows if s == split and source in wanted]
+
+
+def load(split, sources=None):
+    """The sentences (raw strings) of a split, from `sources` (default: all), in the fixed order."""
+    return select(_table(), split, sources, SOURCES)
 
 
 def describe():

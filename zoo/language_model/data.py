@@ -5,18 +5,34 @@ import collections
 import numpy as np
 import tensorflow as tf
 
-from zoo.datasets import english
+from zoo.datasets import english, modern_english
 from zoo.tagging.data import BUCKET_BOUNDARIES
 from zoo.tagging.tokenizer import normalize, tokenize
 
 CHUNK = 4096  # sentences tokenised per call
+CORPORA = {corpus.NAME: corpus for corpus in (english, modern_english)}
 
 
-def load_split(dataset, split):
-    """The raw sentences of a split of the dataset a model card names (`zoo.datasets.english`)."""
-    if dataset["name"] != english.NAME:
-        raise ValueError(f"unknown language-model dataset {dataset['name']!r}; expected {english.NAME!r}")
-    return english.load(split)
+def corpora_of(dataset):
+    """The corpora a model card's dataset joins (`"english+modern_english"`: both)."""
+    names = dataset["name"].split("+")
+    unknown = [name for name in names if name not in CORPORA]
+    if unknown:
+        raise ValueError(f"unknown language-model corpora {unknown}; expected some of {list(CORPORA)}")
+    return names
+
+
+def load_split(dataset, split, corpus=None):
+    """The raw sentences of a split of the dataset a model card names: of every corpus it joins, or `corpus`."""
+    names = corpora_of(dataset) if corpus is None else [corpus]
+    return [sentence for name in names for sentence in CORPORA[name].load(split)]
+
+
+def describe(names):
+    """The card's dataset section for corpora joined: the name `a+b`, and each corpus's own section."""
+    if len(names) == 1:
+        return CORPORA[names[0]].describe()
+    return {"name": "+".join(names), "corpora": {name: CORPORA[name].describe() for name in names}}
 
 
 def tokenized(sentences, max_tokens):

@@ -49,13 +49,15 @@ def evaluate_split(model, split="test"):
     return evaluate(model, tokenized(load_split(model.card["dataset"], split), max_tokens))
 
 
-def ngram_perplexity(train_rows, test_rows, vocabulary, order=3):
-    """The perplexity of an interpolated Kneser-Ney `order`-gram model (`zoo.language_model.ngram`) on the same
-    predicted tokens as `evaluate`: normalised words, the same vocabulary and `<unk>`, each sentence's end."""
+def ngram_perplexity(train_rows, test_sets, vocabulary, order=3):
+    """`{name: perplexity}` of an interpolated Kneser-Ney `order`-gram model (`zoo.language_model.ngram`),
+    counted once on `train_rows`, on each of `test_sets` (`{name: token rows}`): the same predicted tokens as
+    `evaluate`, normalised words, the same vocabulary and `<unk>`, each sentence's end."""
     def normalized(rows):
         return [[t.decode() for t in normalize(tf.constant(row)).numpy()] for row in rows]
 
-    return KneserNey(order, vocabulary=vocabulary).fit(normalized(train_rows)).perplexity(normalized(test_rows))
+    model = KneserNey(order, vocabulary=vocabulary).fit(normalized(train_rows))
+    return {name: model.perplexity(normalized(rows)) for name, rows in test_sets.items()}
 
 
 def agreement_by_probability(model, examples=None):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from zoo.base import ZooModel
@@ -112,6 +113,29 @@ class LanguageModel(ZooModel):
             losses[direction] = -tf.reduce_mean(tf.gather(log_probs, targets[direction][keep], batch_dims=1))
         return losses
 
+    def take_weights(self, other):
+        """Starts from another `LanguageModel`'s weights, to go on training it on new text (ULMFiT's
+        continued pre-training): every reader weight, and the rows of the characters and words both know.
+
+        A character or word new to `other` keeps its initialisation; a new word's bias starts at the lowest of
+        `other`'s, as rare as the rarest word it knew. Both need the same `hidden` and `projection`.
+
+        >>> old = LanguageModel(["the", "keys"], list("thekys"), hidden=8, projection=8)
+        >>> new = LanguageModel(["the", "keys", "files"], list("thekysfil"), hidden=8, projection=8)
+        >>> new.take_weights(old)
+        >>> bool(np.allclose(new.softmax_weights[4], old.softmax_weights[4]))   # "the"
+        True
+        """
+        mine, theirs = self.reader.word_encoder, other.reader.word_encoder
+        for weight, source in zip(self.reader.weights, other.reader.weights):
+            if weight is not mine.char_embedding.embeddings:
+                weight.assign(source)
+        _copy_rows(mine.char_embedding.embeddings, mine.char_lookup, theirs.char_embedding.embeddings,
+                   theirs.char_lookup)
+        self.softmax_bias.assign(tf.fill([self.size], tf.reduce_min(other.softmax_bias)))
+        for weight, source in ((self.softmax_weights, other.softmax_weights), (self.softmax_bias, other.softmax_bias)):
+            _copy_rows(weight, self.word_lookup, source, other.word_lookup)
+
     @property
     def metrics(self):
         return list(self.trackers.values())
@@ -195,3 +219,12 @@ class LanguageModel(ZooModel):
         from zoo.language_model import demo
 
         return demo.demo_lines(self)
+
+
+def _copy_rows(weight, lookup, source, source_lookup):
+    """Rows of `source` (indexed by `source_lookup`'s tokens) into the rows of `weight` of the same tokens."""
+    tokens = lookup.get_vocabulary()
+    known = {token: index for index, token in enumerate(source_lookup.get_vocabulary())}
+    shared = [(index, known[token]) for index, token in enumerate(tokens) if token in known]
+    rows, source_rows = (np.array(r, np.int64) for r in zip(*shared))
+    weight.assign(tf.tensor_scatter_nd_update(weight, rows[:, None], tf.gather(source, source_rows)))
