@@ -38,14 +38,14 @@ def test_default_flags_are_the_published_configuration(recipe_module):
 
 
 def test_a_start_of_another_size_is_refused_before_training(recipe_module, monkeypatch, toy_language_model):
-    monkeypatch.setattr(recipe_module, "pretrained", lambda reference: toy_language_model)
+    monkeypatch.setattr(recipe_module.training, "pretrained", lambda reference: toy_language_model)
     args = recipe_module.parse_args(["--init-from", "lm_english==1"])
     with pytest.raises(SystemExit, match="--hidden 8 --projection 8; pass those"):
         recipe_module.build(args, ["the"], ["t"])
 
 
 def test_a_start_gives_its_weights_and_keeps_its_characters_first(recipe_module, monkeypatch, toy_language_model):
-    monkeypatch.setattr(recipe_module, "pretrained", lambda reference: toy_language_model)
+    monkeypatch.setattr(recipe_module.training, "pretrained", lambda reference: toy_language_model)
     args = recipe_module.parse_args(["--init-from", "x", "--hidden", "8", "--projection", "8"])
     model = recipe_module.build(args, ["keys", "the", "files"], ["@", "t"])
     assert model.char_vocabulary == [*toy_language_model.char_vocabulary, "@"]

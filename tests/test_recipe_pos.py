@@ -256,3 +256,34 @@ def test_a_tagger_built_on_a_pretrained_language_model(pos_recipe, tmp_path, toy
     assert not any("softmax" in w.path for w in model.weights)
     (row,) = model.tag(["The red dog sleeps today."])
     assert [w for w, _ in row] == ["The", "red", "dog", "sleeps", "today", "."]
+
+
+# --- --teacher ----------------------------------------------------------------------------------------
+
+
+def test_a_teacher_tags_unlabelled_sentences_once_beside_the_gold_ones(recipe_module, monkeypatch, tmp_path,
+                                                                       toy_corpus, tiny_tagger_factory):
+    from zoo.datasets import tagged
+
+    teacher = tiny_tagger_factory()
+    unlabelled = [["The", "dog", "sleeps", "."], ["A", "cat", "runs", "today", "."]]
+    calls = []
+    monkeypatch.setattr(recipe_module.training, "pretrained", lambda reference: teacher)
+    monkeypatch.setattr(recipe_module, "unlabelled_english", lambda count: calls.append(count) or unlabelled)
+    gold = tagged.TaggedSentences.from_pairs("toy", "train", toy_corpus(20))
+    args = recipe_module.parse_args(["--teacher", "toy", "--unlabelled", "2"])
+    train = recipe_module.with_teacher_tags(args, gold, tmp_path)
+    assert train.words == gold.words + unlabelled and train.tags[:20] == gold.tags
+    assert train.tags[20:] == [[tag for _, tag in row] for row in teacher.tag_tokens(unlabelled)]
+    assert recipe_module.with_teacher_tags(args, gold, tmp_path).tags == train.tags and calls == [2]
+    assert not list(tmp_path.glob("*.partial"))
+
+    fewer_tags = tagged.TaggedSentences.from_pairs("toy", "train", [(["a"], ["DET"])])
+    with pytest.raises(SystemExit, match="--teacher toy tags with 6 tags; this tag set has 1"):
+        recipe_module.with_teacher_tags(args, fewer_tags, tmp_path)
+
+
+@pytest.mark.parametrize("reference", ["pos_brown==two", "pos_brown==1.5"])
+def test_a_version_that_is_not_a_number_is_refused(recipe_module, reference):
+    with pytest.raises(SystemExit, match="expected NAME, NAME==VERSION"):
+        recipe_module.training.pretrained(reference)

@@ -100,6 +100,17 @@ def workdir_for(args, name):
     return args.workdir or default_workdir(name)
 
 
+def pretrained(reference):
+    """The published model an `--init-from` or `--teacher` names: `name` (its newest version), `name==version`
+    or a version directory."""
+    import zoo
+
+    name, _, version = reference.partition("==")
+    if version and not version.isdigit():
+        raise SystemExit(f"{reference}: expected NAME, NAME==VERSION (a whole number) or a directory")
+    return zoo.load(name, version=int(version)) if version else zoo.load(name)
+
+
 def default_workdir(name):
     """Where a run of model `name` keeps its checkpoints and logs unless `--workdir` says: `runs/<name>`, under
     the current directory (as `--out`'s `saved_models/`)."""

@@ -24,7 +24,6 @@ readers' states join each word's vector), frozen unless `--fine-tune-lm`.
 import keras
 import numpy as np
 
-import zoo
 from zoo import cards, distribute, plots, training
 from zoo.agreement import AgreementClassifier, evaluation
 from zoo.agreement import data as agreement_data
@@ -94,7 +93,7 @@ def compare_constructed(args, name, model):
     language model, of that language model alone, answering by P(singular verb) vs P(plural verb)."""
     results = {name: evaluation.evaluate_constructed(model)}
     if args.init_from:
-        results[f"{args.init_from} alone, by P(verb)"] = agreement_by_probability(zoo.load(args.init_from))
+        results[f"{args.init_from} alone, by P(verb)"] = agreement_by_probability(training.pretrained(args.init_from))
     print(constructed_report(results))
     return results
 
@@ -118,7 +117,7 @@ def build_model(args, words, endings):
         seed=args.seed,
     )
     if args.init_from:
-        model = AgreementClassifier.with_language_model(zoo.load(args.init_from), fine_tune=args.fine_tune_lm,
+        model = AgreementClassifier.with_language_model(training.pretrained(args.init_from), fine_tune=args.fine_tune_lm,
                                                         **config)
     else:
         model = AgreementClassifier(**config)
@@ -133,7 +132,7 @@ def compare(args, name, train, test_metrics, test):
     compared = {name: test_metrics, "majority": evaluation.majority_metrics(train.labels, test)}
     baselines = {"majority": {**compared["majority"], "rule": "always the most frequent number of train"}}
     for reference in args.baseline:
-        other = zoo.load(reference)
+        other = training.pretrained(reference)
         key = other.card["name"] if other.card["name"] != name else f"{name} v{other.card['version']}"
         compared[key] = metrics = evaluation.evaluate(other, test)
         baselines[key] = {**metrics, "cell": other.cell, "recipe_command": other.card["recipe_command"]}

@@ -27,7 +27,6 @@ epoch.
 
 import argparse
 
-import zoo
 from zoo import cards, distribute, plots, training
 from zoo.captioning import Captioner
 from zoo.captioning.data import REFERENCES, as_dataset
@@ -83,7 +82,7 @@ def parse_args(argv=None):
 
 def build_model(args, train):
     if args.init_from:
-        return zoo.load(args.init_from).reconfigured(dropout=args.dropout, beam_width=args.beam_width)
+        return training.pretrained(args.init_from).reconfigured(dropout=args.dropout, beam_width=args.beam_width)
     vocabulary = sorted({word for refs in train.captions for caption in refs for word in caption.split()})
     longest = max(len(caption.split()) for refs in train.captions for caption in refs)
     return Captioner(vocabulary, decoder=args.decoder, cell=args.cell, hidden=args.hidden,

@@ -24,7 +24,6 @@ P(plural verb). Exports `saved_models/lm_english/<version>/`.
 
 import keras
 
-import zoo
 from zoo import cards, training
 from zoo.datasets import constructed_agreement, english
 from zoo.language_model.data import CORPORA, as_dataset, describe, tokenized, vocabularies
@@ -66,17 +65,11 @@ def joined(by_corpus, split):
     return [row for rows in by_corpus.values() for row in rows[split]]
 
 
-def pretrained(reference):
-    """`zoo.load` of `name`, `name==version` or a directory."""
-    name, _, version = reference.partition("==")
-    return zoo.load(name, version=int(version)) if version else zoo.load(name)
-
-
 def build(args, words, characters):
     if not args.init_from:
         return LanguageModel(words, characters, hidden=args.hidden, projection=args.projection,
                              dropout=args.dropout, sampled=args.sampled)
-    start = pretrained(args.init_from)
+    start = training.pretrained(args.init_from)
     if (start.hidden, start.projection_dim) != (args.hidden, args.projection):
         raise SystemExit(f"--init-from {args.init_from} has --hidden {start.hidden} --projection "
                          f"{start.projection_dim}; pass those")

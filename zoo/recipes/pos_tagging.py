@@ -10,6 +10,11 @@ vocabularies are kept; the output layer too when the tag sets are equal).
 `--init-from lm_english` builds the tagger on a pretrained language model:
 its two readers' states join each token's vector (ELMo's layers, mixed by
 learned weights), kept as pretrained or, with `--fine-tune-lm`, trained too.
+`--teacher pos_brown` distils a pretrained tagger into this one (Hinton et
+al.'s knowledge distillation, with the teacher's tags as the targets): the
+teacher tags `--unlabelled` sentences of the language models' English
+(`zoo.language_model.data.CORPORA`, train splits, Brown left out), and the
+tagger learns them beside Brown's gold train sentences.
 
 Writes TensorBoard logs, `history.csv`, `curves.png` and
 `confusion_matrix.png` into the work directory, prints validation and test
@@ -21,22 +26,25 @@ finished epoch.
 
 import argparse
 import collections
+import json
+import zlib
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-import zoo
 from zoo import cards, distribute, plots, training
 from zoo.datasets import brown, tagged
 from zoo.language_model import LanguageModel
+from zoo.language_model.data import CORPORA, tokenized
 from zoo.tagging import SequenceTagger, evaluation
 from zoo.tagging import data as tagging_data
 from zoo.tagging.tokenizer import normalize
 
 RUN_LOCATION_FLAGS = (*training.RUN_LOCATION_FLAGS, "name")
 CONFUSION_MATRIX_TAGS = 30  # the fine tag set has over 200 tags: plot the most frequent
+MAX_UNLABELLED_TOKENS = 60  # longer sentences of the unlabelled text are left out
 
 
 def parse_args(argv=None):
@@ -52,6 +60,10 @@ def parse_args(argv=None):
     parser.add_argument("--name", help="exported model name (default pos_brown, pos_brown_fine or pos_<file>)")
     parser.add_argument("--init-from", help="start from this pretrained tagger, or build on this pretrained "
                                             "language model (name or directory)")
+    parser.add_argument("--teacher", help="distil this pretrained tagger (name, name==version or directory; the same "
+                                          "tag set): learn its tags of --unlabelled sentences too")
+    parser.add_argument("--unlabelled", type=training.at_least(1), default=200_000,
+                        help="with --teacher: sentences of unlabelled English it tags")
     parser.add_argument("--fine-tune-lm", action="store_true",
                         help="with --init-from a language model: train its weights too (default: kept frozen)")
     parser.add_argument("--word-dim", type=int, default=64, help="word embedding size")
@@ -86,6 +98,35 @@ def load_data(args):
     return (*(tagging_data.load_split(dataset, s) for s in ("train", "validation", "test")), dataset)
 
 
+def unlabelled_english(count):
+    """`count` sentences of the language models' train text (not Brown's, which is gold-tagged), tokenised as
+    Brown is, chosen by a hash of each (the same sample on every machine)."""
+    sentences = [s for name, corpus in CORPORA.items()
+                 for s in corpus.load("train", sources=[x for x in corpus.SOURCES if x != "brown_train"])]
+    chosen = sorted(sentences, key=lambda s: zlib.crc32(s.encode("utf-8")))[:count]
+    return tokenized(chosen, MAX_UNLABELLED_TOKENS)
+
+
+def with_teacher_tags(args, train, workdir):
+    """`train` and `--unlabelled` sentences tagged by `--teacher`, kept in the work directory for a rerun."""
+    teacher = training.pretrained(args.teacher)
+    if list(teacher.tag_names) != train.tag_names():
+        raise SystemExit(f"--teacher {args.teacher} tags with {len(teacher.tag_names)} tags; this tag set has "
+                         f"{len(train.tag_names())}")
+    kept = workdir / "teacher_tags.jsonl"  # one [words, tags] per line
+    if not kept.exists():
+        sentences = unlabelled_english(args.unlabelled)
+        print(f"tagging {len(sentences)} unlabelled sentences with {args.teacher} ...", flush=True)
+        partial = kept.with_name(kept.name + ".partial")
+        with partial.open("w", encoding="utf-8") as out:
+            for words, row in zip(sentences, teacher.tag_tokens(sentences)):
+                out.write(json.dumps([words, [tag for _, tag in row]]) + "\n")
+        partial.replace(kept)
+    rows = [json.loads(line) for line in kept.read_text("utf-8").splitlines()]
+    return tagged.TaggedSentences(train.name, "train", train.words + [w for w, _ in rows],
+                                  train.tags + [t for _, t in rows])
+
+
 def vocabularies(train, min_count, min_char_count):
     """Normalised words and characters frequent enough in `train` to get their own embeddings."""
     flat = [w for sentence in train.words for w in sentence]
@@ -107,7 +148,7 @@ def build_model(args, tag_names, word_vocabulary, char_vocabulary):
     )
     if not args.init_from:
         return SequenceTagger(**config)
-    pretrained = zoo.load(args.init_from)
+    pretrained = training.pretrained(args.init_from)
     if isinstance(pretrained, LanguageModel):
         return SequenceTagger.with_language_model(pretrained, fine_tune=args.fine_tune_lm, **config)
     keep = ("word_vocabulary", "char_vocabulary", "cell", "hidden", "bidirectional", "num_layers", "word_dim",
@@ -152,7 +193,9 @@ def recipe_card(args, dataset, splits, model, results, flags, fit_seconds):
     return cards.RecipeCard(
         description=f"{'bidirectional ' * args.bidirectional}{args.cell} part-of-speech tagger, "
                     f"{dataset['name']} tags (many-to-many, aligned)"
-                    + cards.language_model_note(model.language_model and args.init_from, args.fine_tune_lm),
+                    + cards.language_model_note(model.language_model and args.init_from, args.fine_tune_lm)
+                    + (f", distilled from {args.teacher} (its tags of {args.unlabelled} unlabelled English "
+                       "sentences beside the gold train sentences)" if args.teacher else ""),
         dataset={**dataset, "examples": {s.split: {"sentences": len(s), "tokens": s.num_tokens} for s in splits}},
         input=f"raw UTF-8 sentences, tokenised in the graph (Brown conventions); at most {args.max_tokens} "
               "tokens per sentence, longer ones are refused with an error, never truncated",
@@ -176,6 +219,8 @@ def main(argv=None):
     training.seed_everything(args.seed)
     if args.smoke:
         train, validation, test = smoke_sized(args, train, validation, test)
+    if args.teacher:
+        train = with_teacher_tags(args, train, workdir)
     tag_names = train.tag_names()
     word_vocabulary, char_vocabulary = vocabularies(train, args.min_count, args.min_char_count)
     print(f"{dataset['name']}: {len(train)} / {len(validation)} / {len(test)} sentences "

@@ -34,7 +34,6 @@ from pathlib import Path
 
 import tensorflow as tf
 
-import zoo
 from zoo import cards, distribute, plots, training
 from zoo.datasets.parallel import FILE_SPLIT_RULE, ParallelText, from_tfds, read_pairs_file
 from zoo.translation import Translator
@@ -180,7 +179,7 @@ def vocabulary_digest(model):
 
 def build_model(args, train, workdir, flags, strategy):
     if args.init_from:
-        return zoo.load(args.init_from).reconfigured(dropout=args.dropout, beam_width=args.beam_width)
+        return training.pretrained(args.init_from).reconfigured(dropout=args.dropout, beam_width=args.beam_width)
     pieces, merges = subword_vocabulary(train, args, workdir, flags, strategy)
     if args.architecture == "transformer":
         from zoo.translation.transformer import TransformerTranslator
