@@ -31,6 +31,7 @@ HOSTILE = RecipeRunner(REPO / "bench" / "hostile_requests.py").module()  # the p
 SHIPPED = ("sensor_basic_motions", "pos_brown", "translate_es_en", "caption_scenes")
 REQUEST_TIMEOUT = 3.0
 SOCKET_TIMEOUT = 2.0
+HEADER_TIMEOUT = 2.0
 FAST = 1.5  # seconds a refusal may take, with room for a loaded CI machine
 LONG_VERSE = " ".join(["Y dijo Dios: Sea la luz: y fué la luz."] * 38)  # 494 tokens, under the 500 accepted
 
@@ -75,7 +76,8 @@ def server(tmp_path_factory):
     log = open(root.parent / "server.log", "w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "zoo.cli", "serve", str(root), "--port", "0", "--grpc-port", "0",
-         "--poll-seconds", "0.5", "--request-timeout", str(REQUEST_TIMEOUT), "--socket-timeout", str(SOCKET_TIMEOUT)],
+         "--poll-seconds", "0.5", "--request-timeout", str(REQUEST_TIMEOUT), "--socket-timeout", str(SOCKET_TIMEOUT),
+         "--header-timeout", str(HEADER_TIMEOUT)],
         cwd=REPO, env=subprocess_env(), stdout=subprocess.PIPE, stderr=log, text=True)
     line = proc.stdout.readline()
     ports = re.search(r"REST at http://127\.0\.0\.1:(\d+)/.*gRPC at 127\.0\.0\.1:(\d+)", line)
@@ -189,6 +191,37 @@ def test_idle_and_stalled_connections_are_closed(server):
     for connection in (idle, stalled, huge):
         connection.close()
     _assert_still_serving(server)
+
+
+def test_headers_sent_a_byte_at_a_time_are_cut_off_at_the_header_deadline(server):
+    """Each byte comes before the socket timeout, so only a deadline on the whole header closes them."""
+    request = b"POST /v1/models/pos_brown:predict HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100
+    dribblers = [socket.create_connection(("127.0.0.1", server.rest_port)) for _ in range(8)]
+    started = time.monotonic()
+    closed = set()
+    for byte in request:
+        for number, connection in enumerate(dribblers):
+            try:
+                connection.sendall(bytes([byte]))
+            except OSError:
+                closed.add(number)
+        if len(closed) == len(dribblers) or time.monotonic() - started > HEADER_TIMEOUT + SOCKET_TIMEOUT + FAST:
+            break
+        time.sleep(SOCKET_TIMEOUT / 4)
+    for number, connection in enumerate(dribblers):
+        connection.settimeout(FAST)
+        try:
+            assert connection.recv(4096) == b"", number
+        except ConnectionResetError:
+            pass
+        connection.close()
+    assert time.monotonic() - started < HEADER_TIMEOUT + SOCKET_TIMEOUT + 2 * FAST
+    _assert_still_serving(server)
+
+
+def test_a_lone_surrogate_in_a_json_string_is_a_400(server):
+    status, answer, seconds = server.predict("pos_brown", b'{"instances": ["\\ud800 is half a character"]}')
+    assert status == 400 and "unpaired surrogate" in answer["error"] and seconds < FAST
 
 
 @pytest.mark.parametrize("path, body, status, words", [

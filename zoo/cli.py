@@ -199,6 +199,7 @@ _LIMIT_HELP = {
     "pixels_per_call": "most image pixels of one call",
     "request_timeout": "seconds a request may compute before it is answered 504 / DEADLINE_EXCEEDED",
     "socket_timeout": "seconds a REST connection may stay idle, or its body stall, before it is closed",
+    "header_timeout": "seconds a REST request's line and headers may take to arrive, in all",
 }
 
 

@@ -26,12 +26,14 @@ every sequence has stopped.
 import keras
 import tensorflow as tf
 
-from zoo.validation import check
+from zoo.validation import check, whole_number
 
 BOS, EOS = "<s>", "</s>"  # the start and end tokens, written nowhere
 PAD_ID, OOV_ID, BOS_ID, EOS_ID = 0, 1, 2, 3  # "" padding, out of vocabulary, then BOS, EOS, the words
 MAX_BEAM_WIDTH = 64
 BEAM_WIDTH_EXPECTED = f"expected 1 to {MAX_BEAM_WIDTH} (1 is greedy search)"
+MAX_LENGTH = 10_000  # the longest output a caller may ask for (the model's own limits are far shorter)
+MAX_LENGTH_EXPECTED = f"expected 0 (no cap beyond the model's) or a number of tokens up to {MAX_LENGTH}"
 _IMPOSSIBLE = -1e9
 
 
@@ -54,15 +56,12 @@ def check_options(beam_width, max_length, default_beam_width):
     >>> check_options(0, None, 4)
     Traceback (most recent call last):
     ...
-    ValueError: beam_width: expected 1 to 64 (1 is greedy search), got 0
+    ValueError: beam_width: expected 1 to 64 (1 is greedy search), got 0 (int)
     """
-    beam_width = default_beam_width if beam_width is None else int(beam_width)
-    max_length = 0 if max_length is None else int(max_length)
-    if max_length < 0:
-        raise ValueError(f"max_length: expected a positive number of tokens, got {max_length}")
-    if not 1 <= beam_width <= MAX_BEAM_WIDTH:
-        raise ValueError(f"beam_width: {BEAM_WIDTH_EXPECTED}, got {beam_width}")
-    return beam_width, max_length
+    beam_width = default_beam_width if beam_width is None else beam_width
+    return (whole_number("beam_width", beam_width, 1, MAX_BEAM_WIDTH, BEAM_WIDTH_EXPECTED.removeprefix("expected ")),
+            whole_number("max_length", 0 if max_length is None else max_length, 0, MAX_LENGTH,
+                         MAX_LENGTH_EXPECTED.removeprefix("expected ")))
 
 
 def checked_options(beam_width, max_length):
@@ -70,7 +69,7 @@ def checked_options(beam_width, max_length):
     of range (`max_length` 0: no cap beyond the model's own)."""
     with tf.control_dependencies([
         check((beam_width >= 1) & (beam_width <= MAX_BEAM_WIDTH), f"beam_width: {BEAM_WIDTH_EXPECTED}"),
-        check(max_length >= 0, "max_length: expected 0 (no cap beyond the model's) or a positive number of tokens"),
+        check((max_length >= 0) & (max_length <= MAX_LENGTH), f"max_length: {MAX_LENGTH_EXPECTED}"),
     ]):
         return tf.identity(beam_width), tf.identity(max_length)
 

@@ -84,6 +84,22 @@ def as_value_error():
         raise ValueError(graph_error_message(err.message)) from None
 
 
+def whole_number(name, value, low, high, expected):
+    """An option the Python API was given (`k`, `beam_width`, `max_length`) as an `int`, or a ValueError that
+    says what was `expected`: a bool, a float, a string or a list is refused rather than coerced.
+
+    >>> whole_number("k", np.int64(3), 1, 100, "1 to 100 words")
+    3
+    >>> whole_number("k", 2.0, 1, 100, "1 to 100 words")
+    Traceback (most recent call last):
+    ...
+    ValueError: k: expected 1 to 100 words, got 2.0 (float)
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+        raise ValueError(f"{name}: expected {expected}, got {value!r} ({type(value).__name__})")
+    return int(value)
+
+
 def is_utf8(strings):
     """Whether every string of a tensor is valid UTF-8 (a scalar bool, for `check`)."""
     return tf.reduce_all(tf.strings.unicode_transcode(strings, "UTF-8", "UTF-8", errors="replace") == strings)

@@ -13,6 +13,8 @@ from zoo.language_model import signatures
 from zoo.layers.contextual import BOS, EOS, BidirectionalLanguageReader
 from zoo.tagging.tokenizer import normalize
 
+SCORE_CHUNK = 512  # predicted positions whose full softmax is computed at once
+
 
 @keras.saving.register_keras_serializable(package="zoo")
 class LanguageModel(ZooModel):
@@ -92,6 +94,22 @@ class LanguageModel(ZooModel):
         logits = tf.matmul(states, self.softmax_weights, transpose_b=True) + self.softmax_bias
         return tf.nn.log_softmax(logits)
 
+    def target_log_probabilities(self, states, targets):
+        """Full-softmax log-probabilities `[N]` of target ids `[N]` from states `[N, projection]`, the softmax
+        of `SCORE_CHUNK` positions at a time: memory stays at `SCORE_CHUNK x V` floats however long the text
+        (all of it at once would be an `[N, V]` matrix, gigabytes for a few long texts)."""
+        count = tf.shape(targets)[0]
+        padding = (SCORE_CHUNK - count % SCORE_CHUNK) % SCORE_CHUNK
+        states = tf.reshape(tf.pad(states, [[0, padding], [0, 0]]), [-1, SCORE_CHUNK, self.projection_dim])
+        targets = tf.reshape(tf.pad(targets, [[0, padding]]), [-1, SCORE_CHUNK])
+
+        def chunk(pair):
+            logits = tf.matmul(pair[0], self.softmax_weights, transpose_b=True) + self.softmax_bias
+            return tf.gather(logits, pair[1], batch_dims=1) - tf.reduce_logsumexp(logits, axis=-1)
+
+        picked = tf.map_fn(chunk, (states, targets), fn_output_signature=tf.float32, parallel_iterations=1)
+        return tf.reshape(picked, [-1])[:count]
+
     def sampled_loss(self, tokens, training=True):
         """Mean sampled-softmax loss per predicted word over both directions (training)."""
         states, targets = self(tokens, training=training), self.targets(tokens)
@@ -109,8 +127,8 @@ class LanguageModel(ZooModel):
         losses = {}
         for direction in ("forward", "backward"):
             keep = targets[direction] > 0
-            log_probs = self.log_probabilities(states[direction][keep])
-            losses[direction] = -tf.reduce_mean(tf.gather(log_probs, targets[direction][keep], batch_dims=1))
+            losses[direction] = -tf.reduce_mean(
+                self.target_log_probabilities(states[direction][keep], targets[direction][keep]))
         return losses
 
     def take_weights(self, other):

@@ -16,12 +16,13 @@ import tensorflow as tf
 
 from zoo.batches import by_length
 from zoo.tagging.tokenizer import tokenize
-from zoo.validation import as_utf8_list, as_value_error, check, is_utf8, one_value
+from zoo.validation import as_utf8_list, as_value_error, check, is_utf8, one_value, whole_number
 
 _SENTENCES = tf.TensorSpec(None, tf.string, name="sentences")
 _K = tf.TensorSpec(None, tf.int32, name="k")
 BATCH_SIZE = 64  # sentences per signature call in the Python API
 MAX_K = 100
+MAX_TOKENS_PER_CALL = 1 << 16  # the Python API's batches (BATCH_SIZE sentences of max_tokens) stay under it
 
 
 def _tokens(model, sentences):
@@ -30,9 +31,13 @@ def _tokens(model, sentences):
         check(is_utf8(sentences), "sentences: not valid UTF-8; expected UTF-8 text"),
     ]):
         tokens = tokenize(tf.reshape(sentences, [-1]))
-    with tf.control_dependencies([check(tf.reduce_all(tokens.row_lengths() <= model.max_tokens),
-                                        f"sentences: more than max_tokens {model.max_tokens} tokens in one "
-                                        "sentence; split the text into sentences")]):
+    with tf.control_dependencies([
+        check(tf.reduce_all(tokens.row_lengths() <= model.max_tokens),
+              f"sentences: more than max_tokens {model.max_tokens} tokens in one sentence; split the text into "
+              "sentences"),
+        check(tf.size(tokens.flat_values) <= MAX_TOKENS_PER_CALL,
+              f"sentences: more than {MAX_TOKENS_PER_CALL} tokens in one call; send fewer sentences at a time"),
+    ]):
         return tokens.to_tensor(""), tf.cast(tokens.row_lengths(), tf.int32)
 
 
@@ -44,8 +49,9 @@ def signatures(model):
         tokens, lengths = _tokens(model, sentences)
         states = model(tokens)["forward"]
         targets = model.targets(tokens)["forward"]
-        log_probs = tf.gather(model.log_probabilities(states), targets, batch_dims=2)
-        log_probs = tf.where(tf.sequence_mask(lengths + 1, tf.shape(targets)[1]), log_probs, 0.0)
+        scored = tf.sequence_mask(lengths + 1, tf.shape(targets)[1])  # each token and the sentence's end
+        picked = model.target_log_probabilities(tf.boolean_mask(states, scored), tf.boolean_mask(targets, scored))
+        log_probs = tf.scatter_nd(tf.where(scored), picked, tf.shape(targets, out_type=tf.int64))
         return {"tokens": tokens, "log_probabilities": log_probs, "total": tf.reduce_sum(log_probs, axis=1)}
 
     @tf.function(input_signature=[_SENTENCES, _K])
@@ -86,8 +92,7 @@ def score_sentences(model, sentences):
 
 def predict_next_words(model, text, k):
     """`LanguageModel.next_words`: the `k` likeliest next words after `text` with their probabilities."""
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= MAX_K:
-        raise ValueError(f"k: expected 1 to {MAX_K} words, got {k!r}")
+    k = whole_number("k", k, 1, MAX_K, f"1 to {MAX_K} words")
     if not isinstance(text, (str, bytes)):
         raise ValueError(f"text: expected a string, got {type(text).__name__}")
     (text,) = as_utf8_list([text])

@@ -58,7 +58,9 @@ class CharacterWordEncoder(keras.layers.Layer):
     def call(self, tokens):
         """Tokens `string [...]` → `[..., output_dim]`; `""` (padding) gives zeros."""
         distinct, position = tf.unique(tf.reshape(tokens, [-1]))
-        encoded = tf.where((distinct != "")[:, None], self.encode_words(distinct), 0.0)
+        encoded = tf.cond(tf.size(distinct) > 0,  # a batch of no tokens: oneDNN's convolutions break on it
+                          lambda: tf.where((distinct != "")[:, None], self.encode_words(distinct), 0.0),
+                          lambda: tf.zeros([0, self.output_dim]))
         return tf.reshape(tf.gather(encoded, position), tf.concat([tf.shape(tokens), [self.output_dim]], axis=0))
 
     def encode_words(self, words):

@@ -31,7 +31,7 @@ from zoo.language_model.evaluation import agreement_by_probability, evaluate, ng
 from zoo.language_model.model import LanguageModel
 
 NAME = "lm_english"
-VALIDATION_SENTENCES = 3000  # validated after every epoch: the first sentences of the validation split
+VALIDATION_SENTENCES = 3000  # validated after every epoch: the first sentences of each corpus's validation split
 
 
 def parse_args(argv=None):
@@ -59,6 +59,13 @@ def load(args):
     limit = 1000 if args.smoke else None
     return {name: {split: tokenized(CORPORA[name].load(split)[:limit], args.max_tokens) for split in english.SPLITS}
             for name in args.corpora}
+
+
+def validation_sample(by_corpus):
+    """What every epoch is validated on: the first `VALIDATION_SENTENCES` of the validation splits, shared
+    equally between the corpora (their validation splits end to end would be the first corpus's alone)."""
+    share = VALIDATION_SENTENCES // len(by_corpus)
+    return [row for rows in by_corpus.values() for row in rows["validation"][:share]]
 
 
 def joined(by_corpus, split):
@@ -98,7 +105,7 @@ def main(argv=None):
     fit_seconds = training.fit(
         model, workdir, training.run_flags(args, training.RUN_LOCATION_FLAGS),
         as_dataset(rows["train"], args.batch_size, shuffle=True, seed=args.seed).repeat(),
-        as_dataset(rows["validation"][:VALIDATION_SENTENCES], args.batch_size), args.epochs, args.patience,
+        as_dataset(validation_sample(by_corpus), args.batch_size), args.epochs, args.patience,
         lr_patience=None, budget=training.TimeBudget(args.budget_minutes, args.learning_rate, args.warmup_steps),
         steps_per_epoch=args.steps_per_epoch)
     results = report(args, model, by_corpus, words)

@@ -42,6 +42,8 @@ class Limits:
         pixels_per_call: image pixels of one call (a call holds at least one image).
         request_timeout: seconds a request may compute; past them it is answered DEADLINE_EXCEEDED.
         socket_timeout: seconds a REST connection may stay idle, or a body may stall, before it is closed.
+        header_timeout: seconds a REST request's line and headers may take to arrive, all of them (a client
+            sending a byte now and then keeps `socket_timeout` from ever passing, and holds a connection).
     """
 
     max_elements: int = 4_000_000
@@ -52,11 +54,13 @@ class Limits:
     pixels_per_call: int = 16 << 20
     request_timeout: float = 30.0
     socket_timeout: float = 20.0
+    header_timeout: float = 10.0
 
     FLAGS = {"max_elements": "--max-tensor-elements", "max_bytes": "--max-tensor-bytes",
              "max_rows": "--max-request-rows", "max_pixels": "--max-request-pixels",
              "rows_per_call": "--rows-per-call", "pixels_per_call": "--pixels-per-call",
-             "request_timeout": "--request-timeout", "socket_timeout": "--socket-timeout"}
+             "request_timeout": "--request-timeout", "socket_timeout": "--socket-timeout",
+             "header_timeout": "--header-timeout"}
 
     def __post_init__(self):
         for field in dataclasses.fields(self):

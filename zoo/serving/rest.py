@@ -141,10 +141,15 @@ def _leaves(value):
         yield value
 
 
-def _utf8(value):
+def _utf8(value, name):
     if isinstance(value, list):
-        return [_utf8(v) for v in value]
-    return value.encode() if isinstance(value, str) else value
+        return [_utf8(v, name) for v in value]
+    if not isinstance(value, str):
+        return value
+    try:
+        return value.encode()
+    except UnicodeEncodeError:  # JSON may escape a lone surrogate ("\ud800"), which no UTF-8 text holds
+        raise ServingError(f"{name}: holds an unpaired surrogate escape, not text; expected UTF-8 text") from None
 
 
 def _tensor(name, value, spec, limits):
@@ -157,7 +162,7 @@ def _tensor(name, value, spec, limits):
         raise ServingError(f'{name}: {{"b64": ...}} holds binary strings; expected {expected}')
     value = _decode_b64(value, name)
     if spec.dtype == tf.string:
-        value = _utf8(value)
+        value = _utf8(value, name)
     shape = _shape(value, name, types, expected)
     limits.check_declared(name, spec.dtype, list(shape),
                           sum(len(v) for v in _leaves(value)) if spec.dtype == tf.string else 0)
@@ -292,6 +297,26 @@ class _Handler(BaseHTTPRequestHandler):
         self.timeout = self.server.limits.socket_timeout  # an idle keep-alive or a stalled body is closed
         super().setup()
 
+    def handle_one_request(self):
+        """One request, its line and headers within `limits.header_timeout`: past it the connection is shut,
+        which ends the read that waits for them."""
+        self._header_deadline = threading.Timer(self.server.limits.header_timeout, self._headers_too_late)
+        self._header_deadline.daemon = True
+        self._header_deadline.start()
+        try:
+            super().handle_one_request()
+        finally:
+            self._header_deadline.cancel()
+
+    def _headers_too_late(self):
+        logger.info("%s: headers did not arrive within %ss; connection closed", self.address_string(),
+                    self.server.limits.header_timeout)
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
     def do_GET(self):
         self._answer("GET")
 
@@ -299,6 +324,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer("POST")
 
     def _not_allowed(self):
+        self._header_deadline.cancel()
         self._body_or_none()
         self._send(HTTPStatus.METHOD_NOT_ALLOWED, {"error": f"Method {_escaped(self.command)} not allowed: "
                                                    "TF Serving's REST API takes GET and POST"},
@@ -322,6 +348,7 @@ class _Handler(BaseHTTPRequestHandler):
         logger.info("%s %s", self.address_string(), _escaped(format % args))
 
     def _answer(self, method):
+        self._header_deadline.cancel()  # the headers are in: the body has socket_timeout, the work its deadline
         try:
             status, body = HTTPStatus.OK, self._route(method)
         except _BodyTooLarge as err:

@@ -3,7 +3,7 @@
 - `serving_default`: `sentences` string `[B]` (raw UTF-8 text) → `translations`
   string `[B]`, `scores` float32 `[B]`.
 - `translate`: `sentences`, `beam_width` int32 (1 = greedy) and `max_length`
-  int32 (0 = no cap; a negative one is refused), each option a scalar or
+  int32 (0 = no cap; a negative one or one over 10 000 is refused), each option a scalar or
   `[B]` holding one value (REST row format) → the same outputs and the
   subword pieces of both sides as people read them (`"Abr@@ am"`,
   `zoo.translation.subwords.readable`), `source_tokens` string `[B, S]` and
@@ -16,6 +16,9 @@ pieces, or at `max_length` when that is smaller. Scores are the mean
 log-probability per target token. An empty (or whitespace-only) sentence
 translates to `""` with score 0. Token outputs are `""` padded; attention
 rows of `target_tokens` padding are 0 (and all of them with `attention="none"`).
+A sentence of more than `max_source_tokens` words, or with a word of more
+than `MAX_WORD_CHARACTERS` characters, or of more than `PIECES_PER_WORD *
+max_source_tokens` subword pieces is refused (its cost grows with each).
 """
 
 import numpy as np
@@ -32,6 +35,8 @@ _SENTENCES = tf.TensorSpec(None, tf.string, name="sentences")
 _BEAM_WIDTH = tf.TensorSpec(None, tf.int32, name="beam_width")
 _MAX_LENGTH = tf.TensorSpec(None, tf.int32, name="max_length")
 BATCH_SIZE = 64  # sentences per signature call in the Python API
+MAX_WORD_CHARACTERS = 100  # the subword encoder's time grows with a word's length: no word is longer in text
+PIECES_PER_WORD = 4  # a sentence of max_source_tokens words may have this many pieces per word on average
 
 
 def _source_ids(model, sentences):
@@ -47,11 +52,19 @@ def _source_ids(model, sentences):
     if model.verbatim:
         sentences, spans = verbatim.protect(sentences)
     tokens = tokenize(sentences)
-    with tf.control_dependencies([check(
-            tf.reduce_all(tokens.row_lengths() <= model.max_source_tokens),
-            f"sentences: more than max_source_tokens {model.max_source_tokens} words in one sentence; "
-            "split the text into sentences")]):
-        ids = model.piece_ids(tokens).to_tensor(PAD_ID)
+    with tf.control_dependencies([
+        check(tf.reduce_all(tokens.row_lengths() <= model.max_source_tokens),
+              f"sentences: more than max_source_tokens {model.max_source_tokens} words in one sentence; "
+              "split the text into sentences"),
+        check(tf.reduce_all(tf.strings.length(tokens.flat_values, unit="UTF8_CHAR") <= MAX_WORD_CHARACTERS),
+              f"sentences: a word of more than {MAX_WORD_CHARACTERS} characters; expected text in words"),
+    ]):
+        ids = model.piece_ids(tokens)
+    most = PIECES_PER_WORD * model.max_source_tokens
+    with tf.control_dependencies([check(tf.reduce_all(ids.row_lengths() <= most),
+                                        f"sentences: more than {most} subword pieces in one sentence; split the "
+                                        "text into sentences")]):
+        ids = ids.to_tensor(PAD_ID)
     width = tf.maximum(tf.shape(ids)[1], 1)  # a batch of empty sentences still has one padding column
     return tf.pad(ids, [[0, 0], [0, width - tf.shape(ids)[1]]]), spans, capitalized(sentences)
 
