@@ -53,6 +53,10 @@ def test_wheel_holds_the_version_an_entry_point_and_a_valid_record(tiny, tmp_pat
             "[zoo.models]\nsensor_tiny = zoo_model_sensor_tiny\n")
         metadata = archive.read(f"{dist_info}/METADATA").decode()
         assert "Name: rnn-zoo-model-sensor-tiny\nVersion: 3\n" in metadata
+        # this major version of the zoo, whichever TensorFlow distribution (tensorflow, tensorflow-cpu) it runs on
+        requirements = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+        assert requirements == [f"Requires-Dist: {packaging.zoo_requirement(zoo.__version__)}"]
+        assert packaging.zoo_requirement("0.1.0") == "rnn-zoo>=0.1,<1"
         record = archive.read(f"{dist_info}/RECORD").decode().splitlines()
         for line in record:
             path, digest, size = line.rsplit(",", 2)
@@ -151,10 +155,11 @@ def published(tiny, tmp_path, model_server, monkeypatch, nowhere_else):
     return archive, catalogue
 
 
-def test_catalogue_entry_names_the_archive_and_its_sha256(published):
+def test_catalogue_entry_names_the_archive_its_sha256_and_size(published):
     archive, catalogue = published
     assert catalogue == {"sensor_tiny": {"5": {"archive": "sensor_tiny-5.tar",
-                                               "sha256": hashlib.sha256(archive.read_bytes()).hexdigest()}}}
+                                               "sha256": hashlib.sha256(archive.read_bytes()).hexdigest(),
+                                               "size": archive.stat().st_size}}}
 
 
 def test_a_missing_model_says_how_to_get_it(published):

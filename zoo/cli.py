@@ -15,12 +15,12 @@ import sys
 from pathlib import Path
 
 import zoo
-from zoo import packaging, registry
+from zoo import artifacts, packaging, registry
 from zoo.datasets import DataUnavailable
 from zoo.evaluation import HEADLINES, short_headline
 
 # commands whose work needs TensorFlow: imported first, with its start-up lines silenced
-TENSORFLOW_COMMANDS = ("predict", "evaluate", "export", "download", "train", "serve", "serving-config", "demo")
+TENSORFLOW_COMMANDS = ("predict", "evaluate", "export", "train", "serve", "serving-config", "demo")
 EXPORT_FORMATS = ("tf_serving", "tf_saved_model", "litert")
 # the optional dependencies' modules -> the extra (pyproject.toml) that installs them
 EXTRAS = {"sktime": "data", "sklearn": "data", "pysword": "data", "grpc": "serve", "tensorflow_serving": "serve",
@@ -29,6 +29,9 @@ EXTRAS = {"sktime": "data", "sklearn": "data", "pysword": "data", "grpc": "serve
 
 
 def cmd_list(args):
+    if args.available:
+        _list_available(args.json)
+        return
     if args.task is not None and args.task not in HEADLINES:
         raise ValueError(f"unknown task {args.task!r}: expected one of {', '.join(HEADLINES)}")
     cards = [card for card in map(zoo.info, zoo.list_models()) if args.task in (None, card.get("task"))]
@@ -41,6 +44,24 @@ def cmd_list(args):
     for card in cards:
         print(f"{card['name']:<28} {card['task']:<24} {card['version']:>7}  {short_headline(card):<10} "
               f"{card.get('dataset', {}).get('name', '-')}")
+
+
+def _list_available(as_json):
+    """`zoo list --available`: every version the catalogue publishes, each marked when it is on this machine."""
+    rows = []
+    for name, versions in sorted(registry.catalogue().items()):
+        here = registry.local_versions(name)
+        for version, entry in sorted(versions.items(), key=lambda item: int(item[0])):
+            rows.append({"name": name, "version": int(version), "archive": entry["archive"],
+                         "size": entry.get("size"), "installed": int(version) in here})
+    if as_json:
+        for row in rows:
+            print(json.dumps(row))
+        return
+    print(f"{'name':<28} {'version':>7}  {'size':>9}  on this machine")
+    for row in rows:
+        size = f"{row['size'] / 1e6:.1f} MB" if row["size"] is not None else "-"
+        print(f"{row['name']:<28} {row['version']:>7}  {size:>9}  {'yes' if row['installed'] else 'no'}")
 
 
 def cmd_info(args):
@@ -124,7 +145,14 @@ def cmd_package(args):
 
 
 def cmd_download(args):
-    print(registry.download(args.name, args.version))
+    """Prints the version's directory, and nothing else, on stdout; a failed download is exit code 1."""
+    try:
+        path = registry.download(args.name, args.version, force=args.force)
+    except (OSError, artifacts.CorruptModelError) as err:  # not a usage mistake: the network, disk or archive
+        print(f"zoo download: error: {_one_line(err)}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
 
 
 def cmd_train(args):
@@ -231,8 +259,11 @@ def _model_arguments(sub):
 
 
 def _list_arguments(sub):
-    sub.add_argument("--task", help=f"only this task's models: {', '.join(HEADLINES)}")
-    sub.add_argument("--json", action="store_true", help="one JSON object per model")
+    which = sub.add_mutually_exclusive_group()
+    which.add_argument("--task", help=f"only this task's models: {', '.join(HEADLINES)}")
+    which.add_argument("--available", action="store_true",
+                       help="every published version (zoo/catalogue.json), marked when it is on this machine")
+    sub.add_argument("--json", action="store_true", help="one JSON object per model (with --available: version)")
 
 
 def _info_arguments(sub):
@@ -271,12 +302,15 @@ def _package_arguments(sub):
     sub.add_argument("--out", type=Path, default=Path("dist"), help="where the wheel or archive is written")
     sub.add_argument("--format", choices=("wheel", "archive"), default="wheel",
                      help="wheel: `pip install`-able, found by zoo.load; archive: a .tar for `zoo download`")
-    sub.add_argument("--catalogue", type=Path, help="archive: also record its name and sha256 in this catalogue.json")
+    sub.add_argument("--catalogue", type=Path,
+                     help="archive: also record its name, sha256 and size in this catalogue.json")
 
 
 def _download_arguments(sub):
     sub.add_argument("name", help="a published model (zoo/catalogue.json)")
     sub.add_argument("-v", "--model-version", dest="version", type=int, help="version (default newest published)")
+    sub.add_argument("--force", action="store_true",
+                     help="fetch again even if cached, and replace the cached copy (kept if the fetch fails)")
 
 
 def _train_arguments(sub):
@@ -324,7 +358,8 @@ COMMANDS = {
                _export_arguments),
     "package": (cmd_package, "build a pip-installable wheel (or a download archive) of one model version",
                 _package_arguments),
-    "download": (cmd_download, "fetch a published model version into the cache, from $ZOO_MODELS_URL",
+    "download": (cmd_download, "fetch a published model version into the cache, from $ZOO_MODELS_URL (a URL or "
+                 "directory); timeouts: $ZOO_CONNECT_TIMEOUT, $ZOO_READ_TIMEOUT seconds",
                  _download_arguments),
     "train": (cmd_train, "run a recipe: train, evaluate and export a model (outputs under the current directory)",
               _train_arguments),

@@ -11,17 +11,24 @@ backend and no network.
 An archive (`zoo package NAME --format archive`) is a tar of the version's
 files, written reproducibly (sorted names, fixed times and owners, and not
 compressed: a compressor's output varies with its version, and weights
-barely compress), so its sha256 — which `catalogue.json` records for
-`zoo download` — depends on the model's files alone.
+barely compress), so its sha256 and size — which `catalogue.json` records for
+`zoo download` — depend on the model's files alone.
+
+A model card's name becomes a file name, a module name and an entry point:
+one that is not letters, digits, `_`, `-` and `.` (so one that would write
+outside `--out`) is refused.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
+import os
 import re
 import tarfile
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -31,6 +38,7 @@ from zoo.version import __version__
 
 WHEEL_TAG = "py3-none-any"
 _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can record
+_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def distribution_name(name: str) -> str:
@@ -45,9 +53,8 @@ def module_name(name: str) -> str:
 def build_wheel(version_dir: str | Path, out_dir: str | Path) -> Path:
     """Writes the wheel of one verified model version into `out_dir`; returns its path."""
     version_dir = Path(version_dir)
-    artifacts.verify(version_dir)
+    name, version = _name_and_version(version_dir)
     card = artifacts.read_card(version_dir)
-    name, version = card["name"], int(card["version"])
     module = module_name(name)
     dist_info = f"{distribution_name(name).replace('-', '_')}-{version}.dist-info"
     files = {f"{module}/__init__.py": _module_text(card).encode()}
@@ -66,9 +73,7 @@ def build_wheel(version_dir: str | Path, out_dir: str | Path) -> Path:
 def build_archive(version_dir: str | Path, out_dir: str | Path) -> Path:
     """Writes `<name>-<version>.tar` of one verified model version into `out_dir`; returns its path."""
     version_dir = Path(version_dir)
-    artifacts.verify(version_dir)
-    card = artifacts.read_card(version_dir)
-    out = Path(out_dir) / archive_name(card["name"], card["version"])
+    out = Path(out_dir) / archive_name(*_name_and_version(version_dir))
     return _write_atomically(out, lambda f: _write_tar(f, version_dir))
 
 
@@ -76,19 +81,46 @@ def archive_name(name: str, version: int) -> str:
     return f"{name}-{int(version)}.tar"
 
 
+def _name_and_version(version_dir):
+    """The model card's name and version of a verified version, refused unless both are safe in a file name."""
+    artifacts.verify(version_dir)
+    card = artifacts.read_card(version_dir)
+    name, version = str(card.get("name")), artifacts.version_number(str(card.get("version")))
+    if not _MODEL_NAME.fullmatch(name):
+        raise ValueError(f"{version_dir / artifacts.CARD}: model name {name!r} is not a safe file name "
+                         "(expected letters, digits, '_', '-' and '.', starting with a letter or digit)")
+    if version is None:
+        raise ValueError(f"{version_dir / artifacts.CARD}: version {card.get('version')!r} is not a version number")
+    return name, version
+
+
 def record_in_catalogue(catalogue_path: str | Path, archive: str | Path) -> None:
-    """Adds (or updates) an archive's entry in a `catalogue.json`: name, version, file name, sha256."""
+    """Adds (or updates) an archive's entry in a `catalogue.json`: name, version, file name, sha256, size."""
     catalogue_path, archive = Path(catalogue_path), Path(archive)
     name, version = archive.name.removesuffix(".tar").rsplit("-", 1)
+    data = archive.read_bytes()
     catalogue = json.loads(catalogue_path.read_text()) if catalogue_path.exists() else {}
     catalogue.setdefault(name, {})[str(int(version))] = {
-        "archive": archive.name, "sha256": hashlib.sha256(archive.read_bytes()).hexdigest()}
-    catalogue_path.write_text(json.dumps(catalogue, indent=2, sort_keys=True) + "\n")
+        "archive": archive.name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    text = json.dumps(catalogue, indent=2, sort_keys=True) + "\n"
+    _write_atomically(catalogue_path, lambda f: f.write(text.encode()))
 
 
 def _module_text(card):
     return (f'"""rnn-zoo model `{card["name"]}` version {card["version"]}: {card.get("description", card["task"])}.\n\n'
             f'Load it with `zoo.load("{card["name"]}")`; its files are the `{card["version"]}/` directory here."""\n')
+
+
+def zoo_requirement(version: str = __version__) -> str:
+    """What a model wheel requires: the rnn-zoo releases of this major version, from this minor one on.
+
+    Only `rnn-zoo` is named: TensorFlow comes through its requirements (or as `tensorflow-cpu`, installed first).
+
+    >>> zoo_requirement("1.4.2")
+    'rnn-zoo>=1.4,<2'
+    """
+    major, minor = (int(part) for part in re.match(r"(\d+)\.(\d+)", version).groups())
+    return f"rnn-zoo>={major}.{minor},<{major + 1}"
 
 
 def _metadata(card):
@@ -99,7 +131,7 @@ def _metadata(card):
         f"Summary: rnn-zoo model {card['name']}: {card.get('description', card['task'])}",
         f"License: {card.get('license', 'see the model card')}",
         "Requires-Python: >=3.10",
-        f"Requires-Dist: rnn-zoo>={__version__}",
+        f"Requires-Dist: {zoo_requirement()}",
         "Description-Content-Type: text/markdown",
     ]
     description = f"The model card:\n\n```json\n{json.dumps(card, indent=2, ensure_ascii=False)}\n```\n"
@@ -129,9 +161,15 @@ def _write_tar(f, version_dir):
 
 
 def _write_atomically(out, write):
+    """Writes `out` through a hidden partial file beside it, which no failure leaves behind."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial")
-    with partial.open("wb") as f:
-        write(f)
-    partial.replace(out)
+    handle, partial = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
+    try:
+        with os.fdopen(handle, "wb") as f:
+            write(f)
+        os.chmod(partial, 0o644)
+        os.replace(partial, out)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)
     return out

@@ -12,26 +12,28 @@ given version: that version) wins:
    from one;
 5. the download cache `$ZOO_HOME/models` (`~/.cache/zoo/models` by
    default), filled by `zoo download` or `zoo.load(..., download=True)` from
-   the archives listed in `catalogue.json` under the base URL
-   `$ZOO_MODELS_URL`, each checked against its sha256.
+   the archives listed in `catalogue.json` under the base URL (or directory)
+   `$ZOO_MODELS_URL`, each checked against its size and sha256.
 
 Reading the catalogue needs neither TensorFlow nor Keras.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import errno
 import importlib.util
 import json
 import os
 import shutil
-import tarfile
+import sys
 import tempfile
 from importlib import metadata, resources
 from os import PathLike
 from pathlib import Path
 
-from zoo import artifacts
+from zoo import artifacts, downloads
 
 ENTRY_POINTS = "zoo.models"  # group: model name -> the package module holding `<version>/` directories
 _SOURCE_ROOT = Path(__file__).resolve().parent.parent
@@ -92,8 +94,17 @@ def list_models(task: str | None = None) -> list[str]:
 
 
 def catalogue() -> dict:
-    """The published versions that can be downloaded: `{name: {version: {"archive", "sha256"}}}`."""
+    """The published versions that can be downloaded: `{name: {version: {"archive", "sha256", "size"}}}`.
+
+    `size` (bytes) may be missing from older catalogues: such a download is
+    capped at `zoo.downloads.DEFAULT_MAX_BYTES`.
+    """
     return json.loads(resources.files("zoo").joinpath("catalogue.json").read_text())
+
+
+def local_versions(name: str) -> list[int]:
+    """The versions of the model `name` on this machine, in any of the places it is looked for."""
+    return sorted({v for place in _places() if name in place for v in artifacts.version_dirs(place[name])})
 
 
 def resolve(name_or_path: str | PathLike, version: int | None = None) -> Path:
@@ -134,7 +145,7 @@ def _version_of(base, version):
 def _not_found(name, version):
     """One line: what is missing, what exists, and the command that gets it."""
     published = sorted(int(v) for v in catalogue().get(name, {}))
-    here = sorted({v for place in _places() if name in place for v in artifacts.version_dirs(place[name])})
+    here = local_versions(name)
     if not here and not published:
         names = list_models()
         close = difflib.get_close_matches(name, [*names, *catalogue()], n=3, cutoff=0.4)
@@ -151,59 +162,107 @@ def _not_found(name, version):
     return f"{wanted} does not exist ({known})"
 
 
-def download(name: str, version: int | None = None) -> Path:
-    """Fetches a published model version into the cache, checking the archive's sha256; returns its directory.
+def download(name: str, version: int | None = None, force: bool = False, progress: bool | None = None) -> Path:
+    """Fetches a published model version into the cache, its archive's size and sha256 checked; returns its directory.
 
-    The archives are looked up under the base URL `$ZOO_MODELS_URL`, by the
-    file names and hashes `catalogue()` lists. A version already in the
-    cache is verified and reused.
+    The archive is looked up under `$ZOO_MODELS_URL` (an http(s) or file URL,
+    or a directory) by the file name, size and hash `catalogue()` lists,
+    fetched with `zoo.downloads.fetch` (timeouts: `$ZOO_CONNECT_TIMEOUT`,
+    `$ZOO_READ_TIMEOUT`), unpacked by `artifacts.unpack_archive` and verified,
+    all inside a hidden scratch directory of the cache, which is then renamed
+    into place: a failure leaves nothing behind, and of two processes fetching
+    the same version, the second to finish verifies and uses the first's. A
+    version already in the cache is verified and reused.
+
+    Args:
+        force: fetch again even if the version is cached, and swap the new
+            copy in for the cached one (which stays in place if the fetch fails).
+        progress: show the bytes received on stderr; by default when stderr
+            is a terminal.
 
     Raises:
-        ValueError: an unknown name or version, or `$ZOO_MODELS_URL` unset.
-        OSError: the download failed or its sha256 does not match.
+        ValueError: an unknown name or version, `$ZOO_MODELS_URL` unset, or
+            a timeout variable that is not a number.
+        CorruptModelError: the cached version is corrupt (the message says to
+            use `--force`), or the archive is not a plain tar of a valid version.
+        DownloadError (an OSError): the download failed, or the cache cannot
+            be written.
     """
+    entry, version = _published(name, version)
+    target = cache() / name / str(version)
+    if target.exists() and not force:
+        return _verified_cache(target, name, version)
+    base_url = os.environ.get("ZOO_MODELS_URL")
+    if not base_url:
+        raise ValueError(f"{name} v{version} is not on this machine and $ZOO_MODELS_URL is unset: set it to the URL "
+                         f"(or directory) the model archives are published under ({entry['archive']})")
+    url = downloads.url_of(base_url, entry["archive"])
+    if progress is None:
+        progress = downloads.terminal() is not None
+    with _scratch(target) as scratch:
+        archive = downloads.fetch(url, scratch / entry["archive"], entry["sha256"], entry.get("size"),
+                                  progress=sys.stderr if progress else None)
+        artifacts.unpack_archive(archive, scratch / "version")
+        try:
+            artifacts.verify(scratch / "version")
+        except artifacts.CorruptModelError as err:
+            raise artifacts.CorruptModelError(f"{url} holds no valid model version: {err}") from None
+        if force and target.exists():
+            os.rename(target, scratch / "replaced")  # removed with the scratch directory
+        return _move_into_place(scratch / "version", target, name, version)
+
+
+def _published(name, version):
+    """The catalogue entry of a published version (the newest when `version` is `None`), and its number."""
     published = catalogue().get(name)
     if not published:
         raise ValueError(_not_found(name, version))
     version = int(version) if version is not None else max(int(v) for v in published)
     if str(version) not in published:
         raise ValueError(_not_found(name, version))
-    target = cache() / name / str(version)
-    if (target / "saved_model.pb").is_file():
+    return published[str(version)], version
+
+
+def _verified_cache(target, name, version):
+    """`target`, once verified; a corrupt one is an error that says how to replace it."""
+    try:
         artifacts.verify(target)
-        return target
-    base_url = os.environ.get("ZOO_MODELS_URL")
-    if not base_url:
-        raise ValueError(f"{name} v{version} is not on this machine and $ZOO_MODELS_URL is unset: set it to the URL "
-                         f"the model archives are published under ({published[str(version)]['archive']})")
-    archive = _fetch(base_url, published[str(version)], name)
-    _unpack(archive, target)
+    except artifacts.CorruptModelError as err:
+        raise artifacts.CorruptModelError(
+            f"{err}; replace the cached copy with `zoo download {name} --model-version {version} --force`") from None
     return target
 
 
-def _fetch(base_url, entry, name):
-    from keras.utils import get_file  # progress bar, resumable cache, hash check
+@contextlib.contextmanager
+def _scratch(target):
+    """A hidden scratch directory beside `target`, removed afterwards whatever happens.
 
-    home().mkdir(parents=True, exist_ok=True)  # else get_file falls back to a directory of its own in /tmp
+    Raises:
+        DownloadError: the cache cannot be written, naming `$ZOO_HOME`.
+    """
     try:
-        return Path(get_file(fname=entry["archive"], origin=f"{base_url.rstrip('/')}/{entry['archive']}",
-                             file_hash=entry["sha256"], hash_algorithm="sha256", cache_dir=str(home()),
-                             cache_subdir="downloads"))
-    except Exception as err:  # get_file raises bare Exceptions for network failures
-        raise OSError(f"downloading {name} from {base_url}: {' '.join(str(err).split())}") from None
-
-
-def _unpack(archive, target):
-    """Unpacks a version archive next to `target` and renames it into place, verified."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        artifacts.remove_partials(target.parent, older_than=artifacts.STALE_PARTIAL_SECONDS)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    except OSError as err:
+        raise downloads.DownloadError(
+            f"cannot write the download cache {target.parent}: {err.strerror or err}; set $ZOO_HOME to a writable "
+            f"directory (now {os.environ.get('ZOO_HOME') or 'unset: ~/.cache/zoo'})") from None
     try:
-        with tarfile.open(archive) as tar:
-            tar.extractall(scratch, filter="data")
-        artifacts.verify(scratch)
-        os.rename(scratch, target)
+        yield scratch
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _move_into_place(unpacked, target, name, version):
+    """Renames `unpacked` to `target`; when another download got there first, verifies and uses its copy."""
+    try:
+        os.rename(unpacked, target)
+    except OSError as err:
+        if err.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+            raise
+        return _verified_cache(target, name, version)
+    return target
 
 
 def info(name_or_path: str | PathLike, version: int | None = None) -> dict:
