@@ -310,6 +310,6 @@ def test_cli_serve_parses_its_flags_and_refuses_a_missing_root(tmp_path, capsys)
     from zoo import cli
 
     args = cli.build_parser().parse_args(["serve", str(tmp_path), "--port", "0", "--poll-seconds", "0.5"])
-    assert (args.root, args.port, args.host, args.poll_seconds) == (str(tmp_path), 0, "127.0.0.1", 0.5)
+    assert (args.root, args.port, args.host, args.poll_seconds) == ([str(tmp_path)], 0, "127.0.0.1", 0.5)
     assert cli.main(["serve", str(tmp_path / "missing")]) == 2
     assert "not a directory" in capsys.readouterr().err

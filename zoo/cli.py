@@ -172,8 +172,26 @@ def cmd_serve(args):
         batching_options = {"max_batch_size": args.max_batch_size, "batch_timeout_micros": args.batch_timeout_micros,
                             "max_enqueued_batches": args.max_enqueued_batches}
     limits = serving.Limits(**{field: getattr(args, field) for field in serving.Limits.FLAGS})
-    serving.serve(args.root, host=args.host, port=args.port, grpc_port=None if args.no_grpc else args.grpc_port,
-                  poll_seconds=args.poll_seconds, batching=batching_options, limits=limits)
+    roots, bases = _serving_sources(args.root)
+    serving.serve(*roots, bases=bases, host=args.host, port=args.port,
+                  grpc_port=None if args.no_grpc else args.grpc_port, poll_seconds=args.poll_seconds,
+                  batching=batching_options, limits=limits)
+
+
+def _serving_sources(targets):
+    """`(roots, bases)` of what `zoo serve` was given: directories of models, one model's base directory
+    (`<name>/` holding `<version>/`), or the name of a model installed, downloaded or in the checkout."""
+    roots, bases = [], {}
+    for target in targets:
+        path = Path(target)
+        if path.is_dir():
+            if artifacts.version_dirs(path):
+                bases[path.name] = path
+            else:
+                roots.append(path)
+        else:
+            bases[target] = registry.resolve(target).parent
+    return roots, bases
 
 
 def cmd_serving_config(args):
@@ -189,7 +207,8 @@ def cmd_serving_config(args):
         parameters = config.batching_parameters(args.max_batch_size, args.batch_timeout_micros,
                                                 args.max_enqueued_batches, args.num_batch_threads,
                                                 args.allowed_batch_sizes or (), args.pad_variable_length_inputs)
-    print(text_format.MessageToString(config.model_server_config(names, args.base_path)), end="")
+    base_path = args.base_path or config.CONTAINER_MODELS
+    print(text_format.MessageToString(config.model_server_config(names, base_path)), end="")
     if parameters is not None:
         Path(args.batching_parameters).write_text(text_format.MessageToString(parameters))
         print(f"# batching parameters written to {args.batching_parameters}", file=sys.stderr)
@@ -321,7 +340,9 @@ def _train_arguments(sub):
 
 
 def _serve_arguments(sub):
-    sub.add_argument("root", help="directory holding one base directory per model, e.g. saved_models/")
+    sub.add_argument("root", nargs="+", metavar="ROOT_OR_NAME",
+                     help="directories holding one base directory per model (e.g. saved_models/), a model's base "
+                          "directory, or the names of installed or downloaded models (zoo list)")
     sub.add_argument("--port", type=_port, default=8501, help="REST port (0: a free one)")
     sub.add_argument("--grpc-port", type=_port, default=8500, help="gRPC port (0: a free one)")
     sub.add_argument("--no-grpc", action="store_true", help="serve REST only")
@@ -334,11 +355,9 @@ def _serve_arguments(sub):
 
 
 def _serving_config_arguments(sub):
-    from zoo.serving import config
-
     sub.add_argument("root", help="directory holding one base directory per model, e.g. saved_models/")
-    sub.add_argument("--base-path", default=config.CONTAINER_MODELS,
-                     help="the directory holding the models inside the TF Serving container")
+    sub.add_argument("--base-path", help="the directory holding the models inside the TF Serving container "
+                                         "(default: the tensorflow/serving image's)")
     sub.add_argument("--batching-parameters", metavar="FILE", help="also write a --batching_parameters_file here")
     _batching_flags(sub)
     sub.add_argument("--num-batch-threads", type=int, help="default: TF Serving's, one per core")

@@ -9,15 +9,22 @@ import csv
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 
+
+
+def figure(**kwargs):
+    """A `matplotlib.figure.Figure` (matplotlib is imported here, when a figure is drawn: a recipe's flags and
+    `--help` need no `[train]` extra)."""
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
 
 def plot_history(history_csv, path):
     """Training curves (every metric in Keras' CSV log, train vs validation) as a PNG."""
     with open(history_csv) as f:
         rows = list(csv.DictReader(f))
     metrics = [k for k in rows[0] if k not in ("epoch", "learning_rate") and not k.startswith("val_")]
-    fig = Figure(figsize=(5 * len(metrics), 3.5))
+    fig = figure(figsize=(5 * len(metrics), 3.5))
     axes = fig.subplots(1, len(metrics), squeeze=False)
     epochs = [int(r["epoch"]) + 1 for r in rows]
     for ax, metric in zip(axes[0], metrics):
@@ -34,7 +41,7 @@ def plot_history(history_csv, path):
 def plot_confusion_matrix(matrix, class_names, path, title="confusion matrix"):
     matrix = np.asarray(matrix)
     size = 1.5 + 0.5 * len(class_names)
-    fig = Figure(figsize=(size + 1, size))
+    fig = figure(figsize=(size + 1, size))
     ax = fig.subplots()
     image = ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right")
@@ -70,7 +77,7 @@ def plot_attention(translation, path):
     if weights.shape != (len(target), len(source)):
         raise ValueError(f"attention: expected shape (target tokens, source tokens) = ({len(target)}, "
                          f"{len(source)}), got {weights.shape}")
-    fig = Figure(figsize=(1.5 + 0.4 * len(source), 1.5 + 0.35 * len(target)))
+    fig = figure(figsize=(1.5 + 0.4 * len(source), 1.5 + 0.35 * len(target)))
     ax = fig.subplots()
     image = ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
     ax.set_xticks(range(len(source)), source, rotation=60, ha="right")
@@ -116,7 +123,7 @@ def plot_caption_attention(result, path, columns=6):
     panels = len(tokens) + 1
     columns = max(1, min(columns, panels))
     rows = -(-panels // columns)
-    fig = Figure(figsize=(2.0 * columns, 2.2 * rows + 0.4))
+    fig = figure(figsize=(2.0 * columns, 2.2 * rows + 0.4))
     axes = fig.subplots(rows, columns, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")

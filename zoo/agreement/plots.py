@@ -3,7 +3,8 @@
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
+
+from zoo.plots import figure
 
 
 def plot_accuracy_by_bucket(results, path, title="test"):
@@ -21,7 +22,7 @@ def plot_accuracy_by_bucket(results, path, title="test"):
     >>> plot_accuracy_by_bucket({"lstm": m}, tempfile.mktemp(suffix=".png")).suffix
     '.png'
     """
-    fig = Figure(figsize=(12, 4))
+    fig = figure(figsize=(12, 4))
     axes = fig.subplots(1, 2)
     width = 0.8 / max(len(results), 1)
     for ax, key, xlabel in ((axes[0], "by_distance", "subject-verb distance (words)"),

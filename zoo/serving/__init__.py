@@ -10,7 +10,7 @@ import importlib
 _MODULES = {
     "Batcher": "batching", "ComputeGate": "calls", "Client": "client", "RequestError": "client",
     "batching_parameters": "config", "model_server_config": "config", "Limits": "limits",
-    "ModelRepository": "repository", "ServingError": "repository", "RestServer": "rest", "ModelServer": "server",
+    "ModelRepository": "repository", "ServingError": "errors", "RestServer": "rest", "ModelServer": "server",
     "serve": "server", "read_warmup_requests": "warmup", "write_warmup_requests": "warmup",
 }
 

@@ -47,7 +47,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from zoo.serving.repository import ServingError
+from zoo.serving.errors import ServingError
 from zoo.serving.calls import call_signature
 from zoo.serving.limits import batch_rows
 

@@ -17,7 +17,7 @@ from tensorflow.python.eager import cancellation
 
 from zoo.batches import bounded_slices
 from zoo.serving.limits import Limits, batch_rows, padded_concat, row_pixels
-from zoo.serving.repository import ServingError
+from zoo.serving.errors import ServingError
 from zoo.validation import graph_error_message
 
 DEFAULT_SIGNATURE = "serving_default"
@@ -38,7 +38,7 @@ def check_input_names(names, specs):
     >>> check_input_names(["x"], specs)
     Traceback (most recent call last):
     ...
-    zoo.serving.repository.ServingError: input size does not match signature: 1!=2 len({x}) != len({k,x}). \
+    zoo.serving.errors.ServingError: input size does not match signature: 1!=2 len({x}) != len({k,x}). \
 Sent extra: {}. Missing but required: {k}.
     """
     sent, wanted = set(names), set(specs)

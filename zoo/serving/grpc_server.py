@@ -24,7 +24,7 @@ from tensorflow_serving.apis import (model_service_pb2_grpc, predict_pb2, predic
 from zoo.serving.calls import (DEFAULT_SIGNATURE, Deadline, check_input_names, checked_input, input_specs,
                                refuse_classify_or_regress, run_signature)
 from zoo.serving.limits import Limits
-from zoo.serving.repository import ServingError
+from zoo.serving.errors import ServingError
 
 MAX_MESSAGE_BYTES = 64 << 20
 WORKER_THREADS = 32  # concurrent RPCs; the batcher needs at least as many as there are concurrent clients

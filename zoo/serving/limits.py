@@ -13,7 +13,7 @@ its deadline, or whose client left, stops computing.
 >>> limits.check_declared("series", tf.float32, [2, 3, 4])
 Traceback (most recent call last):
 ...
-zoo.serving.repository.ServingError: series: 24 elements declared, over the limit of 10 per input \
+zoo.serving.errors.ServingError: series: 24 elements declared, over the limit of 10 per input \
 (zoo serve --max-tensor-elements)
 """
 
@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.images import image_pixels
-from zoo.serving.repository import ServingError
+from zoo.serving.errors import ServingError
 
 MAX_RANK = 32  # deeper JSON nesting or a larger declared rank is refused before it is walked
 

@@ -15,29 +15,9 @@ from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import get_model_metadata_pb2, get_model_status_pb2, status_pb2
 
 from zoo import artifacts
+from zoo.serving.errors import ServingError
 
 logger = logging.getLogger(__name__)
-
-
-class ServingError(Exception):
-    """A request TF Serving would refuse: `str(error)` is its message, `code` its status code.
-
-    Args:
-        message: TF Serving's wording.
-        code: a canonical status code (`tf.errors.NOT_FOUND`, ...), the same
-            numbers as gRPC's status codes.
-
-    Example:
-
-    >>> import tensorflow as tf
-    >>> error = ServingError("Could not find any versions of model nope", tf.errors.NOT_FOUND)
-    >>> error.code == tf.errors.NOT_FOUND, str(error)
-    (True, 'Could not find any versions of model nope')
-    """
-
-    def __init__(self, message, code=tf.errors.INVALID_ARGUMENT):
-        super().__init__(message)
-        self.code = code
 
 
 def _not_found(message):
@@ -98,7 +78,10 @@ class ModelRepository:
     Unlike TF Serving's default policy, older versions stay loaded.
 
     Args:
-        root: the directory holding one base directory per model.
+        *roots: directories each holding one base directory per model (only
+            those holding numbered version directories are models).
+        bases: `{name: base directory}` of single models served besides
+            (an installed or downloaded model, `zoo serve NAME`).
 
     Example:
 
@@ -109,10 +92,14 @@ class ModelRepository:
     ```
     """
 
-    def __init__(self, root):
-        self.root = Path(root)
-        if not self.root.is_dir():
-            raise ValueError(f"{self.root}: not a directory; expected a root holding <name>/<version>/ models")
+    def __init__(self, *roots, bases=None):
+        self.roots = [Path(root) for root in roots]
+        self.bases = {name: Path(base) for name, base in (bases or {}).items()}
+        for root in self.roots:
+            if not root.is_dir():
+                raise ValueError(f"{root}: not a directory; expected a root holding <name>/<version>/ models")
+        if not self.roots and not self.bases:
+            raise ValueError("nothing to serve: expected a root holding <name>/<version>/ models, or model bases")
         self._models = {}
         self._lock = threading.Lock()
         self._refreshing = threading.Lock()
@@ -122,22 +109,23 @@ class ModelRepository:
     def refresh(self):
         """Loads new versions and drops removed ones; returns the model names found."""
         with self._refreshing:
-            bases = [p for p in sorted(self.root.iterdir()) if p.is_dir() and not p.name.startswith(".")]
-            models = {base.name: self._versions(base) for base in bases}
+            bases = {p.name: p for root in reversed(self.roots) for p in sorted(root.iterdir())
+                     if p.is_dir() and not p.name.startswith(".") and artifacts.version_dirs(p)}
+            models = {name: self._versions(name, base) for name, base in {**bases, **self.bases}.items()}
             with self._lock:
                 self._models = models
             return sorted(models)
 
-    def _versions(self, base):
+    def _versions(self, name, base):
         with self._lock:
-            known = self._models.get(base.name, {})
+            known = self._models.get(name, {})
         versions = {}
         for number, path in artifacts.version_dirs(base).items():
             if not (path / "saved_model.pb").is_file():
                 continue
             old = known.get(number)
             keep = old is not None and (old.loaded is not None or old.fingerprint == _fingerprint(path))
-            versions[number] = old if keep else _load(number, path, self.root)
+            versions[number] = old if keep else _load(number, path, base.parent)
         return versions
 
     def start_polling(self, seconds):
@@ -160,7 +148,7 @@ class ModelRepository:
                 last_error = None
             except Exception as err:  # whatever the root holds, keep polling and keep what is loaded
                 if str(err) != last_error:  # logged once, not at every poll
-                    logger.warning("polling %s failed, still serving what was loaded: %s", self.root, err)
+                    logger.warning("polling failed, still serving what was loaded: %s", err)
                 last_error = str(err)
 
     def _model(self, name):

@@ -37,7 +37,7 @@ from zoo.artifacts import version_number
 from zoo.serving.calls import (DEFAULT_SIGNATURE, Deadline, check_input_names, checked_input, input_specs,
                                refuse_classify_or_regress, run_signature)
 from zoo.serving.limits import MAX_RANK, Limits
-from zoo.serving.repository import ServingError
+from zoo.serving.errors import ServingError
 
 logger = logging.getLogger(__name__)
 

@@ -85,8 +85,10 @@ class ModelServer:
         self.stop()
 
 
-def serve(root, host="127.0.0.1", port=8501, grpc_port=8500, poll_seconds=5.0, batching=None, limits=Limits()):
-    """Loads every model under `root` and serves it over REST and gRPC until interrupted.
+def serve(*roots, bases=None, host="127.0.0.1", port=8501, grpc_port=8500, poll_seconds=5.0, batching=None,
+          limits=Limits()):
+    """Loads every model under `roots`, and those of `bases`, and serves them over REST and gRPC until
+    interrupted (`ModelRepository` says what each holds).
 
     The ports are bound before any model is loaded, so a busy port fails at once.
 
@@ -97,7 +99,7 @@ def serve(root, host="127.0.0.1", port=8501, grpc_port=8500, poll_seconds=5.0, b
     """
     if not poll_seconds > 0:
         raise ValueError(f"--poll-seconds: expected a positive number of seconds, got {poll_seconds}")
-    repository = ModelRepository(root)
+    repository = ModelRepository(*roots, bases=bases)
     batcher = Batcher(**batching) if batching is not None else None
     server = ModelServer(repository, host, port, grpc_port, batcher, limits=limits)
     names = repository.refresh()
@@ -107,7 +109,8 @@ def serve(root, host="127.0.0.1", port=8501, grpc_port=8500, poll_seconds=5.0, b
             grpc_line = f", gRPC at {host}:{server.grpc_port}" if server.grpc_port else ""
             batching_line = (f", batching up to {batcher.max_batch_size} rows within "
                              f"{batcher.batch_timeout_micros} µs" if batcher else "")
-            print(f"serving {', '.join(names) or 'no models yet'} from {root}: REST at "
+            places = ", ".join(map(str, [*roots, *(bases or {}).values()]))
+            print(f"serving {', '.join(names) or 'no models yet'} from {places}: REST at "
                   f"http://{host}:{server.port}/v1/models/<name>{grpc_line}{batching_line}", flush=True)
             threading.Event().wait()
     except KeyboardInterrupt:
