@@ -76,3 +76,21 @@ def test_learns_the_toy_pairs_and_round_trips_through_keras_and_savedmodel(toy, 
     translate = tf.saved_model.load(str(path)).signatures["translate"]
     result = translate(sentences=tf.constant(sources[:2]), beam_width=tf.constant(1), max_length=tf.constant(0))
     assert [t.decode() for t in result["translations"].numpy()] == model.translate(sources[:2], beam_width=1)
+
+
+def test_an_exported_transformer_loads_in_a_fresh_process(toy, tmp_path):
+    """`zoo.load` imports the module a version's class lives in: nothing imports the Transformer's otherwise."""
+    import subprocess
+    import sys
+
+    from fixtures.recipes import REPO, subprocess_env
+
+    model = _tiny(toy)
+    version_dir = model.export_serving(tmp_path / "transformer", version=1, card={"description": "toy"})
+    expected = model.translate(["El perro come pan."], beam_width=1)
+    code = ("import sys, zoo; m = zoo.load(sys.argv[1]); "
+            "print(type(m).__name__, m.translate(['El perro come pan.'], beam_width=1)[0])")
+    proc = subprocess.run([sys.executable, "-c", code, str(version_dir)], capture_output=True, text=True,
+                          cwd=REPO, env=subprocess_env(), timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == f"TransformerTranslator {expected[0]}"

@@ -7,6 +7,7 @@ import collections
 import datetime
 import functools
 import hashlib
+import importlib
 import json
 from collections.abc import Sequence
 from os import PathLike
@@ -126,13 +127,18 @@ class ZooModel(keras.Model):
         """
         if format == "tf_serving":
             return self.export_serving(filepath, **kwargs)
+        input_signature = input_signature or self.keras_input_signature()
+        if input_signature is None:
+            raise ValueError(f"format {format!r}: Keras' formats export call() on numeric tensors, which a "
+                             f"{self.TASK} model does not take ({self.INPUT_KIND} comes in through its signatures); "
+                             "export it with format='tf_serving', a SavedModel any TensorFlow loads")
         if format == "litert":
             kwargs.setdefault("target_spec", {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]})
-        return super().export(filepath, format=format, verbose=verbose,
-                              input_signature=input_signature or self.keras_input_signature(), **kwargs)
+        return super().export(filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)
 
     def keras_input_signature(self):
-        """The inputs of `call()` as `tf.TensorSpec`s, for Keras' export formats; `None`: let Keras infer them."""
+        """The inputs of `call()` as `tf.TensorSpec`s, for Keras' export formats; `None`: a model whose `call()`
+        takes no numeric input, which only `"tf_serving"` exports."""
         return None
 
     def export_serving(self, base_dir: str | PathLike, version: int | None = None, card: dict | None = None) -> Path:
@@ -197,6 +203,9 @@ class ZooModel(keras.Model):
         if not (version_dir / artifacts.KERAS_CONFIG).exists():
             return keras.saving.load_model(version_dir / artifacts.KERAS_MODEL)
         stored = json.loads((version_dir / artifacts.KERAS_CONFIG).read_text())
+        module = stored["model"].get("module", "")
+        if module.startswith("zoo."):  # registers its class: one `zoo.load` does not import (a Transformer's)
+            importlib.import_module(module)
         model = keras.saving.deserialize_keras_object(stored["model"])
         loaded = tf.saved_model.load(str(version_dir))  # held: its functions reference its variables weakly
         if "weights" in stored:

@@ -22,6 +22,7 @@ from zoo.evaluation import HEADLINES, short_headline
 # commands whose work needs TensorFlow: imported first, with its start-up lines silenced
 TENSORFLOW_COMMANDS = ("predict", "evaluate", "export", "train", "serve", "serving-config", "demo")
 EXPORT_FORMATS = ("tf_serving", "tf_saved_model", "litert")
+MAX_METRIC_ENTRIES = 8  # zoo info prints a nested metric of at most this many entries, counts a longer one
 # the optional dependencies' modules -> the extra (pyproject.toml) that installs them
 EXTRAS = {"sktime": "data", "sklearn": "data", "pysword": "data", "grpc": "serve", "tensorflow_serving": "serve",
           "sacrebleu": "train", "matplotlib": "train", "tensorboard": "train", "tokenizers": "train",
@@ -73,12 +74,31 @@ def cmd_info(args):
     print(f"{card['name']} v{card['version']} — {card.get('description', card['task'])}")
     print(f"  dataset     {dataset.get('name')}: {dataset.get('source')}")
     print(f"  split       {dataset.get('split')}")
-    print(f"  TEST        {json.dumps({k: v for k, v in (card.get('test_metrics') or {}).items() if k != 'confusion_matrix'})}")
+    for number, line in enumerate(_metric_lines(card.get("test_metrics") or {})):
+        print(f"  {'TEST' if number == 0 else '':<12}{line}")
     print(f"  parameters  {card['parameters']:,}")
     print(f"  trained by  {card.get('recipe_command')}")
     print(f"  license     {card.get('license')}")
     print(f"  signatures  {', '.join(card['signatures'])}")
     print(f"  exported    {card['exported_at']} with {card['versions']}")
+
+
+def _metric_lines(metrics, indent=""):
+    """A card's metrics as `zoo info` prints them: one per line, nested ones indented, long ones (per-tag
+    tables, confusions) only counted, with where to read them.
+
+    >>> _metric_lines({"accuracy": 0.98604, "by_part": {"bible": {"bleu": 30.5}}, "per_tag": {str(i): 1 for i in range(9)}})
+    ['accuracy 0.9860', 'by_part', '  bible', '    bleu 30.5000', 'per_tag (9 entries: zoo info --json)']
+    """
+    lines = []
+    for key, value in metrics.items():
+        if isinstance(value, dict) and len(value) <= MAX_METRIC_ENTRIES:
+            lines += [f"{indent}{key}", *_metric_lines(value, indent + "  ")]
+        elif isinstance(value, (dict, list)):
+            lines.append(f"{indent}{key} ({len(value)} entries: zoo info --json)")
+        else:
+            lines.append(f"{indent}{key} {value:.4f}" if isinstance(value, float) else f"{indent}{key} {value}")
+    return lines
 
 
 def cmd_predict(args):
@@ -394,11 +414,13 @@ def build_parser(command=None):
     """The `zoo` parser; only `command`'s own arguments are declared (all of them when `None`)."""
     parser = argparse.ArgumentParser(prog="zoo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"rnn-zoo {zoo.__version__}")
-    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's own log lines")
+    verbose_help = "show TensorFlow's own log lines"
+    parser.add_argument("--verbose", action="store_true", help=verbose_help)
     commands = parser.add_subparsers(dest="command", required=True)
     for name, (function, help_text, add_arguments) in COMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(function=function)
+        sub.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose_help)
         if command in (None, name):
             add_arguments(sub)
     return parser
@@ -413,6 +435,9 @@ def main(argv=None):
     args = build_parser(requested if requested in COMMANDS else "").parse_args(argv)
     try:
         return args.function(args) or 0
+    except BrokenPipeError:  # `zoo list | head -1`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+        return 0
     except (ValueError, OSError) as err:  # OSError: a missing or unreadable file, a directory, a busy port
         print(f"zoo {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return 2

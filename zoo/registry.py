@@ -148,7 +148,7 @@ def _not_found(name, version):
     here = local_versions(name)
     if not here and not published:
         names = list_models()
-        close = difflib.get_close_matches(name, [*names, *catalogue()], n=3, cutoff=0.4)
+        close = difflib.get_close_matches(name, list(dict.fromkeys([*names, *catalogue()])), n=3, cutoff=0.4)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         return (f"Unknown model {name!r}: expected a name from zoo.list_models() ({', '.join(names) or 'none found'}) "
                 f"or a model directory.{hint}")
