@@ -15,17 +15,17 @@ def litert_runner(smoke_model, tmp_path_factory):
 
 def test_litert_scores_match_the_savedmodel(litert_runner, smoke_savedmodel, basic_motions_test):
     classify = smoke_savedmodel.signatures["serving_default"]
-    for series in basic_motions_test.series[:10]:
+    for series in basic_motions_test.series:
         series = series[None].astype(np.float32)
         expected = classify(series=tf.constant(series))["scores"].numpy()
-        (scores,) = litert_runner(series=series, lengths=np.array([series.shape[1]], np.int32)).values()
+        (scores,) = litert_runner(series=series).values()
         np.testing.assert_allclose(scores, expected, atol=1e-5)
 
 
 def test_litert_takes_series_of_any_length(litert_runner, smoke_model, rng):
     for steps in (1, 7, 250):
         series = rng.normal(size=(1, steps, 6)).astype(np.float32)
-        (scores,) = litert_runner(series=series, lengths=np.array([steps], np.int32)).values()
+        (scores,) = litert_runner(series=series).values()
         np.testing.assert_allclose(scores, smoke_model.classify(series).scores, atol=1e-5)
 
 
@@ -34,3 +34,17 @@ def test_litert_holds_only_builtin_ops(smoke_model, tmp_path):
     path = tmp_path / "sensor.tflite"
     smoke_model.export(path, format="litert", verbose=False)
     assert b"Flex" not in path.read_bytes()
+
+
+def test_the_published_model_on_a_phone_answers_as_keras_on_every_test_series(basic_motions_test, tmp_path):
+    """What the README shows: `zoo export sensor_basic_motions sensor.tflite --format litert`, one series in."""
+    import zoo
+
+    model = zoo.load("sensor_basic_motions")
+    path = tmp_path / "sensor.tflite"
+    model.export(path, format="litert", verbose=False)
+    runner = tf.lite.Interpreter(model_path=str(path)).get_signature_runner()
+    for series in basic_motions_test.series:
+        series = series[None].astype(np.float32)
+        (scores,) = runner(series=series).values()
+        np.testing.assert_allclose(scores, model.classify(series).scores, atol=1e-5)

@@ -176,9 +176,9 @@ class SensorClassifier(ZooModel):
         }
 
     def keras_input_signature(self):
-        """One raw series `[1, T, C]` of any length and its length `[1]`: what `export(path, format="litert")`
-        takes. One series at a time, as a phone classifies its latest window: LiteRT's built-in ops run a
-        recurrence only over steps of a fixed shape.
+        """One raw series `[1, T, C]` of any length, its only input: what `export(path, format="litert")`
+        takes (its length is its `T`). One series at a time, as a phone classifies its latest window:
+        LiteRT's built-in ops run a recurrence only over steps of a fixed shape.
 
         Example:
 
@@ -189,8 +189,7 @@ class SensorClassifier(ZooModel):
         >>> path.stat().st_size > 0
         True
         """
-        return [{"series": tf.TensorSpec([1, None, self.num_channels], tf.float32, name="series"),
-                 "lengths": tf.TensorSpec([1], tf.int32, name="lengths")}]
+        return [tf.TensorSpec([1, None, self.num_channels], tf.float32, name="series")]
 
     def serving_signatures(self):
         return signatures.signatures(self)
