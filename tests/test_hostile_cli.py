@@ -91,3 +91,12 @@ def test_a_root_serves_only_directories_that_hold_versions(tmp_path):
     repository = ModelRepository(tmp_path / "site-packages-like",
                                  bases={"tagger": REPO / "saved_models" / "pos_brown_fine"})
     assert sorted(repository.refresh()) == ["pos_brown", "tagger"]
+
+
+def test_without_tensorflow_a_command_says_which_extra_installs_it():
+    code = ("import sys; sys.modules['tensorflow'] = None; from zoo.cli import main; "
+            "sys.exit(main(['predict', 'pos_brown', '--text', 'It works.']))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=subprocess_env(), capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+    assert "pip install 'rnn-zoo[tensorflow]' (or another TensorFlow 2.21 distribution" in proc.stderr

@@ -1,5 +1,7 @@
 """zoo.sensor.model: the SensorClassifier's Python API, input checks, masking and fine-tuning."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -7,6 +9,7 @@ import pytest
 import zoo
 from zoo.datasets import uea
 from zoo.sensor import SensorClassifier
+from zoo.sensor import demo
 from zoo.sensor.data import as_dataset
 
 
@@ -170,6 +173,16 @@ def test_demo_shows_five_test_series(smoke_model):
     lines = smoke_model.demo().splitlines()
     assert len(lines) == 5 and all(line.startswith("  test #") and " steps  predicted " in line for line in lines)
     assert smoke_model.INPUT_KIND == "series"
+
+
+@pytest.mark.parametrize("name", demo.BUNDLED_DATASETS)
+def test_the_bundled_demo_series_are_the_archive_s_own(name):
+    assert demo.samples(name) == json.loads(json.dumps(demo.samples_from_archive(name)))
+
+
+def test_the_demo_needs_no_data_extra(smoke_model, monkeypatch):
+    monkeypatch.setattr(demo.sensor_data, "load_split", lambda *args: pytest.fail("read the archive"))
+    assert len(smoke_model.demo().splitlines()) == demo.DEMO_SERIES
 
 
 def test_export_card_describes_the_model(smoke, smoke_model):

@@ -8,6 +8,7 @@ one line on stderr, never a traceback.
 """
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -24,7 +25,7 @@ TENSORFLOW_COMMANDS = ("predict", "evaluate", "export", "train", "serve", "servi
 EXPORT_FORMATS = ("tf_serving", "tf_saved_model", "litert")
 MAX_METRIC_ENTRIES = 8  # zoo info prints a nested metric of at most this many entries, counts a longer one
 # the optional dependencies' modules -> the extra (pyproject.toml) that installs them
-EXTRAS = {"sktime": "data", "sklearn": "data", "pysword": "data", "grpc": "serve", "tensorflow_serving": "serve",
+EXTRAS = {"tensorflow": "tensorflow", "sktime": "data", "sklearn": "data", "pysword": "data", "grpc": "serve", "tensorflow_serving": "serve",
           "sacrebleu": "train", "matplotlib": "train", "tensorboard": "train", "tokenizers": "train",
           "keras_hub": "bench", "nltk": "bench", "tensorflow_datasets": "tfds"}
 
@@ -431,7 +432,8 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     requested = next((a for a in argv if not a.startswith("-")), "")
     if requested in TENSORFLOW_COMMANDS and "--verbose" not in argv:  # before the parser: serve's flags need it
-        _import_tensorflow_quietly()
+        with contextlib.suppress(ImportError):  # no TensorFlow: the command's own import says what to install
+            _import_tensorflow_quietly()
     args = build_parser(requested if requested in COMMANDS else "").parse_args(argv)
     try:
         return args.function(args) or 0
@@ -447,6 +449,7 @@ def main(argv=None):
     except ImportError as err:  # an optional dependency of this command
         extra = EXTRAS.get((err.name or "").split(".")[0])
         hint = f": pip install 'rnn-zoo[{extra}]'" if extra else ""
+        hint += " (or another TensorFlow 2.21 distribution, e.g. tensorflow-cpu)" if extra == "tensorflow" else ""
         print(f"zoo {args.command}: error: {_one_line(err)}{hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
