@@ -16,6 +16,29 @@ from zoo.sensor.io import read_series
 
 ENCODERS = (*CELLS, "dense")
 READOUTS = ("last", "pool")
+CENTRINGS = ("none", "series")
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class CalibrationNoise(keras.layers.Layer):
+    """While training: each channel of each series `[B, T, C]` shifted by N(0, `offset`) and scaled by
+    exp N(0, `gain`), the same for all its steps (a sensor's calibration, not its noise); at inference the
+    identity."""
+
+    def __init__(self, offset=0.0, gain=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.offset, self.gain = float(offset), float(gain)
+        self.seed = keras.random.SeedGenerator()
+
+    def call(self, x, training=False):
+        if not training or (self.offset == 0 and self.gain == 0):
+            return x
+        shape = (ops.shape(x)[0], 1, ops.shape(x)[2])
+        gain = ops.exp(keras.random.normal(shape, stddev=self.gain, seed=self.seed))
+        return x * gain + keras.random.normal(shape, stddev=self.offset, seed=self.seed)
+
+    def get_config(self):
+        return {**super().get_config(), "offset": self.offset, "gain": self.gain}
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -44,6 +67,15 @@ class SensorClassifier(ZooModel):
         input_dropout: fraction of input channels dropped for a whole series
             while training (the same channels at every step, as recurrent
             dropout masks do).
+        offset, gain: while training, each channel of each series is shifted
+            by an offset drawn from N(0, `offset`) and scaled by a gain drawn
+            from exp N(0, `gain`), in units of the channel's standard
+            deviation (augmentation: real sensors differ in calibration).
+        centring: `"none"`, or `"series"`: each channel of a series minus
+            its own mean over the series' steps before anything else, which
+            makes the model blind to a constant offset (and to the level of
+            a channel, which some tasks need: the recipe chooses on
+            validation).
         recurrent_initializer: initialiser of `W_hh`.
         readout: `"last"` reads the class from the final state `h_T`;
             `"pool"` from the mean and max of all states `h_1 … h_T`, which
@@ -75,6 +107,9 @@ class SensorClassifier(ZooModel):
         dropout=0.0,
         noise=0.0,
         input_dropout=0.0,
+        offset=0.0,
+        gain=0.0,
+        centring="none",
         recurrent_initializer="orthogonal",
         readout="last",
         max_length=1000,
@@ -85,6 +120,8 @@ class SensorClassifier(ZooModel):
             raise ValueError(f"cell must be one of {ENCODERS}, got {cell!r}")
         if readout not in READOUTS:
             raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
+        if centring not in CENTRINGS:
+            raise ValueError(f"centring must be one of {CENTRINGS}, got {centring!r}")
         self.num_channels = int(num_channels)
         self.class_names = [str(c) for c in class_names]
         self.channel_mean = [float(v) for v in (channel_mean if channel_mean is not None else np.zeros(num_channels))]
@@ -96,10 +133,12 @@ class SensorClassifier(ZooModel):
         self.dropout_rate = float(dropout)
         self.noise_stddev = float(noise)
         self.input_dropout_rate = float(input_dropout)
+        self.offset_stddev, self.gain_stddev, self.centring = float(offset), float(gain), centring
         self.recurrent_initializer = recurrent_initializer
         self.readout = "pool" if cell == "dense" else readout
         self.max_length = int(max_length)
 
+        self.calibration = CalibrationNoise(self.offset_stddev, self.gain_stddev)
         self.noise = keras.layers.GaussianNoise(self.noise_stddev)
         self.input_dropout = keras.layers.SpatialDropout1D(self.input_dropout_rate)
         self.step_mlp, self.encoder = self._encoder_layers()
@@ -144,7 +183,11 @@ class SensorClassifier(ZooModel):
             lengths = ops.full(ops.shape(series)[:1], ops.shape(series)[1], "int32")
         series = ops.cast(series, "float32")
         mask = ops.arange(ops.shape(series)[1])[None, :] < ops.cast(lengths, "int32")[:, None]
+        if self.centring == "series":
+            steps = ops.maximum(ops.sum(ops.cast(mask, "float32"), axis=1), 1.0)[:, None, None]
+            series = series - ops.sum(ops.where(mask[..., None], series, 0.0), axis=1, keepdims=True) / steps
         x = (series - ops.convert_to_tensor(self.channel_mean)) / ops.convert_to_tensor(self.channel_std)
+        x = self.calibration(x, training=training)
         x = self.input_dropout(self.noise(x, training=training), training=training)
         x = ops.where(mask[..., None], x, 0.0)
         if self.step_mlp is not None:
@@ -170,6 +213,9 @@ class SensorClassifier(ZooModel):
             "dropout": self.dropout_rate,
             "noise": self.noise_stddev,
             "input_dropout": self.input_dropout_rate,
+            "offset": self.offset_stddev,
+            "gain": self.gain_stddev,
+            "centring": self.centring,
             "recurrent_initializer": self.recurrent_initializer,
             "readout": self.readout,
             "max_length": self.max_length,

@@ -1,0 +1,60 @@
+"""Sensor models against what real sensors do: the perturbations, the in-graph centring that makes a model blind
+to a calibration offset, and the calibration augmentation."""
+
+import numpy as np
+import pytest
+
+from zoo.sensor import perturbations
+from zoo.sensor.model import CalibrationNoise, SensorClassifier
+
+
+def test_resampling_keeps_the_ends_and_the_shape_of_the_curve():
+    series = np.stack([np.linspace(0, 1, 50), np.linspace(0, 1, 50) ** 2], axis=1)
+    faster = perturbations.resample(series, 1.25)
+    assert faster.shape == (62, 2) and np.allclose(faster[[0, -1]], series[[0, -1]])
+    np.testing.assert_allclose(faster[:, 0], np.linspace(0, 1, 62), atol=1e-9)
+    assert perturbations.resample(series[:1], 0.5).shape == (1, 2)
+
+
+def test_noise_offset_and_gain_are_in_units_of_each_channel_s_spread():
+    std = np.array([1.0, 10.0])
+    noisy = perturbations.noise(np.zeros((20_000, 2)), 0.3, std, np.random.default_rng(0))
+    np.testing.assert_allclose(noisy.std(axis=0), 0.3 * std, rtol=0.03)
+    np.testing.assert_allclose(perturbations.offset(np.zeros((3, 2)), 0.5, std), [[0.5, 5.0]] * 3)
+    np.testing.assert_allclose(perturbations.gain(np.ones((3, 2)), 1.2), 1.2)
+
+
+def test_a_series_centred_model_is_blind_to_a_constant_offset():
+    rng = np.random.default_rng(0)
+    model = SensorClassifier(num_channels=3, class_names=["a", "b", "c"], hidden=8, centring="series",
+                             channel_std=[2.0, 1.0, 0.5])
+    series = [rng.normal(size=(n, 3)).astype(np.float32) for n in (5, 17, 40)]
+    shifted = [s + np.array([3.0, -1.0, 0.25], np.float32) for s in series]  # padded batches: masks matter
+    np.testing.assert_allclose(model.classify(shifted).scores, model.classify(series).scores, atol=1e-5)
+    plain = SensorClassifier(num_channels=3, class_names=["a", "b", "c"], hidden=8)
+    assert not np.allclose(plain.classify(shifted).scores, plain.classify(series).scores, atol=1e-5)
+
+
+def test_calibration_noise_is_one_gain_and_offset_per_channel_and_series_and_none_at_inference():
+    layer = CalibrationNoise(offset=0.5, gain=0.2)
+    x = np.random.default_rng(1).normal(size=(4, 30, 3)).astype(np.float32)
+    np.testing.assert_array_equal(layer(x, training=False), x)
+    y = np.asarray(layer(x, training=True))
+    gains = (y[:, 1:] - y[:, :1]) / (x[:, 1:] - x[:, :1])
+    np.testing.assert_allclose(gains, np.broadcast_to(gains[:, :1], gains.shape), rtol=1e-3)
+    assert np.std(gains[:, 0]) > 0.05 and not np.allclose(y - x * gains[:, :1], 0, atol=1e-3)
+
+
+def test_the_options_survive_the_config_and_bad_ones_are_refused():
+    model = SensorClassifier(num_channels=2, class_names=["a", "b"], hidden=4, offset=0.3, gain=0.1,
+                             centring="series")
+    config = SensorClassifier.from_config(model.get_config()).get_config()
+    assert (config["offset"], config["gain"], config["centring"]) == (0.3, 0.1, "series")
+    with pytest.raises(ValueError, match="centring must be one of"):
+        SensorClassifier(num_channels=2, class_names=["a", "b"], centring="mean")
+
+
+def test_robustness_scores_every_standard_perturbation(smoke_model, basic_motions_test):
+    scores = perturbations.robustness(smoke_model, basic_motions_test)
+    assert list(scores) == ["clean", *perturbations.STANDARD] and all(0 <= v <= 1 for v in scores.values())
+    assert scores["clean"] == pytest.approx(smoke_model.evaluate_split("test")["accuracy"])
