@@ -10,8 +10,8 @@
 3. The zoo wheel is installed again with its `[train]` extra (which brings `[serve]`'s export and serving
    config); every `zoo` command is run there without `--verbose` and the TensorFlow lines on its stderr
    are counted; `zoo --help`, `zoo list` and `zoo info` are timed (median of 5 runs each).
-4. `zoo train sensor --dataset BasicMotions --smoke` runs in the empty directory, writing `saved_models/`
-   and `runs/` there.
+4. `zoo train sensor --dataset BasicMotions --smoke` runs in the empty directory, writing
+   `runs/sensor_basic_motions_smoke/` there (its model in `saved_models/` inside it).
 
 Writes `bench/results/install.md` and `.json`.
 """
@@ -121,7 +121,8 @@ def main(argv=None):
     timed = timings(empty, bin_dir)
     trained, train_seconds = run([bin_dir / "zoo", "train", "sensor", "--dataset", "BasicMotions", "--smoke"],
                                  cwd=empty, check=False)
-    card = json.loads(next((empty / "saved_models").glob("sensor_basic_motions/1/assets.extra/model_card.json"))
+    smoke_models = empty / "runs" / "sensor_basic_motions_smoke" / "saved_models"  # a smoke run's default --out
+    card = json.loads(next(smoke_models.glob("sensor_basic_motions/1/assets.extra/model_card.json"))
                       .read_text()) if trained.returncode == 0 else {}
     report = {
         "wheels": [zoo_wheel.name, model_wheel.name],

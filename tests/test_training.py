@@ -22,17 +22,20 @@ def _fit(workdir, epochs, *extra):
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
     x, y = np.ones((8, 3), "float32"), np.zeros((8, 1), "float32")
-    return model.fit(x, y, epochs=epochs, verbose=0,
+    return model.fit(x, y, epochs=epochs, verbose=0, initial_epoch=training.resume(model, workdir),
                      callbacks=[*training.standard_callbacks(workdir, 10, 10), *extra])
 
 
-def test_a_half_written_backup_resumes_from_the_one_before(tmp_path):
+def test_an_unreadable_backup_is_set_aside_and_the_one_before_resumes(tmp_path, capsys):
     with pytest.raises(KeyboardInterrupt):
         _fit(tmp_path, 5, _KilledAfter(2))
     backup = tmp_path / "backup"
-    (backup / "latest.weights.h5").write_bytes(b"\x89HDF\r\n half written")  # killed while saving epoch 3
+    assert sorted(p.name for p in backup.iterdir()) == ["0001.weights.h5", "0002.weights.h5"]
+    (backup / "0002.weights.h5").write_bytes(b"\x89HDF\r\n half written")
     resumed = _fit(tmp_path, 5)
-    assert resumed.epoch == [2, 3, 4]  # from the backup of epoch 2, not from scratch
+    assert resumed.epoch == [2, 3, 4]  # from the backup of epoch 1, not from scratch
+    assert (backup / "0002.weights.h5.unreadable").exists()
+    assert capsys.readouterr().err.count("warning: the backup") == 1
 
 
 def test_an_intact_backup_resumes_from_its_epoch(tmp_path):
@@ -124,10 +127,10 @@ def test_an_existing_version_is_refused_before_training(tmp_path):
     import argparse
 
     (tmp_path / "out" / "model_x" / "3").mkdir(parents=True)
-    args = argparse.Namespace(out=tmp_path / "out", version=3, workdir=None)
+    args = argparse.Namespace(out=tmp_path / "out", version=3, workdir=None, smoke=False)
     with pytest.raises(SystemExit, match="model_x/3 already exists: versions are immutable"):
         training.workdir_for(args, "model_x")
-    assert training.workdir_for(argparse.Namespace(out=tmp_path / "out", version=4, workdir=None), "model_x") == (
-        training.default_workdir("model_x"))
-    assert training.workdir_for(argparse.Namespace(out=tmp_path / "out", version=None, workdir=tmp_path), "x") == (
-        tmp_path)
+    assert training.workdir_for(argparse.Namespace(out=tmp_path / "out", version=4, workdir=None, smoke=False),
+                                "model_x") == training.default_workdir("model_x")
+    assert training.workdir_for(argparse.Namespace(out=tmp_path / "out", version=None, workdir=tmp_path,
+                                                   smoke=False), "x") == tmp_path

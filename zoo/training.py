@@ -12,12 +12,18 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from zoo import distribute
+from zoo import distribute, registry
 from zoo.layers import CELLS
 
 EPOCHS_DIR = "epochs"
+BACKUP_DIR = "backup"  # the state of the last finished epochs, to resume from: `NNNN.weights.h5`, the newest two
+DEFAULT_OUT = Path("saved_models")
+HISTORY = "history.csv"
+RUN_RECORD = "run.json"
+TRAINED = "trained.weights.h5"  # a finished run's weights, which a rerun with the same flags reuses
 
 # the flags `recipe_parser` adds that say where a run writes and what it runs on, not what it trains
 RUN_LOCATION_FLAGS = ("workdir", "out", "version", "smoke", "distribute")
@@ -62,10 +68,31 @@ def at_least(minimum, kind=int):
     return parse
 
 
+def fraction(text):
+    """An argparse type: a fraction in [0, 1) (a dropout rate), or a usage error that says so.
+
+    >>> fraction("0.25")
+    0.25
+    """
+    try:
+        value = at_least(0.0, float)(text)
+    except argparse.ArgumentTypeError:
+        value = None
+    if value is None or value >= 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction of at least 0 and below 1, got {text!r}")
+    return value
+
+
+class _OneLineErrors(argparse.ArgumentParser):
+    """An argparse parser whose usage mistakes are one line on stderr, exit 2, instead of the whole usage."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (--help lists the options)\n")
+
+
 def recipe_parser(description, cells=CELLS):
-    """An argparse parser with the flags every recipe has."""
-    parser = argparse.ArgumentParser(description=description,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    """An argparse parser with the flags every recipe has; a usage mistake is one line on stderr, exit 2."""
+    parser = _OneLineErrors(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--cell", choices=cells, default="gru", help="recurrent cell")
     parser.add_argument("--hidden", type=at_least(1), default=64, help="hidden state size (per direction)")
     parser.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=False,
@@ -81,10 +108,16 @@ def recipe_parser(description, cells=CELLS):
     parser.add_argument("--lr-patience", type=at_least(1), default=20,
                         help="halve the learning rate after this many epochs without validation progress")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights, shuffling and noise")
-    parser.add_argument("--workdir", type=Path, help="checkpoints, TensorBoard logs and plots (default runs/NAME)")
-    parser.add_argument("--out", type=Path, default=Path("saved_models"), help="where model versions are exported")
+    parser.add_argument("--workdir", type=Path, help="checkpoints, TensorBoard logs and plots "
+                                                     "(default runs/NAME; runs/NAME_smoke with --smoke)")
+    parser.add_argument("--out", type=Path,
+                        help=f"where model versions are exported (default {DEFAULT_OUT}; with --smoke, "
+                             f"{DEFAULT_OUT} inside the work directory)")
     parser.add_argument("--version", type=at_least(1), help="version to export (default: next free)")
-    parser.add_argument("--smoke", action="store_true", help="a seconds-long end-to-end run on a slice of the data")
+    parser.add_argument("--smoke", action="store_true",
+                        help="a seconds-long end-to-end run on a slice of the data, kept apart from real runs so "
+                             f"that it shadows no published model: into runs/NAME_smoke and {DEFAULT_OUT}/ inside "
+                             f"it (--out {DEFAULT_OUT} is refused)")
     parser.add_argument("--distribute", choices=distribute.STRATEGIES, default="none",
                         help="none: one device; mirrored: every local GPU; multi_worker: the cluster in $TF_CONFIG, "
                              "one process per worker running this same command (the chief, worker 0, writes)")
@@ -92,12 +125,26 @@ def recipe_parser(description, cells=CELLS):
 
 
 def workdir_for(args, name):
-    """The run's work directory (`--workdir`, else `default_workdir(name)`), after refusing a `--version` of
-    `name` that `--out` already holds: versions are immutable, and finding out after hours of training is late."""
+    """The run's work directory (`--workdir`, else `default_workdir(name)`, `name_smoke` for a `--smoke` run), after
+    settling where the run exports (`args.out`, by default `saved_models`; a smoke run's in its work directory) and
+    refusing, before any training, what would overwrite or shadow a published model: a `--version` of `name` that
+    `--out` already holds (versions are immutable, and finding out after hours of training is late), or a smoke
+    run into `saved_models/`."""
+    workdir = args.workdir or default_workdir(f"{name}_smoke" if args.smoke else name)
+    if args.out is None:
+        args.out = workdir / DEFAULT_OUT if args.smoke else DEFAULT_OUT
+    elif args.smoke and _published(args.out):
+        raise SystemExit(f"--smoke --out {args.out}: a smoke model would shadow the published {name}; "
+                         "leave --out out (it goes into the work directory) or name another directory")
     if args.version is not None and (Path(args.out) / name / str(args.version)).exists():
         raise SystemExit(f"{Path(args.out) / name / str(args.version)} already exists: versions are immutable; "
                          "pick another --version, or leave it out for the next free one")
-    return args.workdir or default_workdir(name)
+    return workdir
+
+
+def _published(out):
+    """Whether `out` is where published models live: `saved_models/` here, or the checkout's."""
+    return Path(out).resolve() in {DEFAULT_OUT.resolve(), *([registry.CHECKOUT.resolve()] if registry.CHECKOUT else [])}
 
 
 def pretrained(reference):
@@ -140,23 +187,96 @@ def seed_everything(seed):
     tf.config.experimental.enable_op_determinism()
 
 
-def standard_callbacks(workdir, patience, lr_patience, monitor="val_loss"):
-    """Resume after a kill, halve the learning rate on plateaus (unless `lr_patience` is None: a schedule sets
-    it), stop early on validation, log to TensorBoard and CSV."""
+def standard_callbacks(workdir, patience, lr_patience, monitor="val_loss", before_backup=()):
+    """Halve the learning rate on plateaus (unless `lr_patience` is None: a schedule sets it), stop early on
+    validation, log to TensorBoard and `history.csv`, then, once `before_backup` (callbacks whose record of the
+    epoch a resumed run needs) have done their part, back the epoch up (`resume` trains on from it)."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    if not (workdir / "backup").exists():  # a fresh run, not a resumed one: start a new log
-        (workdir / "history.csv").unlink(missing_ok=True)
     plateau = [] if lr_patience is None else [
         keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=lr_patience, min_lr=1e-5)]
     return [
-        # a kill while the backup is written leaves it unreadable: keep the one before to resume from
-        keras.callbacks.BackupAndRestore(str(workdir / "backup"), double_checkpoint=True),
         *plateau,
         keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True),
         keras.callbacks.TensorBoard(str(workdir / "logs")),
-        keras.callbacks.CSVLogger(str(workdir / "history.csv"), append=True),
+        keras.callbacks.CSVLogger(str(workdir / HISTORY), append=True),
+        *before_backup,
+        _Backup(workdir / BACKUP_DIR),  # last: killed before it, the rerun trains the epoch and logs it again
     ]
+
+
+def resume(model, workdir):
+    """The epoch a run in `workdir` trains on from (`model.fit(initial_epoch=...)`): the one after its newest
+    readable backup, loaded into `model` with its optimizer state, or 0 (a fresh run). `history.csv` is cut back
+    to the epochs before it, so that a resumed run logs each epoch once.
+
+    A backup that cannot be read (a disk that lost it, or a kill while an
+    older zoo wrote it in place) is set aside as `*.unreadable` with a
+    warning on stderr, and the one before is taken; with none left, the
+    model keeps its initial weights and training starts over.
+    """
+    epoch = _load_newest_backup(model, Path(workdir) / BACKUP_DIR)
+    _keep_history_before(Path(workdir) / HISTORY, epoch)
+    return epoch
+
+
+def _load_newest_backup(model, directory):
+    """Loads the newest readable backup in `directory` into `model`; returns the epoch after it, or 0."""
+    _adopt_keras_backups(directory)
+    backups = _numbered(directory)
+    if not backups:
+        return 0
+    if model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)  # its variables must exist to be loaded
+    state = [*model.variables, *(model.optimizer.variables if model.optimizer is not None else [])]
+    initial = [variable.numpy() for variable in state]
+    for path in reversed(backups):
+        try:
+            model.load_weights(path)
+            return int(path.name.split(".")[0]) + 1
+        except Exception as error:  # h5py and Keras raise OSError, KeyError, ValueError... for a damaged file
+            aside = path.replace(path.with_name(path.name + ".unreadable"))
+            print(f"warning: the backup {path} is unreadable ({type(error).__name__}); set aside as {aside.name}",
+                  file=sys.stderr)
+    for variable, value in zip(state, initial):  # a failed load may have set some of them
+        variable.assign(value)
+    print(f"warning: no readable backup in {directory}: training starts over", file=sys.stderr)
+    return 0
+
+
+def _numbered(directory):
+    """The weight files of epochs in `directory` (`NNNN.weights.h5`, NNNN the epoch they end), oldest first."""
+    return sorted(Path(directory).glob("[0-9][0-9][0-9][0-9].weights.h5"))
+
+
+def _adopt_keras_backups(directory):
+    """Renames the backups of Keras' `BackupAndRestore` (which runs started by older zoos wrote: weights
+    `latest.weights.h5` and the next epoch in `training_metadata.json`, the ones before as `*.bkp`) into
+    `_Backup`'s names, so that those runs resume too."""
+    for suffix in (".bkp", ""):
+        weights, metadata = directory / f"latest.weights.h5{suffix}", directory / f"training_metadata.json{suffix}"
+        try:
+            epoch = int(json.loads(metadata.read_text())["epoch"]) - 1
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if weights.exists() and epoch >= 0:
+            weights.replace(directory / f"{epoch:04d}.weights.h5")
+        metadata.unlink()
+
+
+def _keep_history_before(path, epoch):
+    """Keeps the rows of the epochs before `epoch` in the CSV log `path`, Keras' `CSVLogger`'s (epoch first);
+    with none, removes it (the logger starts it afresh)."""
+    lines = path.read_text().splitlines(keepends=True) if path.exists() else []
+    if lines and not lines[-1].endswith("\n"):
+        lines.pop()  # a row a kill cut short
+    kept = [line for line in lines[1:] if int(line.split(",", 1)[0]) < epoch]
+    if not kept:
+        path.unlink(missing_ok=True)
+        return
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text("".join([lines[0], *kept]))
+    partial.replace(path)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -235,11 +355,16 @@ def fit(model, workdir, flags, train, validation, epochs, patience, lr_patience,
     With `keep_epochs`, the weights of the last that many epochs stay in
     `workdir/epochs/` (`epoch_weights` lists them, for `averaged_weights`).
 
-    Killed during training, a rerun with the same `flags` resumes from the
-    last finished epoch. Training over, the weights are kept in `workdir`:
+    Killed at any moment of training (SIGKILL; Ctrl-C ends it with one
+    line), a rerun with the same `flags` resumes from the last finished
+    epoch (`resume`). Training over, the weights are kept in `workdir`:
     a rerun with the same flags after a failure or kill in evaluation or
     export goes straight back to them instead of training again. A run with
     other flags (or another number of replicas) starts afresh.
+
+    A loss that becomes NaN or infinite stops training, and weights that are
+    not finite stop the run: `SystemExit` with one line, before anything is
+    evaluated or exported.
 
     A model built in a `tf.distribute` strategy's scope trains on its
     replicas, the datasets split between them by their batches. On a
@@ -250,32 +375,75 @@ def fit(model, workdir, flags, train, validation, epochs, patience, lr_patience,
     """
     strategy = model.distribute_strategy
     workdir = Path(workdir)
-    record, weights = workdir / "run.json", workdir / "trained.weights.h5"
     run = _run_record(workdir, {**flags, "replicas": strategy.num_replicas_in_sync}, strategy)
-    if run.get("trained") and weights.exists():
-        model.build_for_inference()
-        model.load_weights(weights)
-        print(f"reusing the weights trained with the same flags in {workdir}")
-    else:
+    if not (run.get("trained") and _reuse_trained(model, workdir / TRAINED)):
         with distribute.write_dir(workdir, strategy) as own:
-            if own != workdir and (workdir / "backup").exists():
-                shutil.copytree(workdir / "backup", own / "backup")
-            model.fit(distribute.shard_by_data(train, strategy),
-                      validation_data=distribute.shard_by_data(validation, strategy),
-                      epochs=epochs, steps_per_epoch=steps_per_epoch,
-                      shuffle=False,  # the datasets reshuffle themselves each epoch
-                      callbacks=[*standard_callbacks(own, patience, lr_patience),
-                                 _EpochClock(own / record.name, run),
-                                 *([_EpochWeights(own / EPOCHS_DIR, keep_epochs)] if keep_epochs else []),
-                                 *([budget.started(sum(run["epoch_seconds"].values()))] if budget else [])],
-                      verbose=2)
-            partial = own / "partial-trained.weights.h5"
-            model.save_weights(partial)
-            partial.replace(own / weights.name)
-            run["trained"] = True
-            write_record(own / record.name, run)
+            if own != workdir and (workdir / BACKUP_DIR).exists():
+                shutil.copytree(workdir / BACKUP_DIR, own / BACKUP_DIR)
+            _train(model, own, run, patience, lr_patience, keep_epochs, budget,
+                   x=distribute.shard_by_data(train, strategy),
+                   validation_data=distribute.shard_by_data(validation, strategy),
+                   epochs=epochs, steps_per_epoch=steps_per_epoch)
+    _refuse_non_finite(model)
     distribute.leave_together(strategy)
     return sum(run["epoch_seconds"].values())
+
+
+def _reuse_trained(model, weights):
+    """Loads the weights a finished run left; False (with a warning) where they are missing or unreadable."""
+    if not weights.exists():
+        return False
+    model.build_for_inference()
+    try:
+        model.load_weights(weights)
+    except Exception as error:  # as for a backup: whatever h5py or Keras raise for a damaged file
+        print(f"warning: {weights} is unreadable ({type(error).__name__}): training again", file=sys.stderr)
+        weights.unlink()
+        return False
+    print(f"reusing the weights trained with the same flags in {weights.parent}")
+    return True
+
+
+def _train(model, workdir, run, patience, lr_patience, keep_epochs, budget, **fit_args):
+    """`model.fit(**fit_args)` in `workdir`, resumed from its last backup; then the trained weights are saved,
+    `run` is marked trained and the backup goes. A loss that becomes NaN or infinite stops training and the run
+    (the backup of the last finite epoch stays), and so does Ctrl-C: one line on stderr, never a traceback."""
+    divergence = _Divergence()
+    before_backup = [_EpochClock(workdir / RUN_RECORD, run),
+                     *([_EpochWeights(workdir / EPOCHS_DIR, keep_epochs)] if keep_epochs else []),
+                     *([budget] if budget else [])]
+    try:
+        model.fit(**fit_args, verbose=2, shuffle=False,  # the datasets reshuffle themselves each epoch
+                  callbacks=[_Resume(workdir, run, budget), divergence,
+                             *standard_callbacks(workdir, patience, lr_patience, before_backup=before_backup)])
+    except KeyboardInterrupt:
+        print(f"interrupted: the same command resumes from the last finished epoch (backups in {workdir / BACKUP_DIR})",
+              file=sys.stderr)
+        raise SystemExit(130) from None
+    if divergence.where:
+        raise SystemExit(f"training diverged: the loss became {divergence.loss} in {divergence.where}; nothing is "
+                         "exported (a lower --learning-rate may help)")
+    save_atomically(model, workdir / TRAINED)
+    run["trained"] = True
+    write_record(workdir / RUN_RECORD, run)
+    shutil.rmtree(workdir / BACKUP_DIR, ignore_errors=True)
+
+
+def _refuse_non_finite(model):
+    """Stops the run, before anything is evaluated or exported, if any weight of `model` is NaN or infinite."""
+    values = ((v.path, np.asarray(v.numpy())) for v in model.weights)
+    broken = [path for path, value in values if value.dtype.kind == "f" and not np.isfinite(value).all()]
+    if broken:
+        raise SystemExit(f"the trained weights are not finite ({len(broken)} of them, {broken[0]} first): "
+                         "nothing is exported")
+
+
+def save_atomically(model, path):
+    """Saves `model`'s weights to `path` whole or not at all: written under a temporary name beside it, then
+    renamed, so that a kill at any moment leaves the file before or the file after, never half of one."""
+    partial = path.with_name("partial.weights.h5")  # Keras wants the suffix; `_numbered` lists no such name
+    model.save_weights(partial)
+    partial.replace(path)
 
 
 def write_record(path, record):
@@ -288,12 +456,12 @@ def write_record(path, record):
 def _run_record(workdir, flags, strategy):
     """The run record of `workdir` (`run.json`): the chief starts it afresh, removing the stale backup,
     weights and kept epochs, unless it was written for the same flags; every worker then reads it."""
-    record = workdir / "run.json"
+    record = workdir / RUN_RECORD
     if distribute.is_chief(strategy):
         workdir.mkdir(parents=True, exist_ok=True)
         run = json.loads(record.read_text()) if record.exists() else {}
         if run.get("flags") != flags:
-            for stale in (workdir / "backup", workdir / "trained.weights.h5", workdir / EPOCHS_DIR):
+            for stale in (workdir / BACKUP_DIR, workdir / TRAINED, workdir / EPOCHS_DIR):
                 shutil.rmtree(stale) if stale.is_dir() else stale.unlink(missing_ok=True)
             write_record(record, {"flags": flags, "epoch_seconds": {}})
     distribute.barrier(strategy, "run-record")  # the other workers read it once the chief has it ready
@@ -305,7 +473,7 @@ def _run_record(workdir, flags, strategy):
 
 def epoch_weights(workdir):
     """The kept epochs' weight files of a run (`fit(keep_epochs=...)`), oldest first."""
-    return sorted((Path(workdir) / EPOCHS_DIR).glob("*.weights.h5"))
+    return _numbered(Path(workdir) / EPOCHS_DIR)
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -350,9 +518,7 @@ class _EpochWeights(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.directory.mkdir(parents=True, exist_ok=True)
-        partial = self.directory / "partial.weights.h5"
-        self.model.save_weights(partial)
-        partial.replace(self.directory / f"{epoch:04d}.weights.h5")
+        save_atomically(self.model, self.directory / f"{epoch:04d}.weights.h5")
         for old in epoch_weights(self.directory.parent)[:-self.keep]:
             old.unlink()
 
@@ -370,3 +536,52 @@ class _EpochClock(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.run["epoch_seconds"][str(epoch)] = time.perf_counter() - self.started
         write_record(self.record, self.run)
+
+
+class _Resume(keras.callbacks.Callback):
+    """Trains on from the last backup (`resume`) once `fit` has built the model, as Keras' `BackupAndRestore`
+    does; the run record forgets the times of the epochs to train again, and a `budget` counts those before."""
+
+    def __init__(self, workdir, run, budget=None):
+        super().__init__()
+        self.workdir, self.run, self.budget = workdir, run, budget
+
+    def on_train_begin(self, logs=None):
+        epoch = resume(self.model, self.workdir)
+        self.model._initial_epoch = epoch  # where `fit` starts: Keras' own BackupAndRestore sets it so
+        self.run["epoch_seconds"] = {e: s for e, s in self.run["epoch_seconds"].items() if int(e) < epoch}
+        if self.budget:
+            self.budget.started(sum(self.run["epoch_seconds"].values()))
+
+
+class _Backup(keras.callbacks.Callback):
+    """Backs up each finished epoch for `resume`: the weights and optimizer state as `NNNN.weights.h5`
+    (`save_atomically`), the one before kept. An epoch whose loss is not finite is not backed up."""
+
+    def __init__(self, directory):
+        super().__init__()
+        self.directory = Path(directory)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not math.isfinite(float((logs or {}).get("loss", 0.0))):
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        save_atomically(self.model, self.directory / f"{epoch:04d}.weights.h5")
+        for old in _numbered(self.directory)[:-2]:
+            old.unlink()
+
+
+class _Divergence(keras.callbacks.Callback):
+    """Stops training at the first step whose loss is NaN or infinite (what `keras.callbacks.TerminateOnNaN`
+    does), remembering the loss and where (`where`: None while training is sound)."""
+
+    where = loss = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.loss, self.where = float(loss), f"epoch {self.epoch + 1}, step {batch + 1}"
+            self.model.stop_training = True

@@ -33,20 +33,40 @@ def channel_statistics(series):
 
 def parse_args(argv=None):
     parser = training.recipe_parser(__doc__.splitlines()[0], cells=ENCODERS)
-    parser.add_argument("--dataset", default="JapaneseVowels", help="UEA multivariate dataset name")
-    parser.add_argument("--dropout", type=float, default=0.2, help="dropout before the output layer W_hy")
-    parser.add_argument("--noise", type=float, default=0.1, help="Gaussian input noise while training (std)")
-    parser.add_argument("--input-dropout", type=float, default=0.0,
+    parser.add_argument("--dataset", default="JapaneseVowels",
+                        help="UEA multivariate dataset name (BasicMotions and JapaneseVowels ship with sktime; the "
+                             "others are downloaded where the network allows)")
+    parser.add_argument("--dropout", type=training.fraction, default=0.2, help="dropout before the output layer W_hy")
+    parser.add_argument("--noise", type=training.at_least(0.0, float), default=0.1,
+                        help="Gaussian input noise while training (std)")
+    parser.add_argument("--input-dropout", type=training.fraction, default=0.0,
                         help="fraction of input channels dropped per series while training")
     parser.add_argument("--readout", choices=READOUTS, default="last",
                         help="classify from the last hidden state or from mean+max over all states")
-    parser.add_argument("--max-length", type=int, default=1000, help="longest series the model accepts")
-    return parser.parse_args(argv)
+    parser.add_argument("--max-length", type=training.at_least(1), default=1000,
+                        help="longest series the model accepts")
+    args = parser.parse_args(argv)
+    if args.dataset not in known_datasets():
+        parser.error(f"argument --dataset: unknown UEA multivariate dataset {args.dataset!r}; "
+                     f"expected one of {', '.join(known_datasets())}")
+    return args
+
+
+def known_datasets():
+    """The UEA archive's multivariate datasets, as sktime names them."""
+    from sktime.datasets.tsc_dataset_names import multivariate
+
+    return sorted(multivariate, key=str.lower)
 
 
 def load_data(args):
     """The train, validation and test splits (a few training series with `--smoke`, which also shrinks the run)."""
-    train, validation, test = (uea.load(args.dataset, s) for s in ("train", "validation", "test"))
+    try:
+        train, validation, test = (uea.load(args.dataset, s) for s in ("train", "validation", "test"))
+    except (OSError, RuntimeError) as error:  # sktime's download failed: no network, or no such file there
+        first_line = str(error).partition("\n")[0]
+        raise SystemExit(f"--dataset {args.dataset}: not on this machine, and downloading it failed "
+                         f"({type(error).__name__}: {first_line})") from None
     if args.smoke:
         train.series, train.labels = train.series[:24], train.labels[:24]
         args.epochs, args.hidden, args.patience, args.lr_patience = 2, 8, 2, 1
