@@ -7,7 +7,10 @@
 One run, side by side on UEA BasicMotions and JapaneseVowels: TEST accuracy,
 fit seconds and predict milliseconds per series of every method, the latency
 of one series through the SavedModel signature, `model.predict` and
-`model.classify`, and whether the zoo's goals are met. Zoo models are trained
+`model.classify`, the TEST accuracy under each perturbation a real sensor
+brings (`zoo.sensor.perturbations.STANDARD`: noise, resampling, calibration
+offset and gain) of every zoo model and of the published ones, and whether
+the zoo's goals are met. Zoo models are trained
 by `recipes/sensor_classification.py` itself with the catalogue model's
 hyperparameters (the recipe's defaults while none is published), swapping only
 `--cell`. Prints a Markdown report and writes it to `bench/results/sensor.md`
@@ -39,7 +42,7 @@ from sktime.transformations.panel.rocket import MiniRocketMultivariateVariable
 import zoo
 from run_info import environment, header, latency_ms, write_report
 from zoo.datasets import uea
-from zoo.sensor import evaluation
+from zoo.sensor import evaluation, perturbations
 
 REPO = Path(__file__).resolve().parent.parent
 DATASETS = ("BasicMotions", "JapaneseVowels")
@@ -50,6 +53,7 @@ DEFAULT_SEEDS = 3
 LATENCY_CALLS = 50
 WARMUP_CALLS = 5
 SPEEDUP_GOAL = 5.0
+ROBUSTNESS_GOAL = {"most": 0.03, "mean": 0.01}  # accuracy a perturbation may cost: each, and on average
 PROTOCOL = (
     "All methods are scored on the official UEA TEST split. sktime methods fit on the official TRAIN "
     "(`full_train`); zoo models are trained by the recipe on `train` (80 % of TRAIN) and early-stop on "
@@ -122,7 +126,18 @@ def score_zoo(version_dir, test):
         "fit_seconds": model.card["training_seconds"],
         "predict_ms_per_series": 1000 * elapsed / len(test),
         "examples": model.card["dataset"]["examples"],
+        "robustness": perturbations.robustness(model, test),
     }
+
+
+def published_robustness(recipe, dataset, test):
+    """`{"model", "robustness"}` of the published model of `dataset`, or `None` when there is none."""
+    try:
+        model = zoo.load(recipe.model_name(dataset))
+    except ValueError:
+        return None
+    return {"dataset": dataset, "model": f"{model.card['name']} v{model.card['version']}",
+            "robustness": perturbations.robustness(model, test)}
 
 
 def median_ms(call):
@@ -232,6 +247,8 @@ def summarise(dataset, method, implementation, trained_on, runs):
         "accuracy_std": float(np.std(accuracies)),
         "fit_seconds": float(np.mean([r["fit_seconds"] for r in runs])),
         "predict_ms_per_series": float(np.mean([r["predict_ms_per_series"] for r in runs])),
+        **({"robustness": {name: float(np.mean([r["robustness"][name] for r in runs]))
+                           for name in runs[0]["robustness"]}} if "robustness" in runs[0] else {}),
     }
 
 
@@ -272,7 +289,8 @@ def bench_dataset(dataset, args, recipe, scratch):
         rows.append(row)
         if method == hyperparameters["cell"]:
             latency = {"dataset": dataset, "model": method, **one_series_latency(first_path, test.series[0])}
-    setup = {"dataset": dataset, "source": source, "seeds": seeds, "hyperparameters": hyperparameters}
+    setup = {"dataset": dataset, "source": source, "seeds": seeds, "hyperparameters": hyperparameters,
+             "published": published_robustness(recipe, dataset, test)}
     return rows, latency, setup
 
 
@@ -297,7 +315,41 @@ def check_goals(rows, latencies, setups):
         goals.append({"goal": f"{latency['dataset']}: one series through the SavedModel signature "
                               f">= {SPEEDUP_GOAL:g}x faster than model.predict",
                       "measured": f"{latency['speedup']:.1f}x", "met": latency["speedup"] >= SPEEDUP_GOAL})
+    for setup in setups:
+        if setup["published"]:
+            goals += robustness_goals(setup["published"])
     return goals
+
+
+def robustness_goals(published):
+    """Each perturbation costs the published model at most `ROBUSTNESS_GOAL["most"]` of its clean accuracy,
+    and all of them `ROBUSTNESS_GOAL["mean"]` on average."""
+    scores = dict(published["robustness"])
+    clean = scores.pop("clean")
+    costs = {name: clean - accuracy for name, accuracy in scores.items()}
+    worst = max(costs, key=costs.get)
+    mean = float(np.mean(list(costs.values())))
+    return [{"goal": f"{published['model']}: no perturbation costs more than {ROBUSTNESS_GOAL['most']:.0%}",
+             "measured": f"worst {worst}: {costs[worst]:+.2%}", "met": costs[worst] <= ROBUSTNESS_GOAL["most"]},
+            {"goal": f"{published['model']}: perturbations cost at most {ROBUSTNESS_GOAL['mean']:.0%} on average",
+             "measured": f"{mean:+.2%}", "met": mean <= ROBUSTNESS_GOAL["mean"]}]
+
+
+def robustness_lines(report):
+    """The table of TEST accuracy under each perturbation: the zoo rows, then the published models."""
+    rows = [(r["dataset"], f"{r['method']} (mean of {r['runs']} seeds)", r["robustness"])
+            for r in report["results"] if "robustness" in r]
+    rows += [(s["dataset"], f"published {s['published']['model']}", s["published"]["robustness"])
+             for s in report["setups"] if s["published"]]
+    if not rows:
+        return []
+    names = ["clean", *perturbations.STANDARD]
+    lines = ["", "TEST accuracy under what real sensors do (`zoo.sensor.perturbations`; std: each channel's over "
+                 "the training data):", "", "| dataset | model | " + " | ".join(names) + " |",
+             "|---|---|" + "---:|" * len(names)]
+    for dataset, model, scores in rows:
+        lines.append(f"| {dataset} | {model} | " + " | ".join(f"{scores[n]:.4f}" for n in names) + " |")
+    return lines
 
 
 def _accuracy_cell(row):
@@ -326,6 +378,7 @@ def markdown(report):
         for lat in report["latency"]:
             lines.append(f"| {lat['dataset']} | {lat['model']} | {lat['steps']} | {lat['signature_ms']:.2f} | "
                          f"{lat['predict_ms']:.2f} | {lat['classify_ms']:.2f} | {lat['speedup']:.1f}x |")
+    lines += robustness_lines(report)
     lines += ["", "Goals:", ""]
     lines += [f"- {'met' if g['met'] else 'NOT met'}: {g['goal']} ({g['measured']})" for g in report["goals"]]
     lines += [] if report["goals"] else ["- none measured by this subset of datasets and methods"]

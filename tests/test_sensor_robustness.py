@@ -58,3 +58,40 @@ def test_robustness_scores_every_standard_perturbation(smoke_model, basic_motion
     scores = perturbations.robustness(smoke_model, basic_motions_test)
     assert list(scores) == ["clean", *perturbations.STANDARD] and all(0 <= v <= 1 for v in scores.values())
     assert scores["clean"] == pytest.approx(smoke_model.evaluate_split("test")["accuracy"])
+
+
+def test_the_training_resampler_is_the_perturbation_s_twin():
+    import tensorflow as tf
+
+    from zoo.sensor.data import resampled
+
+    series = np.random.default_rng(2).normal(size=(37, 3))
+    for factor in (0.8, 1.0, 1.25, 0.01):
+        np.testing.assert_allclose(resampled(tf.constant(series, tf.float32), factor),
+                                   perturbations.resample(series, factor), atol=1e-5)
+
+
+def test_resampling_while_training_draws_new_lengths_every_epoch(basic_motions_test):
+    from zoo.sensor.data import as_dataset
+
+    dataset = as_dataset(basic_motions_test, batch_size=40, resample=0.25, seed=1)
+    epochs = [next(iter(dataset))[0]["lengths"].numpy() for _ in range(2)]
+    assert not np.array_equal(*epochs)
+    assert all(80 <= n <= 125 for lengths in epochs for n in lengths)  # 100 steps, x 1/1.25 to x 1.25
+
+
+def test_the_recipe_chooses_the_centring_on_validation_and_reports_robustness(tmp_path):
+    import zoo
+    from fixtures.recipes import REPO, RecipeRunner
+
+    proc = RecipeRunner(REPO / "recipes" / "sensor_classification.py").run(
+        ["--dataset", "BasicMotions", "--smoke", "--centring", "auto", "--offset", "0.5", "--resample", "0.2",
+         "--out", str(tmp_path / "models"), "--workdir", str(tmp_path / "work")], timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    card = zoo.info(tmp_path / "models" / "sensor_basic_motions")
+    search = card["centring_search"]
+    assert set(search["mean_validation_accuracy"]) == {"none", "series"}
+    assert search["chosen"] == max(search["mean_validation_accuracy"], key=search["mean_validation_accuracy"].get)
+    assert card["hyperparameters"]["centring"] == search["chosen"]
+    assert list(card["robustness"]["test"]) == ["clean", *perturbations.STANDARD]
+    assert card["robustness"]["test"]["clean"] == card["test_metrics"]["accuracy"]

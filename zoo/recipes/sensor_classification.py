@@ -8,6 +8,7 @@ into the work directory, prints validation and TEST metrics, and exports
 rerun with the same flags, it resumes from the last finished epoch.
 """
 
+import argparse
 import re
 
 import keras
@@ -15,8 +16,8 @@ import numpy as np
 
 from zoo import cards, distribute, plots, training
 from zoo.datasets import uea
-from zoo.sensor import SensorClassifier, data, evaluation
-from zoo.sensor.model import ENCODERS, READOUTS
+from zoo.sensor import SensorClassifier, data, evaluation, perturbations
+from zoo.sensor.model import CENTRINGS, ENCODERS, READOUTS
 
 RUN_LOCATION_FLAGS = training.RUN_LOCATION_FLAGS
 
@@ -41,6 +42,16 @@ def parse_args(argv=None):
                         help="Gaussian input noise while training (std)")
     parser.add_argument("--input-dropout", type=training.fraction, default=0.0,
                         help="fraction of input channels dropped per series while training")
+    parser.add_argument("--offset", type=training.at_least(0.0, float), default=0.0,
+                        help="while training: per-series, per-channel calibration offset drawn from N(0, this), in "
+                             "channel standard deviations")
+    parser.add_argument("--gain", type=training.at_least(0.0, float), default=0.0,
+                        help="while training: per-series, per-channel gain drawn from exp N(0, this)")
+    parser.add_argument("--resample", type=training.at_least(0.0, float), default=0.0,
+                        help="while training: each series resampled by a factor between 1/(1+this) and 1+this")
+    parser.add_argument("--centring", choices=(*CENTRINGS, "auto"), default="none",
+                        help="series: each channel minus its mean over the series, in the graph (blind to offsets); "
+                             "auto: a run with each, the better on validation (clean and perturbed) exported")
     parser.add_argument("--readout", choices=READOUTS, default="last",
                         help="classify from the last hidden state or from mean+max over all states")
     parser.add_argument("--max-length", type=training.at_least(1), default=1000,
@@ -78,6 +89,8 @@ def load_data(args):
 def build_model(args, train, strategy):
     """A compiled `SensorClassifier` in `strategy`'s scope, normalising with the training data's statistics."""
     mean, std = channel_statistics(train.series)
+    if args.centring == "series":  # the model sees each series minus its own mean: so are the statistics
+        mean, std = channel_statistics([s - s.mean(axis=0) for s in train.series])
     with strategy.scope():
         model = SensorClassifier(
             num_channels=train.num_channels,
@@ -91,6 +104,9 @@ def build_model(args, train, strategy):
             dropout=args.dropout,
             noise=args.noise,
             input_dropout=args.input_dropout,
+            offset=args.offset,
+            gain=args.gain,
+            centring=args.centring,
             recurrent_initializer=args.initializer,
             readout=args.readout,
             max_length=args.max_length,
@@ -109,7 +125,9 @@ def evaluate(model, splits, workdir, name):
     results = {}
     for split in splits:
         results[split.split] = evaluation.evaluate(model, split)
-        print(f"{split.split}: {results[split.split]}")
+        results[f"{split.split}_robustness"] = perturbations.robustness(model, split)
+        print(f"{split.split}: {results[split.split]}; under perturbations: "
+              + ", ".join(f"{k} {v:.4f}" for k, v in results[f"{split.split}_robustness"].items()))
     plots.plot_history(workdir / "history.csv", workdir / "curves.png")
     plots.plot_confusion_matrix(results["test"]["confusion_matrix"], model.class_names,
                                 workdir / "confusion_matrix.png", title=f"{name} TEST")
@@ -129,8 +147,39 @@ def model_card(args, splits, results, flags, fit_seconds):
         hyperparameters=flags,
         training_seconds=fit_seconds,
         data_license=uea.LICENSE,
-        extra={"classes": train.class_names},
+        extra={"classes": train.class_names, "robustness": {
+            "test": results["test_robustness"], "validation": results["validation_robustness"],
+            "perturbations": "zoo.sensor.perturbations.STANDARD (std: each channel's over the training data)"}},
     ).to_dict()
+
+
+def train_one(args, train, validation, workdir, strategy):
+    """`(model, flags, fit seconds)` of one training run in `workdir`."""
+    training.seed_everything(args.seed)
+    model = build_model(args, train, strategy)
+    flags = training.run_flags(args, RUN_LOCATION_FLAGS)
+    fit_seconds = training.fit(
+        model, workdir, flags,
+        data.as_dataset(train, distribute.global_batch_size(args.batch_size, strategy), shuffle=True, seed=args.seed,
+                        resample=args.resample),
+        data.as_dataset(validation, args.batch_size),
+        args.epochs, args.patience, args.lr_patience,
+    )
+    return model, flags, fit_seconds
+
+
+def choose_centring(args, train, validation, workdir, strategy):
+    """`--centring auto`: a run with each centring (in `workdir/centring-<c>/`); the one whose mean validation
+    accuracy, clean and under every perturbation, is highest. Returns its run, `{centring: that mean}` and its
+    work directory."""
+    runs, search = {}, {}
+    for centring in CENTRINGS:
+        runs[centring] = train_one(argparse.Namespace(**{**vars(args), "centring": centring}), train, validation,
+                                   workdir / f"centring-{centring}", strategy)
+        search[centring] = float(np.mean(list(perturbations.robustness(runs[centring][0], validation).values())))
+        print(f"centring {centring}: mean validation accuracy, clean and perturbed, {search[centring]:.4f}")
+    args.centring = max(search, key=search.get)  # ties: the first, no centring
+    return runs[args.centring], search, workdir / f"centring-{args.centring}"
 
 
 def main(argv=None):
@@ -138,22 +187,19 @@ def main(argv=None):
     strategy = distribute.strategy_for(args.distribute)
     name = model_name(args.dataset)
     workdir = training.workdir_for(args, name)
-    training.seed_everything(args.seed)
-
     train, validation, test = load_data(args)
-    model = build_model(args, train, strategy)
-    flags = training.run_flags(args, RUN_LOCATION_FLAGS)
-    fit_seconds = training.fit(
-        model, workdir, flags,
-        data.as_dataset(train, distribute.global_batch_size(args.batch_size, strategy), shuffle=True, seed=args.seed),
-        data.as_dataset(validation, args.batch_size),
-        args.epochs, args.patience, args.lr_patience,
-    )
+    search = None
+    if args.centring == "auto":
+        (model, flags, fit_seconds), search, workdir = choose_centring(args, train, validation, workdir, strategy)
+    else:
+        model, flags, fit_seconds = train_one(args, train, validation, workdir, strategy)
     if not distribute.is_chief(strategy):
         return None  # the chief evaluates and exports
 
     results = evaluate(model, (validation, test), workdir, name)
     card = model_card(args, (train, validation, test), results, flags, fit_seconds)
+    if search:
+        card["centring_search"] = {"chosen": args.centring, "mean_validation_accuracy": search}
     path = model.export_serving(args.out / name, version=args.version, card=card)
     print(f"exported {path}")
     return path
