@@ -1,5 +1,5 @@
-"""Inference needs TensorFlow, Keras and NumPy only: with every optional dependency (the extras of
-pyproject.toml) made unimportable, each published model still loads and answers its own example request."""
+"""Inference needs TensorFlow, Keras and NumPy only: with every other optional dependency (the extras of
+pyproject.toml but `tensorflow`) made unimportable, each published model still loads and answers its own example request."""
 
 import subprocess
 import sys
@@ -32,7 +32,7 @@ for name in sys.argv[2:]:
 @pytest.mark.slow
 def test_published_models_run_without_any_extra():
     names = zoo.list_models()
-    done = subprocess.run([sys.executable, "-c", SCRIPT, ",".join(EXTRAS), *names], capture_output=True, text=True,
-                          timeout=600)
+    blocked = ",".join(module for module, extra in EXTRAS.items() if extra != "tensorflow")
+    done = subprocess.run([sys.executable, "-c", SCRIPT, blocked, *names], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split() == [word for name in names for word in (name, "ok")]

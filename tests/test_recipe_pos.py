@@ -71,7 +71,7 @@ def test_default_flags(recipe_module):
     assert {k: v for k, v in vars(on_the_lm).items() if k in published} == published
     assert (args.tagset, args.cell, args.bidirectional, args.train_file, args.max_tokens) == (
         "universal", "gru", True, None, 10_000)
-    assert args.out == Path("saved_models")
+    assert args.out is None
     for bad in (["--tagset", "penn"], ["--cell", "transformer"], ["--hidden", "many"]):
         with pytest.raises(SystemExit):
             recipe_module.parse_args(bad)

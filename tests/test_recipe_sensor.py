@@ -34,7 +34,7 @@ def test_flags_for_every_hyperparameter(recipe_module, tmp_path):
     assert (args.initializer, args.seed, args.bidirectional, args.layers) == ("identity", 5, True, 2)
     assert (args.workdir, args.version, args.max_length, args.smoke) == (tmp_path, 4, 200, False)
     defaults = recipe_module.parse_args([])
-    assert defaults.out == Path("saved_models")
+    assert defaults.out is None
     assert defaults.cell in ("elman", "gru", "lstm", "dense")
     with pytest.raises(SystemExit):
         recipe_module.parse_args(["--cell", "transformer"])

@@ -210,6 +210,9 @@ def _serving_sources(targets):
                 bases[path.name] = path
             else:
                 roots.append(path)
+        elif path.exists() or len(path.parts) > 1:
+            raise ValueError(f"{target}: not a directory (expected a directory of models, a model's base directory "
+                             "<name>/ holding <version>/, or a model's name)")
         else:
             bases[target] = registry.resolve(target).parent
     return roots, bases
