@@ -1,10 +1,11 @@
 """Sensor classification bench: the zoo's RNNs and `dense` baseline vs sktime's MiniRocket and 1-NN DTW.
 
-    python bench/sensor.py                  # the full run: every method on both datasets
+    python bench/sensor.py                  # the full run: every method on every published dataset
     python bench/sensor.py --quick          # a few epochs and one seed: checks the bench end to end
     python bench/sensor.py --datasets JapaneseVowels --methods gru dense minirocket
 
-One run, side by side on UEA BasicMotions and JapaneseVowels: TEST accuracy,
+One run, side by side on the datasets of the published sensor models (UEA BasicMotions and
+JapaneseVowels, UCR GunPoint, PLAID and ACSF1): TEST accuracy,
 fit seconds and predict milliseconds per series of every method, the latency
 of one series through the SavedModel signature, `model.predict` and
 `model.classify`, the TEST accuracy under each perturbation a real sensor
@@ -45,7 +46,7 @@ from zoo.datasets import uea
 from zoo.sensor import evaluation, perturbations
 
 REPO = Path(__file__).resolve().parent.parent
-DATASETS = ("BasicMotions", "JapaneseVowels")
+DATASETS = ("BasicMotions", "JapaneseVowels", "GunPoint", "PLAID", "ACSF1")
 ZOO_METHODS = ("elman", "gru", "lstm", "dense")
 SKTIME_METHODS = ("minirocket", "dtw")
 QUICK_EPOCHS = 3
@@ -55,7 +56,7 @@ WARMUP_CALLS = 5
 SPEEDUP_GOAL = 5.0
 ROBUSTNESS_GOAL = {"most": 0.03, "mean": 0.01}  # accuracy a perturbation may cost: each, and on average
 PROTOCOL = (
-    "All methods are scored on the official UEA TEST split. sktime methods fit on the official TRAIN "
+    "All methods are scored on the archive's official TEST split. sktime methods fit on the official TRAIN "
     "(`full_train`); zoo models are trained by the recipe on `train` (80 % of TRAIN) and early-stop on "
     "`validation` (the other 20 %). Fit = wall clock of `fit` (zoo: the card's `training_seconds`); "
     "predict = the whole TEST set in one call, divided by its size (zoo: `model.classify` on the list of "

@@ -75,7 +75,7 @@ def test_weights_that_are_not_finite_are_refused():
     (["--learning-rate", "nan"], "argument --learning-rate: expected a finite number of at least 0, got 'nan'"),
     (["--dropout", "1"], "argument --dropout: expected a fraction of at least 0 and below 1, got '1'"),
     (["--noise", "inf"], "argument --noise: expected a finite number of at least 0, got 'inf'"),
-    (["--dataset", "Bogus"], "unknown UEA multivariate dataset 'Bogus'; expected one of ArticularyWordRecognition"),
+    (["--dataset", "Bogus"], "unknown UEA/UCR dataset 'Bogus'; expected one of ACSF1"),
 ])
 def test_bad_option_values_are_one_line_usage_errors(flags, expected, capsys):
     with pytest.raises(SystemExit) as refused:

@@ -46,8 +46,12 @@ def test_one_series_a_batch_and_a_list_agree(tiny, rng):
         dict(cell="gru", bidirectional=True),
         dict(cell="lstm", bidirectional=True, num_layers=2),
         dict(cell="gru", readout="pool"),
+        dict(cell="gru", frame=4),
+        dict(cell="lstm", frame=3, readout="pool"),
+        dict(cell="gru", centring="standardise", frame=2),
     ],
-    ids=["elman", "gru", "lstm", "dense", "bigru", "bilstm2", "gru-pool"],
+    ids=["elman", "gru", "lstm", "dense", "bigru", "bilstm2", "gru-pool", "gru-frame4", "lstm-frame3-pool",
+         "gru-standardise-frame2"],
 )
 def test_padding_does_not_change_the_result(tiny_factory, rng, config):
     """A batch of different lengths is masked, not cropped: each row equals that series alone."""
@@ -97,6 +101,21 @@ def test_config_round_trip(tiny, rng):
     clone.set_weights(tiny.model.get_weights())
     x = rng.normal(size=(2, 7, 3))
     np.testing.assert_allclose(clone.classify(x).scores, tiny.model.classify(x).scores, rtol=1e-6)
+
+
+def test_a_frame_of_steps_is_one_recurrent_step_of_their_values_side_by_side(rng):
+    """frame=4 reads `[T, 3]` as `[ceil(T / 4), 12]`, the last frame zero-padded: the same network as an
+    unframed one with 12 channels given the series so regrouped."""
+    keras.utils.set_random_seed(5)
+    framed = SensorClassifier(num_channels=3, class_names=["a", "b"], hidden=6, frame=4)
+    plain = SensorClassifier(num_channels=12, class_names=["a", "b"], hidden=6)
+    plain.set_weights(framed.get_weights())
+    series = rng.normal(size=(10, 3)).astype("float32")
+    regrouped = np.concatenate([series, np.zeros((2, 3), "float32")]).reshape(3, 12)
+    np.testing.assert_allclose(framed.classify(series).scores, plain.classify(regrouped).scores, rtol=1e-5,
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="frame must be a whole number of steps >= 1"):
+        SensorClassifier(num_channels=3, class_names=["a", "b"], frame=0)
 
 
 def test_unknown_encoder():
@@ -177,7 +196,7 @@ def test_demo_shows_five_test_series(smoke_model):
 
 @pytest.mark.parametrize("name", demo.BUNDLED_DATASETS)
 def test_the_bundled_demo_series_are_the_archive_s_own(name):
-    assert demo.samples(name) == json.loads(json.dumps(demo.samples_from_archive(name)))
+    assert demo.samples({"name": name}) == json.loads(json.dumps(demo.samples_from_data({"name": name})))
 
 
 def test_the_demo_needs_no_data_extra(smoke_model, monkeypatch):

@@ -24,15 +24,33 @@ def test_noise_offset_and_gain_are_in_units_of_each_channel_s_spread():
     np.testing.assert_allclose(perturbations.gain(np.ones((3, 2)), 1.2), 1.2)
 
 
-def test_a_series_centred_model_is_blind_to_a_constant_offset():
+@pytest.mark.parametrize("centring", ["series", "standardise"])
+def test_a_series_centred_model_is_blind_to_a_constant_offset(centring):
     rng = np.random.default_rng(0)
-    model = SensorClassifier(num_channels=3, class_names=["a", "b", "c"], hidden=8, centring="series",
+    model = SensorClassifier(num_channels=3, class_names=["a", "b", "c"], hidden=8, centring=centring,
                              channel_std=[2.0, 1.0, 0.5])
     series = [rng.normal(size=(n, 3)).astype(np.float32) for n in (5, 17, 40)]
     shifted = [s + np.array([3.0, -1.0, 0.25], np.float32) for s in series]  # padded batches: masks matter
     np.testing.assert_allclose(model.classify(shifted).scores, model.classify(series).scores, atol=1e-5)
     plain = SensorClassifier(num_channels=3, class_names=["a", "b", "c"], hidden=8)
     assert not np.allclose(plain.classify(shifted).scores, plain.classify(series).scores, atol=1e-5)
+
+
+def test_a_standardised_model_reads_the_shape_at_unit_scale_and_the_scale_as_its_log():
+    """Amplitudes of six decades (appliance currents) reach the network as a shape of unit spread and one
+    number, log(spread): its `(x - mean) / spread` inputs are the same whatever the gain."""
+    from zoo.sensor.model import _standardised
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 9, 1)).astype(np.float32)
+    x[1] = x[0] * 1e4
+    mask = np.array([[True] * 9, [True] * 6 + [False] * 3])
+    x[1, 6:] = 1e9  # padding never enters the statistics
+    out = np.asarray(_standardised(x, mask))
+    shape = (x[0, :6, 0] - x[0, :6, 0].mean()) / x[0, :6, 0].std()
+    np.testing.assert_allclose(out[1, :6, 0], shape, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(out[1, :, 1], np.log(x[1, :6].std()), rtol=1e-5)
+    np.testing.assert_allclose(out[0, :, 1], np.log(x[0].std()), rtol=1e-5)
 
 
 def test_calibration_noise_is_one_gain_and_offset_per_channel_and_series_and_none_at_inference():

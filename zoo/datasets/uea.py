@@ -1,10 +1,14 @@
-"""Multivariate sensor series from the UEA archive, read with sktime's `.ts` loader.
+"""Sensor series from the UEA (multivariate) and UCR (univariate) archives, read with sktime's `.ts` loader.
 
-BasicMotions (4 activities, 6 channels: 3-axis accelerometer + gyroscope,
-100 steps) and JapaneseVowels (9 speakers, 12 LPC cepstrum channels, 7–29
-steps) ship inside the sktime wheel from PyPI and load offline; their files
-are checked against the sha256 digests below. Any other UEA name is
-downloaded by sktime into `$ZOO_DATA/uea` where the network allows it.
+These ship inside the sktime wheel from PyPI and load offline, their files
+checked against the sha256 digests below: BasicMotions (4 activities, 6
+channels: 3-axis accelerometer + gyroscope, 100 steps), JapaneseVowels (9
+speakers, 12 LPC cepstrum channels, 7–29 steps), GunPoint (a hand drawing a
+gun or pointing, the x coordinate over 150 video frames), PLAID (11 kinds of
+appliance, the current of one mains cycle, 100–1 344 steps), ACSF1 (10 kinds
+of appliance, their power every 10 s for 4 hours, 1 460 steps), ItalyPowerDemand,
+ArrowHead and OSULeaf. Any other archive name is downloaded by sktime into
+`$ZOO_DATA/uea` where the network allows it.
 
 Splits: the archive's official TRAIN and TEST. `validation` is a stratified
 20 % of TRAIN drawn with a fixed seed (0), and `train` is the remaining 80 %;
@@ -14,6 +18,7 @@ Splits: the archive's official TRAIN and TEST. `validation` is a stratified
 import dataclasses
 import functools
 import hashlib
+import math
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +28,9 @@ from zoo.datasets import data_dir
 SPLITS = ("train", "validation", "test", "full_train")
 VALIDATION_FRACTION = 0.2
 SPLIT_SEED = 0
-SPLIT_RULE = (
-    "official UEA TRAIN/TEST; validation = stratified 20% of TRAIN "
-    "(sklearn train_test_split, random_state=0), train = the other 80%"
-)
+VALIDATION_RULE = ("validation = stratified 20% of TRAIN (sklearn train_test_split, random_state=0), "
+                   "train = the other 80%")
+SPLIT_RULE = f"official UEA TRAIN/TEST; {VALIDATION_RULE}"
 LICENSE = "UEA & UCR Time Series Classification Repository: free for research use, cite the archive"
 
 # sha256 of the files inside the sktime 1.2 wheel.
@@ -35,18 +39,32 @@ KNOWN_SHA256 = {
     "BasicMotions_TEST.ts": "79213102bc6fca1a398ad98ce1185dff0208fa3d1465e687f48288946b0ff8dc",
     "JapaneseVowels_TRAIN.ts": "68a430eabd919cc77f40b1f5f3bc0dcafacc1486bca9260785aeb7d262cc78cd",
     "JapaneseVowels_TEST.ts": "b3d41d6a0ca3bcad3afb9ca7d4365382aa51341e2e58bae2a574babdda5b9462",
+    "GunPoint_TRAIN.ts": "f842401779fd9800d247d8b33121a1a4643710a19b24917dbdd9a060ca8630d5",
+    "GunPoint_TEST.ts": "79332750788a6227b325b96bd0d70130c8eb707b9731f8d7dec62b7a7d36017e",
+    "PLAID_TRAIN.ts": "40deb3bc6bd1e1aa0e6db6e6bfd3cecc4a23bf57f6a6d6ab90fb75e4a2c72344",
+    "PLAID_TEST.ts": "aa6da0dc1461e8d374e068a940ce37d1b0bb1a9844596d818920c8af696d656d",
+    "ACSF1_TRAIN.ts": "0646b90dc4843e02baed6b2ba345c5601a4991b6796565489cef1b2d92a7537b",
+    "ACSF1_TEST.ts": "93e8aaeb44a10af181d24a156e60da7021193cd990ca28f263fccf3b905bfebf",
+    "ItalyPowerDemand_TRAIN.ts": "341269cb7e6cef96846b30e774580beec79addb93848ba360145219115a74b7c",
+    "ItalyPowerDemand_TEST.ts": "26122451f87dd0387ef90b18bc8a86c041371b8a1c068004922b939971247144",
+    "ArrowHead_TRAIN.ts": "a83c470aaf611a5f5284377cce27a5fc9f6292bc3d110257b0fd4905ced5ee72",
+    "ArrowHead_TEST.ts": "5417dab42626d41df5e435bb22458c2df40dfad4bcd3b59559bbe72e20e84904",
+    "OSULeaf_TRAIN.ts": "86b9d6e860414ffd26cebc62fff84ffb37fa588ef3e5bf79e4094a437c36ddfc",
+    "OSULeaf_TEST.ts": "6c549dd354f9e42d5985fa5fab75321ca9acefc7873457e71467fc8a31f107ce",
 }
 
 
 @dataclasses.dataclass
 class SensorSplit:
-    """One split: `series[i]` is a float32 `[T_i, C]` array, `labels[i]` its class index."""
+    """One split: `series[i]` is a float32 `[T_i, C]` array, `labels[i]` its class index; `channel_names` where
+    the data names its channels."""
 
     name: str
     split: str
     series: list
     labels: np.ndarray
     class_names: list
+    channel_names: list = None
 
     def __len__(self):
         return len(self.series)
@@ -55,6 +73,41 @@ class SensorSplit:
     def num_channels(self):
         return self.series[0].shape[1]
 
+    @classmethod
+    def of_labels(cls, name, split, series, labels, class_names, channel_names=None):
+        """A split of `series` whose `labels` are class names, each one of `class_names`."""
+        index = {c: i for i, c in enumerate(class_names)}
+        return cls(name, split, list(series), np.array([index[c] for c in labels], np.int32), list(class_names),
+                   channel_names)
+
+    def validation_split(self):
+        """`(train, validation)`: a stratified `VALIDATION_FRACTION` of each class held out for validation, drawn
+        with `SPLIT_SEED`, and the rest (`VALIDATION_RULE`); a ValueError where the classes are too small for it."""
+        from sklearn.model_selection import train_test_split
+
+        _check_stratifiable(self.labels, self.class_names)
+        train, validation = train_test_split(np.arange(len(self)), test_size=VALIDATION_FRACTION, stratify=self.labels,
+                                             random_state=SPLIT_SEED)
+        return self._subset("train", train), self._subset("validation", validation)
+
+    def _subset(self, split, indices):
+        return dataclasses.replace(self, split=split, series=[self.series[i] for i in indices],
+                                   labels=self.labels[indices])
+
+
+def _check_stratifiable(labels, class_names):
+    """Refuses (ValueError) the labels a stratified validation split cannot be drawn from, as scikit-learn would,
+    but saying what was expected."""
+    counts = np.bincount(labels, minlength=len(class_names))
+    rarest = int(np.argmin(counts))
+    if counts[rarest] < 2:
+        raise ValueError(f"class {class_names[rarest]!r} has {counts[rarest]} series; expected at least 2 of each "
+                         f"class (a stratified {VALIDATION_FRACTION:.0%} of each is held out for validation)")
+    held_out = math.ceil(VALIDATION_FRACTION * len(labels))
+    if min(held_out, len(labels) - held_out) < len(class_names):
+        raise ValueError(f"{len(labels)} series are too few for {len(class_names)} classes: expected enough that the "
+                         f"{VALIDATION_FRACTION:.0%} held out for validation ({held_out} series) and the rest each "
+                         "hold every class")
 
 
 def _ts_file(name, split):
@@ -82,23 +135,35 @@ def file_checksums(name):
     return checksums
 
 
-@functools.lru_cache(maxsize=None)
-def _read(name, official_split):
+def read_ts_file(path):
+    """`(series, labels)` of a `.ts` file read with sktime's loader: float32 `[T_i, C]` arrays and their class
+    labels, strings. A ValueError names a series whose channels differ in length."""
     from sktime.datasets import load_from_tsfile
 
-    frame, labels = load_from_tsfile(str(_ts_file(name, official_split)), return_data_type="nested_univ")
-    series = []
-    for i in range(len(frame)):
-        item = np.stack([frame.iat[i, c].to_numpy(dtype=np.float32) for c in range(frame.shape[1])], axis=1)
+    frame, labels = load_from_tsfile(str(path), return_data_type="nested_univ")
+    return [_steps(frame, i) for i in range(len(frame))], np.asarray(labels).astype(str)
+
+
+def _steps(frame, i):
+    """Series `i` of sktime's nested frame (one cell per channel) as a `[T, C]` array."""
+    channels = [frame.iat[i, c].to_numpy(dtype=np.float32) for c in range(frame.shape[1])]
+    lengths = sorted({len(channel) for channel in channels})
+    if len(lengths) > 1:
+        raise ValueError(f"series {i + 1}: its channels have {' and '.join(map(str, lengths))} steps; expected the "
+                         "same number of steps in every channel of a series")
+    return np.stack(channels, axis=1)
+
+
+@functools.lru_cache(maxsize=None)
+def _read(name, official_split):
+    series, labels = read_ts_file(_ts_file(name, official_split))
+    for item in (*series, labels):
         item.setflags(write=False)  # shared by every load() through the cache
-        series.append(item)
-    labels = np.asarray(labels).astype(str)
-    labels.setflags(write=False)
     return tuple(series), labels
 
 
 def load(name, split="train"):
-    """Loads one split of a UEA multivariate dataset.
+    """Loads one split of a UEA or UCR dataset.
 
     Args:
         name: the archive's name, e.g. `"BasicMotions"` or `"JapaneseVowels"`.
@@ -114,31 +179,21 @@ def load(name, split="train"):
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     file_checksums(name)
     train_series, train_labels = _read(name, "train")
-    class_names = sorted(str(c) for c in set(train_labels))
+    class_names = sorted(map(str, set(train_labels)))
+    full_train = SensorSplit.of_labels(name, "full_train", train_series, train_labels, class_names)
     if split == "test":
-        series, labels = _read(name, "test")
-    elif split == "full_train":
-        series, labels = train_series, train_labels
-    else:
-        from sklearn.model_selection import train_test_split
-
-        train_idx, val_idx = train_test_split(
-            np.arange(len(train_labels)),
-            test_size=VALIDATION_FRACTION,
-            stratify=train_labels,
-            random_state=SPLIT_SEED,
-        )
-        idx = train_idx if split == "train" else val_idx
-        series, labels = [train_series[i] for i in idx], train_labels[idx]
-    index = {c: i for i, c in enumerate(class_names)}
-    return SensorSplit(name, split, list(series), np.array([index[c] for c in labels], np.int32), class_names)
+        return SensorSplit.of_labels(name, split, *_read(name, "test"), full_train.class_names)
+    if split == "full_train":
+        return full_train
+    return dict(zip(("train", "validation"), full_train.validation_split()))[split]
 
 
 def describe(name):
     """The dataset section of a model card."""
     return {
         "name": name,
-        "source": "UEA multivariate archive, .ts files read with sktime's loader (PyPI wheel sktime)",
+        "source": "UEA & UCR time series classification archive, .ts files read with sktime's loader (PyPI wheel "
+                  "sktime)",
         "files_sha256": file_checksums(name),
         "split": SPLIT_RULE,
         "license": LICENSE,

@@ -11,16 +11,19 @@ Example:
 import numpy as np
 import tensorflow as tf
 
-from zoo.datasets import uea
+from zoo.datasets import sensor_files, uea
 
 
 def load_split(dataset, split):
-    """The `uea.SensorSplit` `split` of the UEA dataset a model card's `dataset` section names.
+    """The `uea.SensorSplit` `split` of the data a model card's `dataset` section names: a UEA dataset, or the
+    user's files (`zoo.datasets.sensor_files`).
 
     Args:
-        dataset: the card's dataset section (its `"name"`, e.g. `"BasicMotions"`).
+        dataset: the card's dataset section (its `"name"`, e.g. `"BasicMotions"`; `"files"` for the user's).
         split: `"train"`, `"validation"`, `"test"` or `"full_train"`.
     """
+    if "files" in dataset:
+        return sensor_files.load_described(dataset, split)
     return uea.load(dataset["name"], split)
 
 

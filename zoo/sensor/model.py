@@ -16,7 +16,7 @@ from zoo.sensor.io import read_series
 
 ENCODERS = (*CELLS, "dense")
 READOUTS = ("last", "pool")
-CENTRINGS = ("none", "series")
+CENTRINGS = ("none", "series", "standardise")
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -39,6 +39,17 @@ class CalibrationNoise(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "offset": self.offset, "gain": self.gain}
+
+
+def _standardised(x, mask):
+    """`[B, T, 2C]`: each channel of each series at zero mean and unit spread over its real steps, then the log
+    of its spread, the same at every step."""
+    real = ops.cast(mask, x.dtype)[..., None]
+    steps = ops.maximum(ops.sum(real, axis=1, keepdims=True), 1.0)
+    mean = ops.sum(x * real, axis=1, keepdims=True) / steps
+    spread = ops.sqrt(ops.sum(ops.square(x - mean) * real, axis=1, keepdims=True) / steps + 1e-12)
+    scale = ops.log(spread) * ops.ones_like(x)
+    return ops.concatenate([(x - mean) / spread, scale], axis=-1)
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -71,16 +82,25 @@ class SensorClassifier(ZooModel):
             by an offset drawn from N(0, `offset`) and scaled by a gain drawn
             from exp N(0, `gain`), in units of the channel's standard
             deviation (augmentation: real sensors differ in calibration).
-        centring: `"none"`, or `"series"`: each channel of a series minus
+        centring: `"none"`; `"series"`: each channel of a series minus
             its own mean over the series' steps before anything else, which
             makes the model blind to a constant offset (and to the level of
             a channel, which some tasks need: the recipe chooses on
-            validation).
+            validation); `"standardise"`: after the dataset's normalisation,
+            each channel of a series minus its mean and divided by its
+            spread over the series, the log of that spread fed beside it at
+            every step: the shape at unit scale, the scale as one number
+            (for series whose amplitudes span decades, as appliance currents
+            do, and blind to offsets).
         recurrent_initializer: initialiser of `W_hh`.
         readout: `"last"` reads the class from the final state `h_T`;
             `"pool"` from the mean and max of all states `h_1 … h_T`, which
             lets every step vote (useful when each step carries evidence).
         max_length: longest series accepted; longer input is refused.
+        frame: raw steps read as one recurrent step (their values side by
+            side, `[T, C]` -> `[ceil(T / frame), frame * C]`, the last frame
+            zero-padded): a series of a thousand steps becomes a recurrence
+            the gradient can cross (BPTT through `T / frame` steps, not `T`).
 
     Example:
 
@@ -113,6 +133,7 @@ class SensorClassifier(ZooModel):
         recurrent_initializer="orthogonal",
         readout="last",
         max_length=1000,
+        frame=1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -137,6 +158,9 @@ class SensorClassifier(ZooModel):
         self.recurrent_initializer = recurrent_initializer
         self.readout = "pool" if cell == "dense" else readout
         self.max_length = int(max_length)
+        self.frame = int(frame)
+        if self.frame < 1:
+            raise ValueError(f"frame must be a whole number of steps >= 1, got {frame!r}")
 
         self.calibration = CalibrationNoise(self.offset_stddev, self.gain_stddev)
         self.noise = keras.layers.GaussianNoise(self.noise_stddev)
@@ -188,13 +212,24 @@ class SensorClassifier(ZooModel):
             series = series - ops.sum(ops.where(mask[..., None], series, 0.0), axis=1, keepdims=True) / steps
         x = (series - ops.convert_to_tensor(self.channel_mean)) / ops.convert_to_tensor(self.channel_std)
         x = self.calibration(x, training=training)
+        if self.centring == "standardise":
+            x = _standardised(x, mask)
         x = self.input_dropout(self.noise(x, training=training), training=training)
         x = ops.where(mask[..., None], x, 0.0)
+        if self.frame > 1:
+            x, mask = self._framed(x, mask)
         if self.step_mlp is not None:
             x = self.step_mlp(x)
         for layer in self.encoder:
             x = layer(x, mask=mask, training=training)
         return self.head(self.dropout(x, training=training))
+
+    def _framed(self, x, mask):
+        """`x [B, T, D]` as `[B, ceil(T / frame), frame * D]`, and the mask of frames holding a real step."""
+        pad = (-ops.shape(x)[1]) % self.frame
+        x = ops.pad(x, [[0, 0], [0, pad], [0, 0]])
+        x = ops.reshape(x, (ops.shape(x)[0], -1, self.frame * x.shape[-1]))
+        return x, mask[:, :: self.frame]
 
     def build_for_inference(self):
         self({"series": np.zeros((1, 2, self.num_channels), "float32"), "lengths": np.array([2], "int32")})
@@ -219,6 +254,7 @@ class SensorClassifier(ZooModel):
             "recurrent_initializer": self.recurrent_initializer,
             "readout": self.readout,
             "max_length": self.max_length,
+            "frame": self.frame,
         }
 
     def keras_input_signature(self):
