@@ -24,13 +24,14 @@ os.environ["MPLCONFIGDIR"] = str(_SESSION_TMP / "matplotlib")
 os.environ["TFDS_DATA_DIR"] = str(_SESSION_TMP / "tensorflow_datasets")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from zoo.tasks import TASKS  # noqa: E402  (imports of zoo come after the environment above)
+
 
 # tests that wait for a recipe's smoke run (a training subprocess of 10 to 30 s) are `slow` whatever else they do;
 # the sensor recipe's smoke run takes seconds and stays in the fast tier
 RECIPE_SMOKE_FIXTURES = {"pos_smoke", "translation_smoke", "captioning_smoke"}
 
-pytest_plugins = ["fixtures.recipes", "fixtures.sensor", "fixtures.tagging", "fixtures.translation",
-                  "fixtures.captioning", "fixtures.serving"]
+pytest_plugins = ["fixtures.recipes", *(task.fixtures for task in TASKS if task.fixtures), "fixtures.serving"]
 
 
 

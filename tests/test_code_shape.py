@@ -1,14 +1,18 @@
-"""The code's shape, as issue-level promises: small functions, layers that import downwards only."""
+"""The code's shape, as issue-level promises: small functions, layers that import downwards only (the layer
+table of docs/architecture.md), task packages that never import one another."""
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 
+from zoo.tasks import TASKS
+
 REPO = Path(__file__).resolve().parent.parent
+ARCHITECTURE = REPO / "docs" / "architecture.md"
 MAX_FUNCTION_LINES = 60
-TASK_PACKAGES = ("zoo.agreement", "zoo.captioning", "zoo.language_model", "zoo.sensor", "zoo.tagging",
-                 "zoo.translation")
+TASK_PACKAGES = tuple(task.package for task in TASKS)
 TASK_ROLES = ("__init__.py", "model.py", "signatures.py", "data.py", "evaluation.py", "demo.py")
 
 
@@ -90,10 +94,74 @@ def test_no_import_cycle_between_packages():
     assert _cycles(_import_graph()) == []
 
 
-def test_datasets_import_nothing_above_them():
-    above = {m for path in _python_files("zoo/datasets") for m in _imported_modules(path)
-             if _unit(m) not in ("zoo.datasets", "zoo.images")}
-    assert above == set()
+def _layer_table():
+    """The table under "## Layers" in docs/architecture.md, top layer first: `(layer, paths, layers it may
+    import)` per row; a path is a file or a folder (`zoo/layers/`), `zoo/<task>/` every task's package."""
+    section = ARCHITECTURE.read_text().split("\n## Layers", 1)[1].split("\n## ", 1)[0]
+    rows = [line.strip().strip("|").split("|") for line in section.splitlines() if line.startswith("|")]
+    table = []
+    for layer, modules, may_import in rows[2:]:  # after the header and its rule
+        paths = re.findall(r"`([^`]*/[^`]*)`", modules)
+        if "zoo/<task>/" in paths:
+            paths.remove("zoo/<task>/")
+            paths += [task.package.replace(".", "/") + "/" for task in TASKS]
+        table.append((layer.strip(), paths, {name.strip() for name in may_import.split(",")} - {"none"}))
+    return table
+
+
+def _layer_of(path, table):
+    """The layers whose paths hold `path` (a file of the repository)."""
+    relative = path.relative_to(REPO).as_posix()
+    return [layer for layer, paths, _ in table
+            if any(relative == p or (p.endswith("/") and relative.startswith(p)) for p in paths)]
+
+
+def _module_file(module):
+    """The file defining `module`, or the package or module it names a member of (`zoo.load`: zoo/__init__.py)."""
+    parts = module.split(".")
+    while parts:
+        for candidate in (REPO.joinpath(*parts[:-1], parts[-1] + ".py"), REPO.joinpath(*parts, "__init__.py")):
+            if candidate.is_file():
+                return candidate
+        parts.pop()
+    raise AssertionError(f"no file defines {module}")
+
+
+def test_the_layer_table_holds_every_module_once():
+    table = _layer_table()
+    assert [layer for layer, paths, _ in table if not paths] == []
+    assert [p for _, paths, _ in table for p in paths if not (REPO / p).exists()] == []
+    placed = {path.relative_to(REPO).as_posix(): _layer_of(path, table)
+              for path in _python_files("zoo", "recipes", "bench")}
+    assert {path: layers for path, layers in placed.items() if len(layers) != 1} == {}
+
+
+def test_a_layer_may_import_only_layers_below_it():
+    table = _layer_table()
+    below = {layer: {name for name, _, _ in table[row + 1:]} for row, (layer, _, _) in enumerate(table)}
+    assert {layer: allowed - below[layer] for layer, _, allowed in table if allowed - below[layer]} == {}
+
+
+def test_every_module_imports_only_its_own_or_lower_layers():
+    table = _layer_table()
+    allowed = {layer: {layer, *lower} for layer, _, lower in table}
+    wrong = []
+    for path in _python_files("zoo", "recipes", "bench"):
+        [layer] = _layer_of(path, table)
+        for module in sorted(_imported_modules(path)):
+            [target] = _layer_of(_module_file(module), table)
+            if target not in allowed[layer]:
+                wrong.append(f"{path.relative_to(REPO)} ({layer}) imports {module} ({target})")
+    assert wrong == []
+
+
+def test_no_task_package_imports_another():
+    wrong = []
+    for package in TASK_PACKAGES:
+        for path in _python_files(package.replace(".", "/")):
+            wrong += [f"{path.relative_to(REPO)} imports {module}" for module in sorted(_imported_modules(path))
+                      if _unit(module) in TASK_PACKAGES and _unit(module) != package]
+    assert wrong == []
 
 
 @pytest.mark.parametrize("package", TASK_PACKAGES)

@@ -4,7 +4,7 @@ import collections
 
 import numpy as np
 
-from zoo.agreement.evaluation import constructed_metrics, evaluate_constructed
+from zoo.agreement.evaluation import evaluate_constructed
 from zoo.datasets import constructed_agreement as ca
 
 
@@ -58,4 +58,4 @@ def test_a_nearest_noun_heuristic_fails_exactly_where_attractors_are():
         assert m["without_attractor"]["accuracy"] == 1.0, construction
         if construction != "simple":
             assert m["with_attractor"]["accuracy"] == 0.0 and m["accuracy"] == 0.5, construction
-    assert constructed_metrics(ca.examples()[:3], [0, 0, 0])["examples"] == 3
+    assert ca.metrics(ca.examples()[:3], [0, 0, 0])["examples"] == 3

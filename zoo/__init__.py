@@ -21,24 +21,16 @@ from typing import TYPE_CHECKING
 from zoo import artifacts, registry
 from zoo.artifacts import CorruptModelError
 from zoo.registry import download, info, list_models
+from zoo.tasks import TASKS
 from zoo.version import __version__
 
 if TYPE_CHECKING:
     from zoo.base import ZooModel
 
 # public names whose modules import TensorFlow: loaded when first used (PEP 562)
-_LAZY = {
-    "ZooModel": "zoo.base",
-    "AgreementClassifier": "zoo.agreement",
-    "Captioner": "zoo.captioning",
-    "LanguageModel": "zoo.language_model",
-    "SensorClassifier": "zoo.sensor",
-    "SequenceTagger": "zoo.tagging",
-    "Translator": "zoo.translation",
-    "plot_attention": "zoo.plots",
-    "plot_caption_attention": "zoo.plots",
-}
-TASK_MODULES = sorted({module for module in _LAZY.values() if module not in ("zoo.base", "zoo.plots")})
+_LAZY = {"ZooModel": "zoo.base", **{task.model: task.package for task in TASKS},
+         "plot_attention": "zoo.plots", "plot_caption_attention": "zoo.plots"}
+TASK_MODULES = [task.package for task in TASKS]
 
 
 def __getattr__(name):
@@ -81,6 +73,4 @@ def load(name_or_path: str | PathLike, version: int | None = None, download: boo
     return model
 
 
-__all__ = ["AgreementClassifier", "Captioner", "CorruptModelError", "LanguageModel", "SensorClassifier",
-           "SequenceTagger", "Translator", "ZooModel", "__version__", "download", "info", "list_models", "load",
-           "plot_attention", "plot_caption_attention"]
+__all__ = sorted(["CorruptModelError", "__version__", "download", "info", "list_models", "load", *_LAZY])

@@ -1,6 +1,10 @@
-"""Running a signature over many inputs in the Python API: batches of similar length, answers in input order."""
+"""Batches of similar length: the Python API's calls of a signature over many inputs (answers in input order),
+and the `tf.data` pipelines the recipes train on (examples bucketed by length)."""
 
+import numpy as np
 import tensorflow as tf
+
+BUCKET_BOUNDARIES = (8, 16, 24, 32, 48, 64, 96)  # a sentence's tokens
 
 
 def by_length(function, rows, batch_size, length=len):
@@ -49,3 +53,57 @@ def bounded_slices(count, max_items, costs=None, max_cost=None):
             stop += 1
         yield slice(start, stop)
         start = stop
+
+
+def bucketed(dataset, lengths, batch_size, padding_values, length_of=lambda first, *_: tf.shape(first)[0],
+             boundaries=BUCKET_BOUNDARIES):
+    """`dataset` in padded batches of examples of similar length, with its number of batches known.
+
+    Args:
+        dataset: a `tf.data.Dataset` of one example per element.
+        lengths: each example's length as `length_of` measures it, in order.
+        batch_size: examples per batch (the last batch of each bucket may have fewer).
+        padding_values: one per component of an example.
+        length_of: an example's components -> its length (default: the first one's).
+        boundaries: where one bucket of lengths ends and the next begins, increasing.
+
+    >>> rows = tf.data.Dataset.from_tensor_slices(tf.ragged.constant([[1, 2], [3], [4, 5, 6]]))
+    >>> batches = bucketed(rows.map(lambda row: row), [2, 1, 3], 2, 0, boundaries=(2,))
+    >>> int(batches.cardinality()), [batch.numpy().tolist() for batch in batches]
+    (2, [[[1, 2, 0], [4, 5, 6]], [[3]]])
+    """
+    dataset = dataset.bucket_by_sequence_length(
+        length_of, bucket_boundaries=list(boundaries), bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        padding_values=padding_values)
+    bucket_sizes = np.bincount(np.searchsorted(boundaries, lengths, side="right"))
+    batches = int(np.sum(-(-bucket_sizes // batch_size)))  # every bucket's last batch may be partial
+    return dataset.apply(tf.data.experimental.assert_cardinality(batches))
+
+
+def sentence_batches(token_columns, lengths, batch_size, padding_values, sentence_columns=(), shuffle=False,
+                     seed=0):
+    """Batches of sentences cut from flat token columns, `bucketed` by length, the tokens as `{"tokens": [B, N]}`.
+
+    Args:
+        token_columns: tensors with one row per token of every sentence, end
+            to end; the first holds the tokens.
+        lengths: each sentence's token count, in order.
+        batch_size: sentences per batch (the last of each bucket may have fewer).
+        padding_values: one per column (token columns, then sentence columns).
+        sentence_columns: arrays with one row per sentence (labels).
+        shuffle, seed: reshuffle the sentences every epoch.
+
+    Returns:
+        A `tf.data.Dataset` of `({"tokens": ...}, *other columns)` with a known cardinality.
+    """
+    starts = np.cumsum(lengths) - lengths
+
+    def cut(start, length, *per_sentence):
+        return tuple(column[start:start + length] for column in token_columns) + per_sentence
+
+    dataset = tf.data.Dataset.from_tensor_slices((starts, lengths, *sentence_columns)).map(
+        cut, num_parallel_calls=tf.data.AUTOTUNE).cache()
+    if shuffle:
+        dataset = dataset.shuffle(len(lengths), seed=seed, reshuffle_each_iteration=True)
+    dataset = bucketed(dataset, lengths, batch_size, padding_values)
+    return dataset.map(lambda tokens, *rest: ({"tokens": tokens}, *rest)).prefetch(tf.data.AUTOTUNE)

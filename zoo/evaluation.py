@@ -16,9 +16,10 @@ card, and the benches print it: none of them needs to know the task.
 (0.75, '75.0% acc', 'accuracy 0.7500 (1 errors of 4)')
 """
 
+from zoo import tasks
+
 # every task of the zoo and the metric that heads its results, readable without importing the task
-HEADLINES = {"sensor-classification": "accuracy", "pos-tagging": "accuracy", "number-agreement": "accuracy",
-             "translation": "bleu", "image-captioning": "bleu", "language-model": "perplexity"}
+HEADLINES = {task.task: task.headline for task in tasks.TASKS}
 TASKS = {}  # task name -> its Evaluation subclass
 
 
@@ -30,6 +31,16 @@ def short_headline(card, key="test_metrics"):
     """
     metric, metrics = HEADLINES.get(card.get("task")), card.get(key) or {}
     return _short(metric, metrics[metric]) if metric in metrics else "-"
+
+
+def accuracy(correct):
+    """The accuracy and number of a NumPy array of answers, each right (`True`) or wrong; `None` if empty.
+
+    >>> import numpy as np
+    >>> accuracy(np.array([True, False, True, True])), accuracy(np.array([], bool))
+    ({'accuracy': 0.75, 'examples': 4}, {'accuracy': None, 'examples': 0})
+    """
+    return {"accuracy": float(correct.mean()) if correct.size else None, "examples": int(correct.size)}
 
 
 def _short(metric, value):

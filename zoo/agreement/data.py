@@ -3,8 +3,8 @@
 import numpy as np
 import tensorflow as tf
 
+from zoo.batches import sentence_batches
 from zoo.datasets import agreement
-from zoo.tagging.data import bucketed_dataset
 
 
 def load_split(dataset, split):
@@ -20,5 +20,5 @@ def as_dataset(data, batch_size, shuffle=False, seed=0):
     """`({"tokens": string [B, N]}, label [B])` batches, `""` padded, bucketed by prefix length."""
     lengths = np.array([len(p) for p in data.prefixes], np.int64)
     words = tf.constant([w for prefix in data.prefixes for w in prefix], tf.string)
-    return bucketed_dataset((words,), lengths, batch_size, ("", 0), sentence_columns=(data.labels,),
+    return sentence_batches((words,), lengths, batch_size, ("", 0), sentence_columns=(data.labels,),
                             shuffle=shuffle, seed=seed)

@@ -4,7 +4,7 @@ import numpy as np
 
 from zoo.agreement import data as agreement_data
 from zoo.datasets import constructed_agreement
-from zoo.evaluation import AccuracyEvaluation
+from zoo.evaluation import AccuracyEvaluation, accuracy
 
 DISTANCE_BUCKETS = ((1, 1), (2, 4), (5, 9), (10, 14), (15, None))  # inclusive; None: no upper end
 ATTRACTOR_BUCKETS = ((0, 0), (1, 1), (2, 2), (3, None))
@@ -14,13 +14,9 @@ def _bucket_name(low, high):
     return str(low) if low == high else f"{low}+" if high is None else f"{low}-{high}"
 
 
-def _accuracy(correct):
-    return {"accuracy": float(correct.mean()) if correct.size else None, "examples": int(correct.size)}
-
-
 def _by(values, buckets, correct):
     buckets = [(low, np.inf if high is None else high, _bucket_name(low, high)) for low, high in buckets]
-    return {name: _accuracy(correct[(values >= low) & (values <= high)]) for low, high, name in buckets}
+    return {name: accuracy(correct[(values >= low) & (values <= high)]) for low, high, name in buckets}
 
 
 def agreement_metrics(labels, predicted, distances, attractors, label_names=("singular", "plural")):
@@ -50,8 +46,8 @@ def agreement_metrics(labels, predicted, distances, attractors, label_names=("si
         "confusion_matrix": matrix.tolist(),
         "by_distance": _by(distances, DISTANCE_BUCKETS, correct),
         "by_attractors": _by(attractors, ATTRACTOR_BUCKETS, correct),
-        "distance_5_plus": _accuracy(correct[distances >= 5]),
-        "with_attractors": _accuracy(correct[attractors >= 1]),
+        "distance_5_plus": accuracy(correct[distances >= 5]),
+        "with_attractors": accuracy(correct[attractors >= 1]),
     }
 
 
@@ -80,33 +76,9 @@ def evaluate_split(model, split="test"):
     return evaluate(model, agreement_data.load_split(dataset, split))
 
 
-def constructed_metrics(examples, predicted):
-    """Accuracy on constructed examples (`zoo.datasets.constructed_agreement`): overall, and per construction
-    with and without an attractor.
-
-    >>> from zoo.datasets.constructed_agreement import ConstructedExample
-    >>> e = [ConstructedExample("simple", ("The", "author"), 0, False, ("is", "are")),
-    ...      ConstructedExample("prepositional_phrase", ("The", "author", "near", "the", "guards"), 0, True,
-    ...                         ("is", "are"))]
-    >>> m = constructed_metrics(e, [0, 1])
-    >>> m["accuracy"], m["by_construction"]["prepositional_phrase"]["with_attractor"]
-    (0.5, {'accuracy': 0.0, 'examples': 1})
-    """
-    correct = np.asarray([e.label for e in examples]) == np.asarray(predicted)
-    constructions = np.asarray([e.construction for e in examples])
-    attractors = np.asarray([e.attractor for e in examples], bool)
-    by_construction = {}
-    for construction in constructed_agreement.CONSTRUCTIONS:
-        mine = constructions == construction
-        by_construction[construction] = {**_accuracy(correct[mine]),
-                                         "with_attractor": _accuracy(correct[mine & attractors]),
-                                         "without_attractor": _accuracy(correct[mine & ~attractors])}
-    return {**_accuracy(correct), "by_construction": by_construction}
-
-
 def evaluate_constructed(model, examples=None):
-    """`constructed_metrics` of an agreement classifier (anything with `predict_tokens`) on the constructed
-    examples (all of `zoo.datasets.constructed_agreement.examples()` by default)."""
+    """`zoo.datasets.constructed_agreement.metrics` of an agreement classifier (anything with `predict_tokens`)
+    on constructed examples (all of `constructed_agreement.examples()` by default)."""
     examples = constructed_agreement.examples() if examples is None else examples
     predicted = np.argmax(model.predict_tokens([list(e.prefix) for e in examples]).scores, axis=1)
-    return constructed_metrics(examples, predicted)
+    return constructed_agreement.metrics(examples, predicted)

@@ -13,7 +13,7 @@ from zoo.base import Classification, ZooModel
 from zoo.datasets.agreement import LABELS
 from zoo.layers import CELLS, MaskedMeanMaxPooling, make_rnn
 from zoo.layers.contextual import ReadsThroughLanguageModel
-from zoo.tagging.tokenizer import normalize
+from zoo.text import normalize
 
 ENCODERS = (*CELLS, "dense")
 ENDING_LENGTH = 3  # letters of a word's ending that get an embedding of their own
@@ -58,7 +58,7 @@ class AgreementClassifier(ReadsThroughLanguageModel, ZooModel):
     number is read from its last state (`softmax(h_T W_hy)`). The `"dense"`
     encoder has no recurrence (a per-word MLP, then mean and max over the
     words): the bag-of-words baseline, which cannot tell which noun came
-    first. Tokenisation (`zoo.tagging.tokenizer`, Brown conventions) and the
+    first. Tokenisation (`zoo.text`, Brown conventions) and the
     lookups are inside the graph, so raw text goes in everywhere.
 
     With `language_model` (`with_language_model`), each word also gets what a

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from zoo.base import Classification
 from zoo.batches import by_length, padded_tokens
-from zoo.tagging.tokenizer import tokenize
+from zoo.text import tokenize
 from zoo.validation import as_token_lists, as_utf8_list, as_value_error, check, checked_rank, is_utf8
 
 _SENTENCES = tf.TensorSpec(None, tf.string, name="sentences")

@@ -18,7 +18,8 @@ subject's number) and the verb that follows in its singular and plural
 forms (what a language model compares: P("is") against P("are")).
 
 Never train on these sentences or on sentences built from these templates:
-they measure what a model learned elsewhere.
+they measure what a model learned elsewhere. `metrics` scores a model's
+answers, whichever task's model gave them.
 
 >>> e = examples()
 >>> sorted({x.construction for x in e}) == sorted(CONSTRUCTIONS)
@@ -31,6 +32,10 @@ True
 import dataclasses
 import itertools
 import random
+
+import numpy as np
+
+from zoo.evaluation import accuracy
 
 CONSTRUCTIONS = ("simple", "prepositional_phrase", "subject_relative", "object_relative")
 LABELS = ("singular", "plural")
@@ -97,3 +102,26 @@ def examples(per_combination=PER_COMBINATION, seed=0):
                                        second_number is not None and second_number != subject_number, verb)
                     for s, n, f, verb in chosen]
     return out
+
+
+def metrics(examples, predicted):
+    """Accuracy on constructed examples, overall and per construction with and without an attractor, of the
+    labels `predicted` for them (an agreement classifier's answers, or a language model's by P(verb)).
+
+    >>> e = [ConstructedExample("simple", ("The", "author"), 0, False, ("is", "are")),
+    ...      ConstructedExample("prepositional_phrase", ("The", "author", "near", "the", "guards"), 0, True,
+    ...                         ("is", "are"))]
+    >>> m = metrics(e, [0, 1])
+    >>> m["accuracy"], m["by_construction"]["prepositional_phrase"]["with_attractor"]
+    (0.5, {'accuracy': 0.0, 'examples': 1})
+    """
+    correct = np.asarray([e.label for e in examples]) == np.asarray(predicted)
+    constructions = np.asarray([e.construction for e in examples])
+    attractors = np.asarray([e.attractor for e in examples], bool)
+    by_construction = {}
+    for construction in CONSTRUCTIONS:
+        mine = constructions == construction
+        by_construction[construction] = {**accuracy(correct[mine]),
+                                         "with_attractor": accuracy(correct[mine & attractors]),
+                                         "without_attractor": accuracy(correct[mine & ~attractors])}
+    return {**accuracy(correct), "by_construction": by_construction}

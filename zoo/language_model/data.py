@@ -5,9 +5,9 @@ import collections
 import numpy as np
 import tensorflow as tf
 
+from zoo.batches import bucketed
 from zoo.datasets import english, modern_english
-from zoo.tagging.data import BUCKET_BOUNDARIES
-from zoo.tagging.tokenizer import normalize, tokenize
+from zoo.text import normalize, tokenize
 
 CHUNK = 4096  # sentences tokenised per call
 CORPORA = {corpus.NAME: corpus for corpus in (english, modern_english)}
@@ -36,8 +36,7 @@ def describe(names):
 
 
 def tokenized(sentences, max_tokens):
-    """Sentences as token lists (Brown conventions, `zoo.tagging.tokenizer`), those longer than `max_tokens`
-    left out."""
+    """Sentences as token lists (Brown conventions, `zoo.text`), those longer than `max_tokens` left out."""
     rows = []
     for start in range(0, len(sentences), CHUNK):
         batch = tokenize(tf.constant(sentences[start:start + CHUNK])).to_list()
@@ -61,9 +60,4 @@ def as_dataset(token_rows, batch_size, shuffle=False, seed=0):
     dataset = tf.data.Dataset.from_tensor_slices(tf.ragged.constant(token_rows, dtype=tf.string))
     if shuffle:
         dataset = dataset.shuffle(len(token_rows), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.map(lambda row: row).bucket_by_sequence_length(
-        lambda row: tf.shape(row)[0], bucket_boundaries=list(BUCKET_BOUNDARIES),
-        bucket_batch_sizes=[batch_size] * (len(BUCKET_BOUNDARIES) + 1), padding_values="")
-    bucket_sizes = np.bincount(np.searchsorted(BUCKET_BOUNDARIES, lengths, side="right"))
-    batches = int(np.sum(-(-bucket_sizes // batch_size)))
-    return dataset.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
+    return bucketed(dataset.map(lambda row: row), lengths, batch_size, "").prefetch(tf.data.AUTOTUNE)

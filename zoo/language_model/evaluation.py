@@ -5,12 +5,12 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from zoo.agreement.evaluation import constructed_metrics
+from zoo.batches import padded_tokens
 from zoo.datasets import constructed_agreement
 from zoo.evaluation import Evaluation
 from zoo.language_model.data import as_dataset, load_split, tokenized
 from zoo.language_model.ngram import KneserNey
-from zoo.tagging.tokenizer import normalize
+from zoo.text import normalize
 
 
 class LanguageModelEvaluation(Evaluation):
@@ -67,11 +67,10 @@ def agreement_by_probability(model, examples=None):
     predicted = []
     for start in range(0, len(examples), 256):
         batch = examples[start:start + 256]
-        width = max(len(e.prefix) for e in batch)
-        tokens = tf.constant([list(e.prefix) + [""] * (width - len(e.prefix)) for e in batch])
+        tokens = padded_tokens([e.prefix for e in batch])
         lengths = tf.constant([len(e.prefix) for e in batch])
         log_probs = model.log_probabilities(tf.gather(model(tokens)["forward"], lengths, batch_dims=1))
         verbs = model.word_ids(tf.constant([list(e.verb) for e in batch]))
         pair = tf.gather(log_probs, verbs, batch_dims=1).numpy()
         predicted += list(np.argmax(pair, axis=1))
-    return constructed_metrics(examples, predicted)
+    return constructed_agreement.metrics(examples, predicted)

@@ -11,7 +11,7 @@ import tensorflow as tf
 from zoo.base import ZooModel
 from zoo.language_model import signatures
 from zoo.layers.contextual import BOS, EOS, BidirectionalLanguageReader
-from zoo.tagging.tokenizer import normalize
+from zoo.text import normalize
 
 SCORE_CHUNK = 512  # predicted positions whose full softmax is computed at once
 
@@ -25,7 +25,7 @@ class LanguageModel(ZooModel):
     a second LSTM reads the sentence backwards. Words come in through their
     characters (`zoo.layers.CharacterWordEncoder`), so an unseen word still
     has a vector; the predictions are over a vocabulary of normalised words
-    (`zoo.tagging.tokenizer.normalize`: lower case, digits as 0), the rest
+    (`zoo.text.normalize`: lower case, digits as 0), the rest
     `<unk>`. Both directions share the word encoder and the output layer.
 
     Training samples the softmax (Jean et al., 2015): each step scores the

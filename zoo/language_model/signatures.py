@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.batches import by_length
-from zoo.tagging.tokenizer import tokenize
+from zoo.text import tokenize
 from zoo.validation import as_utf8_list, as_value_error, check, is_utf8, one_value, whole_number
 
 _SENTENCES = tf.TensorSpec(None, tf.string, name="sentences")

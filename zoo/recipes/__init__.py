@@ -8,15 +8,10 @@ entry points to the same modules.
 
 import importlib
 
+from zoo.tasks import TASKS
+
 # `zoo train TASK` -> the recipe module
-RECIPES = {
-    "sensor": "sensor_classification",
-    "pos": "pos_tagging",
-    "translation": "translation",
-    "captioning": "image_captioning",
-    "agreement": "agreement",
-    "language-model": "language_model",
-}
+RECIPES = {task.train: task.recipe for task in TASKS}
 
 
 def recipe(task):

@@ -40,7 +40,7 @@ from zoo.language_model import LanguageModel
 from zoo.language_model.data import CORPORA, tokenized
 from zoo.tagging import SequenceTagger, evaluation
 from zoo.tagging import data as tagging_data
-from zoo.tagging.tokenizer import normalize
+from zoo.text import normalize
 
 RUN_LOCATION_FLAGS = (*training.RUN_LOCATION_FLAGS, "name")
 CONFUSION_MATRIX_TAGS = 30  # the fine tag set has over 200 tags: plot the most frequent

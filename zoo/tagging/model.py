@@ -11,7 +11,7 @@ from zoo.base import ZooModel
 from zoo.layers import CELLS, make_rnn, read_both_ways
 from zoo.layers.contextual import ReadsThroughLanguageModel
 from zoo.tagging import signatures
-from zoo.tagging.tokenizer import normalize
+from zoo.text import normalize
 
 WORD_START, WORD_END = "\x02", "\x03"  # boundary marks around a word's characters
 
@@ -27,7 +27,7 @@ class SequenceTagger(ReadsThroughLanguageModel, ZooModel):
     sensible tags from their spelling (`-ly`, `-ed`, capitals, digits). A
     recurrent network reads the token vectors in both directions, so the tag
     of "book" can depend on the "is"/"are" that follows; a softmax per step
-    gives the tag. Tokenisation (`zoo.tagging.tokenizer`) and both lookups are
+    gives the tag. Tokenisation (`zoo.text`) and both lookups are
     inside the graph, so raw sentences go in everywhere, TF Serving included.
 
     With `language_model`, each token also gets what a pretrained language

@@ -3,6 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
+from zoo.batches import bucketed
 from zoo.datasets import bible, gettext_es
 from zoo.datasets.parallel import ParallelText, from_tfds, read_pairs_file
 from zoo.decoding import BOS_ID, EOS_ID, PAD_ID
@@ -77,14 +78,8 @@ def as_dataset(data, model, batch_size, shuffle=False, seed=0):
         target_out = tf.concat([target, [EOS_ID]], axis=0)
         return source, target_in, target_out, tf.ones_like(target_out, tf.float32)
 
-    dataset = dataset.map(teacher_forcing, num_parallel_calls=tf.data.AUTOTUNE).bucket_by_sequence_length(
-        lambda source, target_in, *_: tf.maximum(tf.shape(source)[0], tf.shape(target_in)[0]),
-        bucket_boundaries=list(BUCKET_BOUNDARIES),
-        bucket_batch_sizes=[batch_size] * (len(BUCKET_BOUNDARIES) + 1),
-        padding_values=(PAD_ID, PAD_ID, PAD_ID, 0.0),
-    )
-    bucket_sizes = np.bincount(np.searchsorted(BUCKET_BOUNDARIES, lengths, side="right"))
-    batches = int(np.sum(-(-bucket_sizes // batch_size)))
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
+    dataset = bucketed(dataset.map(teacher_forcing, num_parallel_calls=tf.data.AUTOTUNE), lengths, batch_size,
+                       (PAD_ID, PAD_ID, PAD_ID, 0.0), boundaries=BUCKET_BOUNDARIES,
+                       length_of=lambda source, target_in, *_: tf.maximum(tf.shape(source)[0], tf.shape(target_in)[0]))
     return dataset.map(lambda source, target_in, target_out, weights: (
         {"source": source, "target_in": target_in}, target_out, weights)).prefetch(tf.data.AUTOTUNE)

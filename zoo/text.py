@@ -1,4 +1,5 @@
-"""Brown-style tokenisation inside the graph, with core TensorFlow string ops only.
+"""Brown-style tokenisation inside the graph, with core TensorFlow string ops only: how the tagger, the
+agreement classifier and the language model split English sentences.
 
 TF Serving's stock image has no tensorflow-text kernels, so the tokeniser is
 built from `tf.strings` regular expressions (RE2) and ragged splits. It

@@ -1,9 +1,9 @@
-"""zoo.tagging.tokenizer: Brown-style tokenisation and normalisation inside the graph."""
+"""zoo.text: Brown-style tokenisation and normalisation inside the graph."""
 
 import pytest
 import tensorflow as tf
 
-from zoo.tagging.tokenizer import normalize, tokenize
+from zoo.text import normalize, tokenize
 
 
 def _tokens(sentence):
