@@ -84,6 +84,17 @@ def test_bad_option_values_are_one_line_usage_errors(flags, expected, capsys):
     assert refused.value.code == 2 and error.count("\n") == 1 and expected in error
 
 
+def test_a_max_length_the_robustness_report_would_exceed_is_refused_before_training(tmp_path, capsys):
+    """BasicMotions' 100 steps resampled x1.25 are 125: --max-length 110 would fail after the training."""
+    with pytest.raises(SystemExit) as refused:
+        sensor_classification.main(["--dataset", "BasicMotions", "--max-length", "110", "--workdir",
+                                    str(tmp_path / "work"), "--out", str(tmp_path / "out")])
+    error = capsys.readouterr().err
+    assert refused.value.code == 2 and error.count("\n") == 1
+    assert "argument --max-length: 110; the longest series has 100 steps" in error and "at least 125" in error
+    assert not (tmp_path / "out").exists()
+
+
 def test_an_unknown_dataset_lists_the_known_ones(capsys):
     with pytest.raises(SystemExit):
         sensor_classification.parse_args(["--dataset", "japanesevowels"])

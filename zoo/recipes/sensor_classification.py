@@ -121,10 +121,27 @@ def load_data(args):
     if args.smoke:
         train.series, train.labels = train.series[:24], train.labels[:24]
         args.epochs, args.hidden, args.patience, args.lr_patience = 2, 8, 2, 1
+    check_max_length(args, [train, validation, test])
     print(f"{train.name}: {len(train)} train / {len(validation)} validation / "
           f"{len(test) if test is not None else 'no'} test series, "
           f"input size {train.num_channels}, output size {len(train.class_names)}")
     return train, validation, test
+
+
+def check_max_length(args, splits):
+    """Refuses, before any training, a `--max-length` the robustness report would exceed: it resamples every
+    validation and test series up to `perturbations.MAX_RESAMPLING` times longer."""
+    longest = max(len(series) for split in splits if split is not None for series in split.series)
+    needed = round(longest * perturbations.MAX_RESAMPLING)
+    if needed > args.max_length:
+        usage_error(f"argument --max-length: {args.max_length}; the longest series has {longest} steps and the "
+                    f"robustness report resamples it to {needed}: expected at least {needed}")
+
+
+def usage_error(message):
+    """Ends the run as argparse ends a usage mistake: one line on stderr, exit 2."""
+    print(f"{Path(sys.argv[0]).name}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def archive_splits(args):
@@ -143,8 +160,7 @@ def user_splits(args):
     try:
         splits = sensor_files.load(args.data, args.test_data, args.max_length, args.name or args.data.stem)
     except ValueError as error:
-        print(f"{Path(sys.argv[0]).name}: error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        usage_error(str(error))
     return splits["train"], splits["validation"], splits.get("test")
 
 

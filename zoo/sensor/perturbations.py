@@ -36,11 +36,12 @@ def gain(series, factor):
     return series * factor
 
 
+MAX_RESAMPLING = 1.25  # the most a standard perturbation lengthens a series
 STANDARD = {  # name -> (series, std, rng) -> series
     "noise 0.1 std": lambda s, std, rng: noise(s, 0.1, std, rng),
     "noise 0.3 std": lambda s, std, rng: noise(s, 0.3, std, rng),
     "resampled x0.8": lambda s, std, rng: resample(s, 0.8),
-    "resampled x1.25": lambda s, std, rng: resample(s, 1.25),
+    f"resampled x{MAX_RESAMPLING:g}": lambda s, std, rng: resample(s, MAX_RESAMPLING),
     "offset +0.5 std": lambda s, std, rng: offset(s, 0.5, std),
     "gain x1.2": lambda s, std, rng: gain(s, 1.2),
 }
