@@ -91,7 +91,7 @@ def test_a_max_length_the_robustness_report_would_exceed_is_refused_before_train
                                     str(tmp_path / "work"), "--out", str(tmp_path / "out")])
     error = capsys.readouterr().err
     assert refused.value.code == 2 and error.count("\n") == 1
-    assert "argument --max-length: 110; the longest series has 100 steps" in error and "at least 125" in error
+    assert "argument --max-length: 110; the longest validation or test series has 100 steps" in error and "at least 125" in error
     assert not (tmp_path / "out").exists()
 
 

@@ -6,7 +6,10 @@ import pytest
 import zoo
 from zoo import artifacts, registry
 
-EXPECTED = ("sensor_basic_motions", "sensor_japanese_vowels")
+EXPECTED = ("sensor_basic_motions", "sensor_japanese_vowels", "sensor_gun_point", "sensor_plaid")
+# the least TEST accuracy under any standard perturbation (v2 of the first two fell to 65 % and 73.8 % under a
+# +0.5 std offset); PLAID's noise, in units of a spread its amplitudes span six decades of, drowns small appliances
+ROBUSTNESS_FLOOR = {"sensor_basic_motions": 0.9, "sensor_japanese_vowels": 0.9, "sensor_gun_point": 0.9}
 MB = 1 << 20
 
 
@@ -46,9 +49,10 @@ def test_pretrained_reproduces_its_robustness_under_the_standard_perturbations(n
     model = zoo.load(name)
     published = model.card["robustness"]["test"]
     assert list(published) == ["clean", *perturbations.STANDARD]
-    measured = perturbations.robustness(model, uea.load(model.card["dataset"]["name"], "test"))
-    assert measured == pytest.approx(published, abs=1 / 370)  # one series of the larger TEST split
-    assert min(measured.values()) >= 0.9  # v2 fell to 65 % and 73.8 % under a +0.5 std offset
+    test = uea.load(model.card["dataset"]["name"], "test")
+    measured = perturbations.robustness(model, test)
+    assert measured == pytest.approx(published, abs=1.01 / len(test))  # one series may flip on another CPU
+    assert min(measured.values()) >= ROBUSTNESS_FLOOR.get(name, 0.0)
 
 
 @pytest.mark.parametrize("name", EXPECTED)

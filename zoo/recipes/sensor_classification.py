@@ -121,7 +121,7 @@ def load_data(args):
     if args.smoke:
         train.series, train.labels = train.series[:24], train.labels[:24]
         args.epochs, args.hidden, args.patience, args.lr_patience = 2, 8, 2, 1
-    check_max_length(args, [train, validation, test])
+    check_max_length(args, [validation, test])
     print(f"{train.name}: {len(train)} train / {len(validation)} validation / "
           f"{len(test) if test is not None else 'no'} test series, "
           f"input size {train.num_channels}, output size {len(train.class_names)}")
@@ -134,8 +134,8 @@ def check_max_length(args, splits):
     longest = max(len(series) for split in splits if split is not None for series in split.series)
     needed = round(longest * perturbations.MAX_RESAMPLING)
     if needed > args.max_length:
-        usage_error(f"argument --max-length: {args.max_length}; the longest series has {longest} steps and the "
-                    f"robustness report resamples it to {needed}: expected at least {needed}")
+        usage_error(f"argument --max-length: {args.max_length}; the longest validation or test series has {longest} "
+                    f"steps and the robustness report resamples it to {needed}: expected at least {needed}")
 
 
 def usage_error(message):
