@@ -304,6 +304,9 @@ def check_goals(rows, latencies, setups):
     goals = []
     for setup in setups:
         dataset, cell = setup["dataset"], setup["hyperparameters"]["cell"]
+        if (dataset, cell) not in accuracy and setup["published"]:  # not retrained: the published model stands
+            cell = setup["published"]["model"]
+            accuracy[(dataset, cell)] = setup["published"]["robustness"]["clean"]
         rivals = [("minirocket", ">=")] + ([("dense", ">")] if dataset == "JapaneseVowels" else [])
         for rival, relation in rivals:
             if (dataset, cell) not in accuracy or (dataset, rival) not in accuracy:
