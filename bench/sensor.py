@@ -5,7 +5,7 @@
     python bench/sensor.py --datasets JapaneseVowels --methods gru dense minirocket
 
 One run, side by side on the datasets of the published sensor models (UEA BasicMotions and
-JapaneseVowels, UCR GunPoint, PLAID and ACSF1): TEST accuracy,
+JapaneseVowels, UCR GunPoint and PLAID): TEST accuracy,
 fit seconds and predict milliseconds per series of every method, the latency
 of one series through the SavedModel signature, `model.predict` and
 `model.classify`, the TEST accuracy under each perturbation a real sensor
@@ -46,7 +46,7 @@ from zoo.datasets import uea
 from zoo.sensor import evaluation, perturbations
 
 REPO = Path(__file__).resolve().parent.parent
-DATASETS = ("BasicMotions", "JapaneseVowels", "GunPoint", "PLAID", "ACSF1")
+DATASETS = ("BasicMotions", "JapaneseVowels", "GunPoint", "PLAID")
 ZOO_METHODS = ("elman", "gru", "lstm", "dense")
 SKTIME_METHODS = ("minirocket", "dtw")
 QUICK_EPOCHS = 3

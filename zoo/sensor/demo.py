@@ -17,7 +17,7 @@ from zoo.sensor import data as sensor_data
 DEMO_SERIES = 5  # TEST series shown, at most
 DEMO_SEED = 0  # which ones: the same every run
 SAMPLES = "demo_series.json"
-BUNDLED_DATASETS = ("BasicMotions", "JapaneseVowels", "GunPoint", "PLAID", "ACSF1")
+BUNDLED_DATASETS = ("BasicMotions", "JapaneseVowels", "GunPoint", "PLAID")
 
 
 def picked(count):
