@@ -1,15 +1,12 @@
-"""zoo.agreement: the classifier on a hand-written toy language, its signatures, its SavedModel, its metrics.
-
-The toy prefixes are written by hand: a subject (singular or plural), then nothing, a prepositional phrase or a
-relative clause whose nouns may have the other number (attractors). The label is the subject's number.
-"""
-
-import itertools
+"""zoo.agreement: the classifier on a hand-written toy language (`fixtures.agreement`), its signatures, its
+SavedModel, its metrics."""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from fixtures.agreement import make_tiny_agreement as tiny_model
+from fixtures.agreement import toy_examples
 from tensorflow.python.framework import op_def_registry
 
 import zoo
@@ -18,35 +15,8 @@ from zoo.agreement import data as agreement_data
 from zoo.agreement import signatures as agreement_signatures
 from zoo.agreement.demo import SEED_PREFIXES, demo_lines
 from zoo.agreement.evaluation import agreement_metrics, majority_metrics
-from zoo.agreement.model import build_vocabularies, word_endings
+from zoo.agreement.model import word_endings
 from zoo.datasets import agreement
-
-NOUNS = {"singular": ["dog", "cat", "child", "farmer"], "plural": ["dogs", "cats", "children", "farmers"]}
-
-
-def toy_examples():
-    """Prefixes of four shapes over every subject and attractor, with their labels, distances and attractors."""
-    prefixes, labels, distances, attractors = [], [], [], []
-    for number, other in (("singular", "plural"), ("plural", "singular")):
-        for subject, (attractor_number, attractor) in itertools.product(
-                NOUNS[number], [(n, w) for n in (number, other) for w in NOUNS[n][:2]]):
-            for words in (["The", subject], ["The", subject, "near", "the", attractor],
-                          ["The", subject, "that", "the", attractor, "saw"]):
-                prefixes.append(words)
-                labels.append(agreement.LABELS.index(number))
-                distances.append(len(words) - 1)
-                attractors.append(int(len(words) > 2 and attractor_number != number))
-    count = len(prefixes)
-    return agreement.AgreementExamples("toy", "train", prefixes, np.array(labels, np.int32),
-                                       np.array(distances, np.int32), np.array(attractors, np.int32),
-                                       [p[1] for p in prefixes], ["is"] * count, np.arange(count))
-
-
-def tiny_model(**kwargs):
-    words, endings = build_vocabularies(toy_examples().prefixes, 1, 1)
-    for key, value in dict(hidden=8, word_dim=8, dropout=0.0, word_dropout=0.0).items():
-        kwargs.setdefault(key, value)
-    return AgreementClassifier(words, endings, **kwargs)
 
 
 class Trained:

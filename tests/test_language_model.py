@@ -4,19 +4,17 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from fixtures.language_model import make_tiny_language_model, toy_rows
 
 from zoo.language_model import data, evaluation
 from zoo.language_model.model import LanguageModel
 
-SENTENCES = ["The keys are here.", "The key is here.", "A dog runs.", "The dogs run."] * 30
-
 
 @pytest.fixture(scope="module")
 def toy():
-    rows = data.tokenized(SENTENCES, 50)
-    words, chars = data.vocabularies(rows, 100)
+    rows = toy_rows()
     keras.utils.set_random_seed(0)
-    model = LanguageModel(words, chars, hidden=32, projection=16, sampled=5, dropout=0.0)
+    model = make_tiny_language_model(hidden=32, projection=16)
     model.compile(optimizer=keras.optimizers.Adam(0.02))
     history = model.fit(data.as_dataset(rows, 8, shuffle=True), epochs=12, verbose=0)
     return model, rows, history

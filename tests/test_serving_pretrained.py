@@ -9,6 +9,7 @@ import grpc
 import numpy as np
 import pytest
 import tensorflow as tf
+from fixtures.serving import assert_outputs_equal
 from serving_toys import running
 from tensorflow.core.framework import types_pb2
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
@@ -66,22 +67,6 @@ def _expected(model, request):
     return {key: value.numpy() for key, value in model.signatures[request.model_spec.signature_name](**tensors).items()}
 
 
-def _assert_equal(got, expected):
-    """`got` (arrays, strings as str or bytes) equals `expected` (the signature's arrays): exactly, floats to a few
-    units in the last place (the server's graph may fuse or order a sum differently on another CPU)."""
-    assert sorted(got) == sorted(expected)
-    for key, want in expected.items():
-        value = np.asarray(got[key], dtype=want.dtype if want.dtype != object else object)
-        if want.dtype == object:
-            value = np.vectorize(lambda v: v.encode() if isinstance(v, str) else v, otypes=[object])(value) \
-                if value.size else value
-        assert value.shape == want.shape, key
-        if want.dtype.kind == "f":
-            np.testing.assert_allclose(value, want, rtol=1e-5, atol=1e-6, err_msg=key)
-        else:
-            np.testing.assert_array_equal(value, want, err_msg=key)
-
-
 def _rest(server, path, body):
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     request = urllib.request.Request(f"http://127.0.0.1:{server.port}/v1/models/{path}", data=data, method="POST")
@@ -106,7 +91,8 @@ def test_grpc_replays_the_warmup_records_as_zoo_load_answers(predictions, model,
         assert request.model_spec.name == name
         response = predictions.Predict(request, timeout=120)
         assert response.model_spec.signature_name == signature
-        _assert_equal({k: tf.make_ndarray(v) for k, v in response.outputs.items()}, _expected(model(name), request))
+        assert_outputs_equal({k: tf.make_ndarray(v) for k, v in response.outputs.items()},
+                             _expected(model(name), request))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -115,11 +101,11 @@ def test_rest_rows_and_columns_answer_as_zoo_load(server, model, name):
     expected = _expected(model(name), _warmup(name)["serving_default"])
     status, answer = _rest(server, f"{name}:predict", example)
     assert status == 200, answer
-    _assert_equal(answer["outputs"], expected)
+    assert_outputs_equal(answer["outputs"], expected)
     (values,) = example["inputs"].values()  # serving_default takes one input
     status, answer = _rest(server, f"{name}:predict", {"instances": values})
     assert status == 200, answer
-    _assert_equal({key: [row[key] for row in answer["predictions"]] for key in expected}, expected)
+    assert_outputs_equal({key: [row[key] for row in answer["predictions"]] for key in expected}, expected)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -147,7 +133,7 @@ def test_client_predict_equals_zoo_load(clients, model, protocol):
     name = next(n for n in NAMES if n.startswith("pos_"))
     sentences = ["The book that I got yesterday is on the table.", "Don't stop."]
     got = clients[protocol].predict(name, sentences=sentences)
-    _assert_equal(got, {k: v.numpy() for k, v in model(name).signatures["serving_default"](
+    assert_outputs_equal(got, {k: v.numpy() for k, v in model(name).signatures["serving_default"](
         sentences=tf.constant(sentences)).items()})
 
 

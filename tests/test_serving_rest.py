@@ -6,13 +6,12 @@ import http.client
 import json
 import shutil
 import time
-import urllib.error
-import urllib.request
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from captioning_toys import export_toy_captioner, make_tiny_captioner, toy_scenes
+from fixtures.serving import rest_call
 from serving_toys import CARD, NAMES, running
 
 import zoo
@@ -26,18 +25,6 @@ def _serving(repository, **kwargs):
     """A REST server on a free loopback port in a thread; yields its base URL."""
     with running(repository, grpc=False, **kwargs) as server:
         yield f"http://127.0.0.1:{server.port}"
-
-
-def _call(url, path, body=None, data=None):
-    """`(HTTP status, JSON answer)`: GET without a body, POST with `body` (JSON) or raw `data`."""
-    if body is not None:
-        data = json.dumps(body).encode()
-    request = urllib.request.Request(url + path, data=data, method="GET" if data is None else "POST")
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +47,12 @@ def sensor(root):
 
 def test_status_lists_the_loaded_version(url):
     expected = {"model_version_status": [{"version": "1", **AVAILABLE}]}
-    assert _call(url, "/v1/models/sensor_tiny") == (200, expected)
-    assert _call(url, "/v1/models/sensor_tiny/versions/1") == (200, expected)
+    assert rest_call(url, "/v1/models/sensor_tiny") == (200, expected)
+    assert rest_call(url, "/v1/models/sensor_tiny/versions/1") == (200, expected)
 
 
 def test_metadata_has_tf_serving_signature_defs(url):
-    status, answer = _call(url, "/v1/models/sensor_tiny/metadata")
+    status, answer = rest_call(url, "/v1/models/sensor_tiny/metadata")
     assert status == 200
     assert answer["model_spec"] == {"name": "sensor_tiny", "version": "1", "signature_name": ""}
     assert answer["metadata"]["signature_def"]["@type"] == "type.googleapis.com/tensorflow.serving.SignatureDefMap"
@@ -75,7 +62,7 @@ def test_metadata_has_tf_serving_signature_defs(url):
     assert default["method_name"] == "tensorflow/serving/predict"
     assert default["inputs"]["series"]["dtype"] == "DT_FLOAT"
     assert {k: v["dtype"] for k, v in default["outputs"].items()} == {"label": "DT_STRING", "scores": "DT_FLOAT"}
-    toy = _call(url, "/v1/models/toy/versions/1/metadata")[1]["metadata"]["signature_def"]["signature_def"]
+    toy = rest_call(url, "/v1/models/toy/versions/1/metadata")[1]["metadata"]["signature_def"]["signature_def"]
     assert toy["scale"]["inputs"]["x"]["tensor_shape"] == {"dim": [{"size": "-1", "name": ""}], "unknown_rank": False}
     assert toy["scale"]["inputs"]["k"]["tensor_shape"] == {"dim": [], "unknown_rank": False}
 
@@ -84,12 +71,12 @@ def test_sensor_row_and_columnar_formats_match_classify(url, sensor, rng):
     series = rng.normal(size=(2, 7, 3)).astype(np.float32)
     expected = sensor.classify(series)
 
-    status, rows = _call(url, "/v1/models/sensor_tiny:predict", {"instances": series.tolist()})
+    status, rows = rest_call(url, "/v1/models/sensor_tiny:predict", {"instances": series.tolist()})
     assert status == 200
     assert [p["label"] for p in rows["predictions"]] == expected.labels
     np.testing.assert_allclose([p["scores"] for p in rows["predictions"]], expected.scores, rtol=1e-6)
 
-    status, columns = _call(url, "/v1/models/sensor_tiny/versions/1:predict",
+    status, columns = rest_call(url, "/v1/models/sensor_tiny/versions/1:predict",
                             {"signature_name": "serving_default", "inputs": {"series": series.tolist()}})
     assert status == 200
     assert columns["outputs"]["label"] == expected.labels
@@ -99,31 +86,31 @@ def test_sensor_row_and_columnar_formats_match_classify(url, sensor, rng):
 def test_tagger_named_instances_match_tag(url, root):
     sentences = ["The dog sees a cat .", "A small bird runs quickly ."]
     expected = zoo.load(root / "pos_tiny" / "1").tag(sentences)
-    status, answer = _call(url, "/v1/models/pos_tiny:predict", {"instances": [{"sentences": s} for s in sentences]})
+    status, answer = rest_call(url, "/v1/models/pos_tiny:predict", {"instances": [{"sentences": s} for s in sentences]})
     assert status == 200
     got = [[(token, tag) for token, tag in zip(p["tokens"], p["tags"]) if token] for p in answer["predictions"]]
     assert got == [[tuple(pair) for pair in sentence] for sentence in expected]
 
 
 def test_single_output_and_bytes_outputs(url):
-    assert _call(url, "/v1/models/toy:predict", {"instances": [1.0, 2.5]}) == (200, {"predictions": [2.0, 5.0]})
-    assert _call(url, "/v1/models/toy:predict", {"inputs": [1.0, 2.5]}) == (200, {"outputs": [2.0, 5.0]})
+    assert rest_call(url, "/v1/models/toy:predict", {"instances": [1.0, 2.5]}) == (200, {"predictions": [2.0, 5.0]})
+    assert rest_call(url, "/v1/models/toy:predict", {"inputs": [1.0, 2.5]}) == (200, {"outputs": [2.0, 5.0]})
     text = "día"
-    status, answer = _call(url, "/v1/models/toy:predict", {"signature_name": "echo", "instances": [text]})
+    status, answer = rest_call(url, "/v1/models/toy:predict", {"signature_name": "echo", "instances": [text]})
     assert status == 200
     assert answer["predictions"] == [{"text": text, "text_bytes": {"b64": base64.b64encode(text.encode()).decode()}}]
     encoded = {"b64": base64.b64encode(text.encode()).decode()}
-    assert _call(url, "/v1/models/toy:predict", {"signature_name": "echo", "inputs": [encoded]})[1]["outputs"]["text"] \
-        == [text]
+    status, answer = rest_call(url, "/v1/models/toy:predict", {"signature_name": "echo", "inputs": [encoded]})
+    assert answer["outputs"]["text"] == [text]
 
 
 def test_scalar_input_columnar_and_one_value_per_instance(url):
-    assert _call(url, "/v1/models/toy:predict", {"signature_name": "scale", "inputs": {"x": [1.0, 2.0], "k": 3}}) \
+    assert rest_call(url, "/v1/models/toy:predict", {"signature_name": "scale", "inputs": {"x": [1.0, 2.0], "k": 3}}) \
         == (200, {"outputs": [3.0, 6.0]})
     rows = {"signature_name": "scale", "instances": [{"x": 1.0, "k": 3}, {"x": 2.0, "k": 3}]}
-    assert _call(url, "/v1/models/toy:predict", rows) == (200, {"predictions": [3.0, 6.0]})
+    assert rest_call(url, "/v1/models/toy:predict", rows) == (200, {"predictions": [3.0, 6.0]})
     rows["instances"][1]["k"] = 4
-    status, answer = _call(url, "/v1/models/toy:predict", rows)
+    status, answer = rest_call(url, "/v1/models/toy:predict", rows)
     assert status == 400 and "k" in answer["error"]
 
 
@@ -156,10 +143,10 @@ def test_scalar_input_columnar_and_one_value_per_instance(url):
 ])
 def test_bad_requests_get_tf_serving_errors_and_the_server_keeps_answering(url, path, body, code, words):
     data = body if isinstance(body, bytes) else None
-    status, answer = _call(url, path, None if data else body, data)
+    status, answer = rest_call(url, path, None if data else body, data)
     assert status == code
     assert list(answer) == ["error"] and words in answer["error"]
-    assert _call(url, "/v1/models/toy:predict", {"instances": [1.0]}) == (200, {"predictions": [2.0]})
+    assert rest_call(url, "/v1/models/toy:predict", {"instances": [1.0]}) == (200, {"predictions": [2.0]})
 
 
 def test_a_get_with_a_body_and_a_bad_content_length_are_answered(url):
@@ -180,17 +167,17 @@ def test_a_get_with_a_body_and_a_bad_content_length_are_answered(url):
 
 
 def test_oversized_body_is_refused_with_413(url):
-    status, answer = _call(url, "/v1/models/toy:predict", {"instances": [1.0] * 50_000})
+    status, answer = rest_call(url, "/v1/models/toy:predict", {"instances": [1.0] * 50_000})
     assert status == 413 and "exceeds the limit of 100000" in answer["error"]
-    assert _call(url, "/v1/models/toy:predict", {"instances": [1.0]}) == (200, {"predictions": [2.0]})
+    assert rest_call(url, "/v1/models/toy:predict", {"instances": [1.0]}) == (200, {"predictions": [2.0]})
 
 
 def _versions(url, name):
-    return {s["version"]: s for s in _call(url, f"/v1/models/{name}")[1]["model_version_status"]}
+    return {s["version"]: s for s in rest_call(url, f"/v1/models/{name}")[1]["model_version_status"]}
 
 
 def _served_version(url, name):
-    return _call(url, f"/v1/models/{name}/metadata")[1]["model_spec"]["version"]
+    return rest_call(url, f"/v1/models/{name}/metadata")[1]["model_spec"]["version"]
 
 
 def _copy_in_atomically(source, base, version):
@@ -213,7 +200,7 @@ def test_versions_appear_atomically_and_a_broken_one_leaves_the_old_serving(tiny
         _copy_in_atomically(tiny.version_dir, base, 4)
         repository.refresh()
         assert set(_versions(url, "sensor")) == {"1", "4"} and _served_version(url, "sensor") == "4"
-        assert _call(url, "/v1/models/sensor/versions/1:predict", series)[0] == 200
+        assert rest_call(url, "/v1/models/sensor/versions/1:predict", series)[0] == 200
 
         broken = tmp_path / "broken"
         shutil.copytree(tiny.version_dir, broken)
@@ -224,8 +211,8 @@ def test_versions_appear_atomically_and_a_broken_one_leaves_the_old_serving(tiny
         assert five["state"] == "END" and five["status"]["error_code"] == "UNKNOWN"
         assert "saved_model.pb" in five["status"]["error_message"]
         assert _served_version(url, "sensor") == "4"
-        assert _call(url, "/v1/models/sensor:predict", series)[0] == 200
-        assert _call(url, "/v1/models/sensor/versions/5:predict", series)[0] == 404
+        assert rest_call(url, "/v1/models/sensor:predict", series)[0] == 200
+        assert rest_call(url, "/v1/models/sensor/versions/5:predict", series)[0] == 404
 
         shutil.rmtree(base / "4")
         repository.refresh()
@@ -283,10 +270,11 @@ def test_captioner_takes_b64_png_bytes(slow_url, slow_root, rng):
     pngs = [tf.io.encode_png(image).numpy() for image in images]
     expected = zoo.load(slow_root / "caption_tiny" / "1").caption(pngs)
     instances = [{"b64": base64.b64encode(png).decode()} for png in pngs]
-    status, answer = _call(slow_url, "/v1/models/caption_tiny:predict", {"instances": instances})
+    status, answer = rest_call(slow_url, "/v1/models/caption_tiny:predict", {"instances": instances})
     assert status == 200
     assert [p["captions"] for p in answer["predictions"]] == list(expected)
-    status, answer = _call(slow_url, "/v1/models/caption_tiny:predict", {"instances": [{"b64": "bm90IGFuIGltYWdl"}]})
+    status, answer = rest_call(slow_url, "/v1/models/caption_tiny:predict",
+                               {"instances": [{"b64": "bm90IGFuIGltYWdl"}]})
     assert status == 400 and "image_bytes" in answer["error"]
 
 
@@ -295,14 +283,14 @@ def test_translator_scalars_in_both_formats(slow_url, slow_root):
     sentences = ["El perro come pan.", "Juan ve agua."]
     expected = zoo.load(slow_root / "translate_tiny" / "1").translate(sentences, beam_width=1, max_length=4)
     columnar = {"signature_name": "translate", "inputs": {"sentences": sentences, "beam_width": 1, "max_length": 4}}
-    status, answer = _call(slow_url, "/v1/models/translate_tiny:predict", columnar)
+    status, answer = rest_call(slow_url, "/v1/models/translate_tiny:predict", columnar)
     assert status == 200 and answer["outputs"]["translations"] == list(expected)
     rows = {"signature_name": "translate",
             "instances": [{"sentences": s, "beam_width": 1, "max_length": 4} for s in sentences]}
-    status, answer = _call(slow_url, "/v1/models/translate_tiny:predict", rows)
+    status, answer = rest_call(slow_url, "/v1/models/translate_tiny:predict", rows)
     assert status == 200 and [p["translations"] for p in answer["predictions"]] == list(expected)
     rows["instances"][1]["beam_width"] = 2
-    status, answer = _call(slow_url, "/v1/models/translate_tiny:predict", rows)
+    status, answer = rest_call(slow_url, "/v1/models/translate_tiny:predict", rows)
     assert status == 400 and "beam_width" in answer["error"]
 
 

@@ -7,30 +7,16 @@ import tensorflow as tf
 
 pytest.importorskip("keras_hub")
 
+from fixtures.translation import make_tiny_transformer, toy_pairs  # noqa: E402
+
 from zoo.decoding import PAD_ID, beam_search, greedy_search  # noqa: E402
-from zoo.translation import subwords  # noqa: E402
 from zoo.translation.transformer import TransformerTranslator  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def toy():
-    from fixtures.translation import toy_pairs, toy_tokens
-
-    pairs = toy_pairs()
-    pieces, merges = subwords.learn([toy_tokens(s) for pair in pairs for s in pair], 100, min_frequency=1)
-    return pairs, pieces, merges
-
-
-def _tiny(toy, **kwargs):
-    keras.utils.set_random_seed(3)
-    _, pieces, merges = toy
-    return TransformerTranslator(pieces, merges, stack=1, heads=2, feedforward=32, embedding_dim=16, **kwargs)
-
-
-def test_cached_steps_give_the_logits_of_the_whole_prefix(toy):
+def test_cached_steps_give_the_logits_of_the_whole_prefix():
     from zoo.translation.signatures import _source_ids
 
-    model = _tiny(toy)
+    model = make_tiny_transformer()
     source, *_ = _source_ids(model, tf.constant(["El perro come pan.", "Juan ve agua."]))
     encoded = model.encode(source)
     prefix = tf.constant([[2, 7, 9, 11, 5], [2, 4, 4, 8, 6]])
@@ -41,10 +27,10 @@ def test_cached_steps_give_the_logits_of_the_whole_prefix(toy):
         np.testing.assert_allclose(tf.nn.log_softmax(step[:, 3:]), whole[:, t], atol=1e-4)
 
 
-def test_beam_width_one_equals_greedy_and_decoding_stops(toy):
+def test_beam_width_one_equals_greedy_and_decoding_stops():
     from zoo.translation.signatures import _source_ids
 
-    model = _tiny(toy)
+    model = make_tiny_transformer()
     source, *_ = _source_ids(model, tf.constant(["El perro come pan.", "Juan ve agua."]))
     encoded = model.encode(source)
     limits = tf.constant([7, 4])
@@ -55,13 +41,13 @@ def test_beam_width_one_equals_greedy_and_decoding_stops(toy):
     assert np.all(np.sum(greedy[0].numpy() != PAD_ID, axis=1) <= [7, 4])
 
 
-def test_learns_the_toy_pairs_and_round_trips_through_keras_and_savedmodel(toy, tmp_path):
+def test_learns_the_toy_pairs_and_round_trips_through_keras_and_savedmodel(tmp_path):
     from zoo.datasets.parallel import ParallelText
     from zoo.training import compile_word_generator
     from zoo.translation.data import as_dataset
 
-    pairs = toy[0]
-    model = _tiny(toy, dropout=0.0)
+    pairs = toy_pairs()
+    model = make_tiny_transformer(dropout=0.0)
     data = ParallelText("toy", "train", [s for s, _ in pairs], [t for _, t in pairs], list(range(len(pairs))))
     compile_word_generator(model, 0.01)
     model.fit(as_dataset(data, model, 8, shuffle=True, seed=0), epochs=40, shuffle=False, verbose=0)
@@ -78,14 +64,14 @@ def test_learns_the_toy_pairs_and_round_trips_through_keras_and_savedmodel(toy, 
     assert [t.decode() for t in result["translations"].numpy()] == model.translate(sources[:2], beam_width=1)
 
 
-def test_an_exported_transformer_loads_in_a_fresh_process(toy, tmp_path):
+def test_an_exported_transformer_loads_in_a_fresh_process(tmp_path):
     """`zoo.load` imports the module a version's class lives in: nothing imports the Transformer's otherwise."""
     import subprocess
     import sys
 
     from fixtures.recipes import REPO, subprocess_env
 
-    model = _tiny(toy)
+    model = make_tiny_transformer()
     version_dir = model.export_serving(tmp_path / "transformer", version=1, card={"description": "toy"})
     expected = model.translate(["El perro come pan."], beam_width=1)
     code = ("import sys, zoo; m = zoo.load(sys.argv[1]); "
