@@ -271,13 +271,13 @@ def test_hot_reload_survives_odd_names_and_refuses_unverified_versions(server):
     (base / "²").mkdir()
     (base / "99999999999999999999").mkdir()
     unverified = base / "5"
-    shutil.copytree(base / "1", unverified, ignore=shutil.ignore_patterns("manifest.json"))
+    shutil.copytree(base / "2", unverified, ignore=shutil.ignore_patterns("manifest.json"))
     outside = base / "6"
-    shutil.copytree(base / "1", outside)
+    shutil.copytree(base / "2", outside)
     manifest = json.loads((outside / "assets.extra" / "manifest.json").read_text())
     manifest["sha256"]["../../../../../../etc/hostname"] = "0" * 64
     (outside / "assets.extra" / "manifest.json").write_text(json.dumps(manifest))
-    shutil.copytree(base / "1", base / "7")  # a good version after the bad ones: the poller must reach it
+    shutil.copytree(base / "2", base / "7")  # a good version after the bad ones: the poller must reach it
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         status, answer, _ = server.request("GET", "/v1/models/vowels")
@@ -289,7 +289,7 @@ def test_hot_reload_survives_odd_names_and_refuses_unverified_versions(server):
     assert states["5"]["state"] == "END" and "manifest" in states["5"]["status"]["error_message"]
     assert states["6"]["state"] == "END" and "is not a file of the version" in states["6"]["status"]["error_message"]
     assert str(server.root) not in json.dumps(answer)
-    assert set(states) == {"1", "2", "5", "6", "7"}  # the two odd names are no versions
+    assert set(states) == {"2", "3", "5", "6", "7"}  # the two odd names are no versions
     _assert_still_serving(server)
 
 

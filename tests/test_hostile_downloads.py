@@ -29,7 +29,8 @@ from zoo import artifacts, downloads, packaging, registry
 from zoo.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
-MODEL, VERSION = "sensor_basic_motions", 2  # the smallest published version: its real archive is served
+MODEL, VERSION = "sensor_basic_motions", 3  # the newest version of the smallest model: its real archive is served
+SIZE = registry.catalogue()[MODEL][str(VERSION)]["size"]
 READ_TIMEOUT = 1.0
 SLACK = 1.0  # seconds a probe may take beyond its cause, on a loaded machine
 
@@ -171,9 +172,9 @@ def test_without_a_recorded_size_a_download_is_capped(serve, tmp_path, monkeypat
 
 
 @pytest.mark.parametrize("behaviour, message", [
-    (lambda handler, archive: _send(handler, archive, len(archive) + 1), "the server sends 337921 bytes"),
+    (lambda handler, archive: _send(handler, archive, len(archive) + 1), f"the server sends {SIZE + 1} bytes"),
     (lambda handler, archive: _send(handler, archive[:-1] + b"!"), "does not match the catalogue's"),
-    (lambda handler, archive: _send(handler, archive[:1000]), "ended after 1000 of the 337920 bytes"),
+    (lambda handler, archive: _send(handler, archive[:1000]), f"ended after 1000 of the {SIZE} bytes"),
     (lambda handler, archive: handler.send_error(404), "HTTP 404 Not Found"),
 ], ids=["wrong-length", "wrong-hash", "short", "not-found"])
 def test_a_wrong_answer_is_refused(home, published, serve, monkeypatch, capsys, behaviour, message):

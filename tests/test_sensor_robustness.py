@@ -108,7 +108,7 @@ def test_the_recipe_chooses_the_centring_on_validation_and_reports_robustness(tm
     assert proc.returncode == 0, proc.stderr[-2000:]
     card = zoo.info(tmp_path / "models" / "sensor_basic_motions")
     search = card["centring_search"]
-    assert set(search["mean_validation_accuracy"]) == {"none", "series"}
+    assert set(search["mean_validation_accuracy"]) == {"none", "series", "standardise"}
     assert search["chosen"] == max(search["mean_validation_accuracy"], key=search["mean_validation_accuracy"].get)
     assert card["hyperparameters"]["centring"] == search["chosen"]
     assert list(card["robustness"]["test"]) == ["clean", *perturbations.STANDARD]
