@@ -2,14 +2,12 @@
 `zoo.load(name)`'s signatures answer, status and metadata match the model card, warm-up records replay cleanly."""
 
 import json
-import urllib.error
-import urllib.request
 
 import grpc
 import numpy as np
 import pytest
 import tensorflow as tf
-from fixtures.serving import assert_outputs_equal
+from fixtures.serving import assert_outputs_equal, rest_call
 from serving_toys import running
 from tensorflow.core.framework import types_pb2
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
@@ -68,13 +66,9 @@ def _expected(model, request):
 
 
 def _rest(server, path, body):
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{server.port}/v1/models/{path}", data=data, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
+    raw = isinstance(body, bytes)
+    return rest_call(f"http://127.0.0.1:{server.port}/v1/models/", path, body=None if raw else body,
+                     data=body if raw else None)
 
 
 def test_every_committed_model_is_served(server, clients):

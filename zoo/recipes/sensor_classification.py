@@ -158,7 +158,7 @@ def user_splits(args):
     """`--data`'s train and validation splits and `--test-data`'s test split (None without it). A file that
     cannot be used ends the run as a usage mistake does: one line saying what was expected, exit 2."""
     try:
-        splits = sensor_files.load(args.data, args.test_data, args.max_length, args.name or args.data.stem)
+        splits = sensor_files.load(args.data, args.test_data, args.max_length, args.name)
     except ValueError as error:
         usage_error(str(error))
     return splits["train"], splits["validation"], splits.get("test")
