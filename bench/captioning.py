@@ -27,11 +27,10 @@ from pathlib import Path
 
 import tensorflow as tf
 from run_info import environment, header, latency_ms, write_report
-from variants import (REPO, catalogue_hyperparameters, catalogue_version, load_recipe, recipe_argv,
-                      train_variant)
+from variants import REPO, catalogue_hyperparameters, catalogue_version, load_recipe, recipe_argv, train_variant
 
 import zoo
-from zoo.captioning.model import DECODERS
+from zoo.captioning.config import DECODERS
 from zoo.captioning.signatures import example_png
 
 RECIPE = "recipes/image_captioning.py"

@@ -41,8 +41,10 @@ from matplotlib.figure import Figure
 from zoo import plots, training
 from zoo.agreement import AgreementClassifier
 from zoo.agreement import data as agreement_data
+from zoo.agreement.config import AgreementConfig
 from zoo.agreement.model import build_vocabularies
 from zoo.datasets import agreement
+from zoo.hyperparameters import choice_list
 from zoo.layers import CELLS, make_rnn
 
 TRAINING_FLAGS = ("hidden", "initializer", "learning_rate", "batch_size", "patience", "lr_patience", "seed")
@@ -53,11 +55,11 @@ DECAY_SPAN = 50  # the distance over which the tables report how far the norm fe
 
 
 def parse_args(argv=None):
-    # `--cells` takes a list: it replaces recipe_parser's `--cell`, which becomes its alias
+    # the agreement recipe's flags; `--cells` takes a list: it replaces their `--cell`, which becomes its alias
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], conflict_handler="resolve",
-                                     parents=[training.recipe_parser(__doc__.splitlines()[0])],
+                                     parents=[training.recipe_parser(__doc__.splitlines()[0], AgreementConfig)],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--cells", "--cell", type=training.choice_list(CELLS), default=list(CELLS),
+    parser.add_argument("--cells", "--cell", type=choice_list(CELLS), default=list(CELLS),
                         help="cells to compare, comma-separated")
     parser.set_defaults(hidden=32, learning_rate=3e-3, epochs=12, batch_size=64, patience=12, lr_patience=4)
     parser.add_argument("--length", type=int, default=100,

@@ -30,8 +30,9 @@ from nltk.tag.perceptron import PerceptronTagger
 
 import zoo
 from run_info import environment, header, latency_ms, write_report
-from zoo import artifacts, registry, training
+from zoo import artifacts, registry
 from zoo.datasets import brown, wsj
+from zoo.hyperparameters import choice_list
 from zoo.tagging import evaluation
 from zoo.tagging.signatures import BATCH_SIZE as API_BATCH
 
@@ -66,7 +67,7 @@ PROTOCOL = (
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--tagsets", type=training.choice_list(TAGSETS), default=",".join(TAGSETS),
+    parser.add_argument("--tagsets", type=choice_list(TAGSETS), default=",".join(TAGSETS),
                         help="comma-separated tag sets, from " + ", ".join(TAGSETS))
     parser.add_argument("--models", type=Path,
                         help="directory holding pos_brown/<version>/ and pos_brown_fine/<version>/; "

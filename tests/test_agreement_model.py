@@ -179,7 +179,7 @@ def test_config_round_trip_and_reconfigured(trained):
 
 
 def test_rejects_an_unknown_cell():
-    with pytest.raises(ValueError, match="cell must be one of"):
+    with pytest.raises(ValueError, match="AgreementConfig cell: expected one of"):
         tiny_model(cell="transformer")
 
 

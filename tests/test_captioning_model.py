@@ -222,10 +222,10 @@ def test_config_round_trip_and_keras_save_load(trained, tmp_path):
 
 
 def test_unknown_options_are_refused():
-    for kwargs, pattern in [({"decoder": "transformer"}, "decoder must be one of"),
-                            ({"cell": "rnn"}, "cell must be one of"),
-                            ({"attention_score": "cosine"}, "attention_score must be one of"),
-                            ({"backbone": "resnet"}, "backbone must be one of"),
+    for kwargs, pattern in [({"decoder": "transformer"}, "CaptionerConfig decoder: expected one of"),
+                            ({"cell": "rnn"}, "CaptionerConfig cell: expected one of"),
+                            ({"attention_score": "cosine"}, "CaptionerConfig attention_score: expected one of"),
+                            ({"backbone": "resnet"}, "CaptionerConfig backbone: expected one of"),
                             ({"image_size": 60}, "multiple of"),
                             ({"beam_width": 0}, "beam_width"),
                             ({"max_length": 0}, "max_length")]:

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parent.parent
 ARCHITECTURE = REPO / "docs" / "architecture.md"
 MAX_FUNCTION_LINES = 60
 TASK_PACKAGES = tuple(task.package for task in TASKS)
-TASK_ROLES = ("__init__.py", "model.py", "signatures.py", "data.py", "evaluation.py", "demo.py")
+TASK_ROLES = ("__init__.py", "config.py", "model.py", "signatures.py", "data.py", "evaluation.py", "demo.py")
 
 
 def _python_files(*folders):

@@ -27,7 +27,7 @@ def test_flags(recipe_module, tmp_path):
         "--workdir", str(tmp_path),
     ])
     assert (args.decoder, args.cell, args.hidden, args.embedding_dim, args.filters, args.batch_norm) == (
-        "init-state", "gru", 32, 24, [8, 16], False)
+        "init-state", "gru", 32, 24, (8, 16), False)
     assert (args.attention_score, args.dropout, args.beam_width, args.references, args.train_images) == (
         "dot", 0.1, 5, "all", 100)
     assert (args.epochs, args.batch_size, args.learning_rate, args.seed) == (3, 8, 0.01, 4)

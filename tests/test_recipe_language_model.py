@@ -31,7 +31,7 @@ def smoke(tmp_path_factory):
 
 def test_default_flags_are_the_published_configuration(recipe_module):
     args = recipe_module.parse_args([])
-    assert (args.cell, args.hidden, args.projection, args.vocabulary_size) == ("lstm", 512, 128, 30_000)
+    assert (args.hidden, args.projection, args.vocabulary_size) == (512, 128, 30_000)
     assert args.budget_minutes <= 150 and args.out is None
     assert args.corpora == ["english", "modern_english"]
 

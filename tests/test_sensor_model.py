@@ -114,12 +114,12 @@ def test_a_frame_of_steps_is_one_recurrent_step_of_their_values_side_by_side(rng
     regrouped = np.concatenate([series, np.zeros((2, 3), "float32")]).reshape(3, 12)
     np.testing.assert_allclose(framed.classify(series).scores, plain.classify(regrouped).scores, rtol=1e-5,
                                atol=1e-6)
-    with pytest.raises(ValueError, match="frame must be a whole number of steps >= 1"):
+    with pytest.raises(ValueError, match="SensorConfig frame: expected a whole number of at least 1"):
         SensorClassifier(num_channels=3, class_names=["a", "b"], frame=0)
 
 
 def test_unknown_encoder():
-    with pytest.raises(ValueError, match="cell must be one of"):
+    with pytest.raises(ValueError, match="SensorConfig cell: expected one of"):
         SensorClassifier(num_channels=3, class_names=["a", "b"], cell="transformer")
 
 

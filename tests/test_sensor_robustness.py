@@ -68,7 +68,7 @@ def test_the_options_survive_the_config_and_bad_ones_are_refused():
                              centring="series")
     config = SensorClassifier.from_config(model.get_config()).get_config()
     assert (config["offset"], config["gain"], config["centring"]) == (0.3, 0.1, "series")
-    with pytest.raises(ValueError, match="centring must be one of"):
+    with pytest.raises(ValueError, match="SensorConfig centring: expected one of"):
         SensorClassifier(num_channels=2, class_names=["a", "b"], centring="mean")
 
 

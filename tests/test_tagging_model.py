@@ -227,7 +227,7 @@ def test_every_cell_builds_and_tags(tiny_tagger_factory, cell, bidirectional):
 
 
 def test_unknown_cell(tiny_tagger_factory):
-    with pytest.raises(ValueError, match="cell must be one of"):
+    with pytest.raises(ValueError, match="TaggerConfig cell: expected one of"):
         tiny_tagger_factory(cell="transformer")
 
 

@@ -108,14 +108,15 @@ def test_the_last_epochs_weights_are_kept_and_averaged(tmp_path):
     ("--epochs", "1.5"), ("--batch-size", "many"),
 ])
 def test_every_recipe_refuses_out_of_range_options_before_anything_runs(flag, value, capsys):
+    from zoo.sensor.config import SensorConfig
     from zoo.training import recipe_parser
 
     with pytest.raises(SystemExit) as exit:
-        recipe_parser("a recipe").parse_args([flag, value])
+        recipe_parser("a recipe", SensorConfig).parse_args([flag, value])
     assert exit.value.code == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert flag in error and "expected" in error and repr(value) in error
-    assert recipe_parser("a recipe").parse_args(["--learning-rate", "0"]).learning_rate == 0.0
+    assert recipe_parser("a recipe", SensorConfig).parse_args(["--learning-rate", "0"]).learning_rate == 0.0
 
 
 def test_an_existing_version_is_refused_before_training(tmp_path):

@@ -202,9 +202,9 @@ def test_evaluate_returns_a_translation_evaluation(trained_translator):
 
 
 def test_unknown_options_are_refused():
-    with pytest.raises(ValueError, match="attention must be one of"):
+    with pytest.raises(ValueError, match="TranslatorConfig attention: expected one of"):
         Translator(["a</w>"], [], attention="cosine")
-    with pytest.raises(ValueError, match="cell must be one of"):
+    with pytest.raises(ValueError, match="TranslatorConfig cell: expected one of"):
         Translator(["a</w>"], [], cell="transformer")
 
 

@@ -94,7 +94,7 @@ def test_a_verbatim_translator_reads_spans_as_slots_and_never_writes_a_slot_char
         assert {"--verbose", "%s", "/tmp"} <= set(outputs[0]["source_tokens"])
         assert "3" in outputs[1]["source_tokens"]
     assert model.get_config()["verbatim"] is True
-    assert tiny_translator_factory().get_config()["verbatim"] is False
+    assert tiny_translator_factory(verbatim=False).get_config()["verbatim"] is False
 
 
 @pytest.mark.parametrize("source,capital", [

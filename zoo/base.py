@@ -36,7 +36,9 @@ class ZooModel(keras.Model):
     """A `keras.Model` that carries its pre- and post-processing and exports itself.
 
     Subclasses define `TASK`, `INPUT_KIND` (what `zoo predict` hands them:
-    `"text"`, `"image"` paths or `"series"` files), `serving_signatures()`
+    `"text"`, `"image"` paths or `"series"` files), `CONFIG` (their
+    hyperparameters, a `zoo.hyperparameters.Hyperparameters` dataclass: the
+    constructor keeps them as `self.config`), `serving_signatures()`
     (the `tf.function`s that become SavedModel signatures, with named
     `input_signature`s and dict outputs), `example_requests()` (one real
     request per signature, for the model card and TF Serving warm-up),
@@ -49,6 +51,7 @@ class ZooModel(keras.Model):
 
     TASK = None
     INPUT_KIND = "text"
+    CONFIG = None
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -92,6 +95,14 @@ class ZooModel(keras.Model):
     def build_for_inference(self):
         """Creates all weights by running the network once on a placeholder input."""
         raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config):
+        """The model of a stored config; a hyperparameter the config predates takes the value it had then
+        (`CONFIG.ABSENT_MEANS`), not today's default."""
+        if cls.CONFIG is not None:
+            config = {**cls.CONFIG.ABSENT_MEANS, **config}
+        return super().from_config(config)
 
     def get_build_config(self):
         return {"built": True}

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import distribute, registry
-from zoo.layers import CELLS
+from zoo.hyperparameters import at_least
 
 EPOCHS_DIR = "epochs"
 BACKUP_DIR = "backup"  # the state of the last finished epochs, to resume from: `NNNN.weights.h5`, the newest two
@@ -29,60 +29,6 @@ TRAINED = "trained.weights.h5"  # a finished run's weights, which a rerun with t
 RUN_LOCATION_FLAGS = ("workdir", "out", "version", "smoke", "distribute")
 
 
-def choice_list(choices):
-    """An argparse `type`: comma-separated values, each one of `choices`, as a list.
-
-    >>> choice_list(("elman", "gru", "lstm"))("gru, lstm")
-    ['gru', 'lstm']
-    """
-    def parse(text):
-        values = [v.strip() for v in text.split(",") if v.strip()]
-        unknown = sorted(set(values) - set(choices))
-        if not values or unknown:
-            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {', '.join(choices)}; got {text!r}")
-        return values
-
-    return parse
-
-
-def at_least(minimum, kind=int):
-    """An argparse type: a finite number of `kind` not below `minimum`, or a usage error that says so.
-
-    >>> at_least(1)("3"), at_least(0.0, float)("0")
-    (3, 0.0)
-    >>> at_least(1)("0")
-    Traceback (most recent call last):
-    argparse.ArgumentTypeError: expected a whole number of at least 1, got '0'
-    """
-    what = "a whole number" if kind is int else "a finite number"
-
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            value = None
-        if value is None or not math.isfinite(value) or value < minimum:
-            raise argparse.ArgumentTypeError(f"expected {what} of at least {minimum:g}, got {text!r}")
-        return value
-
-    return parse
-
-
-def fraction(text):
-    """An argparse type: a fraction in [0, 1) (a dropout rate), or a usage error that says so.
-
-    >>> fraction("0.25")
-    0.25
-    """
-    try:
-        value = at_least(0.0, float)(text)
-    except argparse.ArgumentTypeError:
-        value = None
-    if value is None or value >= 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction of at least 0 and below 1, got {text!r}")
-    return value
-
-
 class _OneLineErrors(argparse.ArgumentParser):
     """An argparse parser whose usage mistakes are one line on stderr, exit 2, instead of the whole usage."""
 
@@ -90,15 +36,12 @@ class _OneLineErrors(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (--help lists the options)\n")
 
 
-def recipe_parser(description, cells=CELLS):
-    """An argparse parser with the flags every recipe has; a usage mistake is one line on stderr, exit 2."""
+def recipe_parser(description, hyperparameters):
+    """An argparse parser with the flags every recipe has and one per field of the model's `hyperparameters`
+    (a `zoo.hyperparameters.Hyperparameters` class: its defaults are the flags'); a usage mistake is one line
+    on stderr, exit 2."""
     parser = _OneLineErrors(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--cell", choices=cells, default="gru", help="recurrent cell")
-    parser.add_argument("--hidden", type=at_least(1), default=64, help="hidden state size (per direction)")
-    parser.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=False,
-                        help="read sequences both ways")
-    parser.add_argument("--layers", type=at_least(1), default=1, help="stacked recurrent layers")
-    parser.add_argument("--initializer", default="orthogonal", help="initialiser of the recurrent weights W_hh")
+    hyperparameters.add_flags(parser)
     parser.add_argument("--learning-rate", type=at_least(0.0, float), default=3e-3, help="Adam learning rate")
     parser.add_argument("--epochs", type=at_least(1), default=100, help="maximum epochs")
     parser.add_argument("--batch-size", type=at_least(1), default=32,

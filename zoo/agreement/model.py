@@ -9,13 +9,13 @@ import keras
 import tensorflow as tf
 
 from zoo.agreement import signatures
+from zoo.agreement.config import AgreementConfig
 from zoo.base import Classification, ZooModel
 from zoo.datasets.agreement import LABELS
-from zoo.layers import CELLS, MaskedMeanMaxPooling, make_rnn
+from zoo.layers import MaskedMeanMaxPooling, make_rnn
 from zoo.layers.contextual import ReadsThroughLanguageModel
 from zoo.text import normalize
 
-ENCODERS = (*CELLS, "dense")
 ENDING_LENGTH = 3  # letters of a word's ending that get an embedding of their own
 
 
@@ -70,20 +70,11 @@ class AgreementClassifier(ReadsThroughLanguageModel, ZooModel):
         word_vocabulary: normalised words with their own embedding.
         ending_vocabulary: word endings (`word_endings`) with their own
             embedding; the others share one.
-        cell: `"elman"`, `"gru"`, `"lstm"` or `"dense"`.
-        hidden: hidden size (per direction).
-        bidirectional: read the words both ways.
-        num_layers: stacked recurrent layers.
-        word_dim: word embedding size.
-        dropout: dropout on word vectors and on the last state, while training.
-        word_dropout: probability that a known word is read as unknown while
-            training, so the unknown entries learn what rare words mean.
-        recurrent_initializer: initialiser of `W_hh`.
-        max_tokens: longest input accepted (in tokens); longer ones are refused.
-        seed: seed of the word dropout.
         language_model: the config of a `BidirectionalLanguageReader` whose
             layers join each word's vector; `None` for none.
-        fine_tune_language_model: train the reader's weights too.
+        **kwargs: the hyperparameters, any field of `AgreementConfig` (`cell`,
+            `hidden`, `word_dim`, ...: each its default unless given), and
+            Keras' `name`.
 
     Example:
 
@@ -95,43 +86,21 @@ class AgreementClassifier(ReadsThroughLanguageModel, ZooModel):
 
     TASK = "number-agreement"
     INPUT_KIND = "text"
+    CONFIG = AgreementConfig
 
-    def __init__(
-        self,
-        word_vocabulary,
-        ending_vocabulary,
-        cell="lstm",
-        hidden=128,
-        bidirectional=False,
-        num_layers=1,
-        word_dim=64,
-        dropout=0.2,
-        word_dropout=0.05,
-        recurrent_initializer="orthogonal",
-        max_tokens=10_000,
-        seed=None,
-        language_model=None,
-        fine_tune_language_model=False,
-        **kwargs,
-    ):
+    def __init__(self, word_vocabulary, ending_vocabulary, language_model=None, **kwargs):
+        config, kwargs = self.CONFIG.take(kwargs)
         super().__init__(**kwargs)
-        if cell not in ENCODERS:
-            raise ValueError(f"cell must be one of {ENCODERS}, got {cell!r}")
+        self.config = config
         self.word_vocabulary = [str(w) for w in word_vocabulary]
         self.ending_vocabulary = [str(e) for e in ending_vocabulary]
         self.label_names = list(LABELS)
-        self.cell = cell
-        self.hidden = int(hidden)
-        self.bidirectional = bool(bidirectional)
-        self.num_layers = int(num_layers)
-        self.word_dim = int(word_dim)
-        self.dropout_rate = float(dropout)
-        self.word_dropout_rate = float(word_dropout)
-        self.recurrent_initializer = recurrent_initializer
-        self.max_tokens = int(max_tokens)
-        self.seed = seed
+        self.cell, self.hidden, self.bidirectional = config.cell, config.hidden, config.bidirectional
+        self.num_layers, self.recurrent_initializer = config.num_layers, config.recurrent_initializer
+        self.word_dim, self.dropout_rate, self.word_dropout_rate = config.word_dim, config.dropout, config.word_dropout
+        self.max_tokens, self.seed = config.max_tokens, config.seed
         self.language_model = language_model
-        self.fine_tune_language_model = bool(fine_tune_language_model)
+        self.fine_tune_language_model = config.fine_tune_language_model
         self._make_layers()
         self.build_for_inference()
 
@@ -191,18 +160,8 @@ class AgreementClassifier(ReadsThroughLanguageModel, ZooModel):
             **super().get_config(),
             "word_vocabulary": self.word_vocabulary,
             "ending_vocabulary": self.ending_vocabulary,
-            "cell": self.cell,
-            "hidden": self.hidden,
-            "bidirectional": self.bidirectional,
-            "num_layers": self.num_layers,
-            "word_dim": self.word_dim,
-            "dropout": self.dropout_rate,
-            "word_dropout": self.word_dropout_rate,
-            "recurrent_initializer": self.recurrent_initializer,
-            "max_tokens": self.max_tokens,
-            "seed": self.seed,
             "language_model": self.language_model,
-            "fine_tune_language_model": self.fine_tune_language_model,
+            **self.config.as_dict(),
         }
 
     def serving_signatures(self):

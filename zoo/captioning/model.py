@@ -11,12 +11,10 @@ import tensorflow as tf
 
 from zoo.base import ZooModel
 from zoo.captioning import signatures
+from zoo.captioning.config import CaptionerConfig
 from zoo.decoding import BOS, BOS_ID, EOS, MAX_BEAM_WIDTH, OOV_ID, PAD_ID, output_embedding_initializer
-from zoo.layers import CELLS, make_rnn
-from zoo.layers.attention import SCORES, Attention
-
-DECODERS = ("attention", "init-state")
-BACKBONES = ("cnn", "mobilenet_v3_small")
+from zoo.layers import make_rnn
+from zoo.layers.attention import Attention
 
 
 def grid_coordinates(rows, columns):
@@ -87,25 +85,12 @@ class Captioner(ZooModel):
     Args:
         vocabulary: the caption words (lower case, no spaces), e.g. every
             word of the training captions.
-        decoder: `"attention"` or `"init-state"`.
-        cell: `"lstm"`, `"gru"` or `"elman"`.
-        hidden: decoder state size (and attention key size).
-        embedding_dim: word embedding size (and size of `tanh(W_c [...])`).
-        filters: output channels of each CNN block; the grid is
-            `image_size / 2 ** len(filters)` on a side.
-        batch_norm: batch-normalise the CNN's convolutions.
-        attention_score: `"additive"`, `"general"` or `"dot"`.
-        dropout: dropout on the grid features, the word embeddings and the
-            combined state.
-        beam_width: beam width of `serving_default` and `caption` (1 = greedy).
-        length_penalty: beam hypotheses are ranked by log-probability /
-            length ** length_penalty.
-        max_length: most tokens of a caption, the end token included.
-        image_size: images are resized to `image_size` × `image_size`.
-        backbone: `"cnn"` (from scratch) or `"mobilenet_v3_small"`.
         backbone_weights: `None` or `"imagenet"` for the MobileNet backbone;
             only a starting point: the config records `None`, the model's own
             weights carry them from then on.
+        **kwargs: the hyperparameters, any field of `CaptionerConfig`
+            (`decoder`, `hidden`, `filters`, `beam_width`, ...: each its
+            default unless given), and Keras' `name`.
 
     Example:
 
@@ -117,60 +102,30 @@ class Captioner(ZooModel):
 
     TASK = "image-captioning"
     INPUT_KIND = "image"
+    CONFIG = CaptionerConfig
 
-    def __init__(
-        self,
-        vocabulary,
-        decoder="attention",
-        cell="lstm",
-        hidden=256,
-        embedding_dim=128,
-        filters=(32, 64, 128),
-        batch_norm=True,
-        attention_score="additive",
-        dropout=0.3,
-        beam_width=3,
-        length_penalty=1.0,
-        max_length=24,
-        image_size=64,
-        backbone="cnn",
-        backbone_weights=None,
-        recurrent_initializer="orthogonal",
-        **kwargs,
-    ):
+    def __init__(self, vocabulary, backbone_weights=None, **kwargs):
+        config, kwargs = self.CONFIG.take(kwargs)
         super().__init__(**kwargs)
-        for name, value, choices in (("decoder", decoder, DECODERS), ("cell", cell, CELLS),
-                                     ("attention_score", attention_score, SCORES), ("backbone", backbone, BACKBONES)):
-            if value not in choices:
-                raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+        self.config = config
         self.vocabulary = [str(w) for w in vocabulary]
         bad = [w for w in self.vocabulary if not w or w != "".join(w.split()) or w in (BOS, EOS)]
         if bad or len(set(self.vocabulary)) != len(self.vocabulary):
             raise ValueError(f"vocabulary: expected distinct words without spaces, got {bad or 'duplicates'}")
-        self.decoder_kind = decoder
-        self.cell = cell
-        self.hidden = int(hidden)
-        self.embedding_dim = int(embedding_dim)
-        self.filters = [int(f) for f in filters]
-        self.batch_norm = bool(batch_norm)
-        self.attention_score = attention_score
-        self.dropout_rate = float(dropout)
-        self.beam_width = int(beam_width)
-        self.length_penalty = float(length_penalty)
-        self.max_length = int(max_length)
-        self.image_size = int(image_size)
-        self.backbone = backbone
-        self.recurrent_initializer = recurrent_initializer
+        self.decoder_kind, self.cell, self.hidden = config.decoder, config.cell, config.hidden
+        self.embedding_dim, self.filters, self.batch_norm = config.embedding_dim, list(config.filters), config.batch_norm
+        self.attention_score, self.dropout_rate, self.beam_width = config.attention_score, config.dropout, config.beam_width
+        self.length_penalty, self.max_length, self.image_size = config.length_penalty, config.max_length, config.image_size
+        self.backbone, self.recurrent_initializer = config.backbone, config.recurrent_initializer
         self._check_sizes()
         self._build_layers(backbone_weights)
         self.build_for_inference()
 
     def _check_sizes(self):
-        """Refuses decoding limits and image sizes that make no model."""
-        if not 1 <= self.beam_width <= MAX_BEAM_WIDTH:
+        """Refuses what each hyperparameter allows but no model is made of: a beam too wide to search, an image
+        size the CNN's blocks cannot halve."""
+        if self.beam_width > MAX_BEAM_WIDTH:  # CaptionerConfig refused below 1
             raise ValueError(f"beam_width must be 1 to {MAX_BEAM_WIDTH}, got {self.beam_width}")
-        if self.max_length < 1:
-            raise ValueError(f"max_length must be at least 1 token, got {self.max_length}")
         if self.backbone == "cnn" and (not self.filters or self.image_size % 2 ** len(self.filters)):
             raise ValueError(f"image_size {self.image_size} must be a multiple of 2 ** len(filters) "
                              f"= {2 ** len(self.filters)}")
@@ -331,21 +286,8 @@ class Captioner(ZooModel):
         return {
             **super().get_config(),
             "vocabulary": self.vocabulary,
-            "decoder": self.decoder_kind,
-            "cell": self.cell,
-            "hidden": self.hidden,
-            "embedding_dim": self.embedding_dim,
-            "filters": self.filters,
-            "batch_norm": self.batch_norm,
-            "attention_score": self.attention_score,
-            "dropout": self.dropout_rate,
-            "beam_width": self.beam_width,
-            "length_penalty": self.length_penalty,
-            "max_length": self.max_length,
-            "image_size": self.image_size,
-            "backbone": self.backbone,
+            **self.config.as_dict(),
             "backbone_weights": None,  # the model's weights hold them now: never download again
-            "recurrent_initializer": self.recurrent_initializer,
         }
 
     # -- serving and the Python API ----------------------------------------------------------------

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from zoo.base import ZooModel
 from zoo.language_model import signatures
+from zoo.language_model.config import LanguageModelConfig
 from zoo.layers.contextual import BOS, EOS, BidirectionalLanguageReader
 from zoo.text import normalize
 
@@ -40,23 +41,23 @@ class LanguageModel(ZooModel):
     Args:
         vocabulary: normalised words it predicts, most frequent first.
         char_vocabulary: characters of the word encoder.
-        hidden: LSTM state size of each direction.
-        projection: size of the word vectors and of each state's projection.
-        dropout: dropout on word vectors and states.
-        sampled: words sampled per step in training.
-        max_tokens: longest sentence accepted (tokens).
+        **kwargs: the hyperparameters, any field of `LanguageModelConfig`
+            (`hidden`, `projection`, `dropout`, `sampled`, `max_tokens`: each
+            its default unless given), and Keras' `name`.
     """
 
     TASK = "language-model"
     INPUT_KIND = "text"
+    CONFIG = LanguageModelConfig
 
-    def __init__(self, vocabulary, char_vocabulary, hidden=512, projection=128, dropout=0.1, sampled=2048,
-                 max_tokens=1000, **kwargs):
+    def __init__(self, vocabulary, char_vocabulary, **kwargs):
+        config, kwargs = self.CONFIG.take(kwargs)
         super().__init__(**kwargs)
+        self.config = config
         self.vocabulary = [str(w) for w in vocabulary]
         self.char_vocabulary = [str(c) for c in char_vocabulary]
-        self.hidden, self.projection_dim = int(hidden), int(projection)
-        self.dropout_rate, self.sampled, self.max_tokens = float(dropout), int(sampled), int(max_tokens)
+        self.hidden, self.projection_dim = config.hidden, config.projection
+        self.dropout_rate, self.sampled, self.max_tokens = config.dropout, config.sampled, config.max_tokens
         self._make_layers()
         self.build_for_inference()
 
@@ -187,8 +188,7 @@ class LanguageModel(ZooModel):
 
     def get_config(self):
         return {**super().get_config(), "vocabulary": self.vocabulary, "char_vocabulary": self.char_vocabulary,
-                "hidden": self.hidden, "projection": self.projection_dim, "dropout": self.dropout_rate,
-                "sampled": self.sampled, "max_tokens": self.max_tokens}
+                **self.config.as_dict()}
 
     # -- serving and the Python API ----------------------------------------------------------------
 

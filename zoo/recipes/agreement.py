@@ -27,30 +27,27 @@ import numpy as np
 from zoo import cards, distribute, plots, training
 from zoo.agreement import AgreementClassifier, evaluation
 from zoo.agreement import data as agreement_data
-from zoo.agreement.model import ENCODERS, build_vocabularies
+from zoo.agreement.config import AgreementConfig
+from zoo.agreement.model import build_vocabularies
 from zoo.agreement.plots import plot_accuracy_by_bucket
 from zoo.datasets import agreement, constructed_agreement
+from zoo.hyperparameters import at_least
 from zoo.language_model.evaluation import agreement_by_probability
 
 RUN_LOCATION_FLAGS = (*training.RUN_LOCATION_FLAGS, "name", "baseline")
 
 
 def parse_args(argv=None):
-    parser = training.recipe_parser(__doc__.splitlines()[0], cells=ENCODERS)
-    # defaults: the published agreement_brown configuration
-    parser.set_defaults(cell="lstm", hidden=128, learning_rate=2e-3, epochs=5, batch_size=32, patience=2,
+    parser = training.recipe_parser(__doc__.splitlines()[0], AgreementConfig)
+    # defaults (and AgreementConfig's): the published agreement_brown configuration
+    parser.set_defaults(learning_rate=2e-3, epochs=5, batch_size=32, patience=2,
                         lr_patience=1)
     parser.add_argument("--name", help="exported model name (default agreement_brown; "
                                        "agreement_brown_dense with --cell dense)")
-    parser.add_argument("--word-dim", type=int, default=64, help="word embedding size")
-    parser.add_argument("--min-count", type=int, default=2, help="train count a word needs for its own embedding")
-    parser.add_argument("--dropout", type=float, default=0.2, help="dropout on word vectors and the last state")
-    parser.add_argument("--word-dropout", type=float, default=0.05,
-                        help="probability of reading a known word as unknown while training")
-    parser.add_argument("--min-ending-count", type=int, default=3,
+    parser.add_argument("--min-count", type=at_least(1), default=2, help="train count a word needs for its own embedding")
+    parser.add_argument("--min-ending-count", type=at_least(1), default=3,
                         help="train count a word ending (its last 3 letters) needs for its own embedding")
-    parser.add_argument("--train-examples", type=int, help="train on this many examples drawn from train (default all)")
-    parser.add_argument("--max-tokens", type=int, default=10_000, help="longest input the model accepts")
+    parser.add_argument("--train-examples", type=at_least(1), help="train on this many examples drawn from train (default all)")
     parser.add_argument("--init-from", help="build on this pretrained language model (name or directory)")
     parser.add_argument("--fine-tune-lm", action="store_true", help="with --init-from: train its weights too")
     parser.add_argument("--baseline", action="append", default=[],
@@ -110,12 +107,8 @@ def smoke_sized(args, train, validation, test):
 
 
 def build_model(args, words, endings):
-    config = dict(
-        word_vocabulary=words, ending_vocabulary=endings, cell=args.cell, hidden=args.hidden,
-        bidirectional=args.bidirectional, num_layers=args.layers, word_dim=args.word_dim, dropout=args.dropout,
-        word_dropout=args.word_dropout, recurrent_initializer=args.initializer, max_tokens=args.max_tokens,
-        seed=args.seed,
-    )
+    config = dict(word_vocabulary=words, ending_vocabulary=endings,
+                  **AgreementConfig.from_flags(args, seed=args.seed).as_dict())
     if args.init_from:
         model = AgreementClassifier.with_language_model(training.pretrained(args.init_from), fine_tune=args.fine_tune_lm,
                                                         **config)

@@ -25,15 +25,14 @@ Killed and rerun with the same flags, it resumes from the last finished
 epoch.
 """
 
-import argparse
 
 from zoo import cards, distribute, plots, training
 from zoo.captioning import Captioner
+from zoo.captioning.config import CaptionerConfig
 from zoo.captioning.data import REFERENCES, as_dataset
 from zoo.captioning.evaluation import evaluate
-from zoo.captioning.model import BACKBONES, DECODERS
 from zoo.datasets import coco, scenes
-from zoo.layers.attention import SCORES
+from zoo.hyperparameters import at_least
 
 RUN_LOCATION_FLAGS = (*training.RUN_LOCATION_FLAGS, "name")
 TEST_SLICE = 200  # the model card also scores the first test images: a quick regression check
@@ -42,22 +41,9 @@ SMOKE_IMAGES = {"train": 256, "validation": 32, "test": 32, "compositional": 32}
 
 
 def parse_args(argv=None):
-    parser = training.recipe_parser(__doc__.splitlines()[0])
-    # defaults: the published caption_scenes configuration
-    parser.set_defaults(cell="lstm", hidden=128, learning_rate=2e-3, epochs=10, batch_size=64, patience=3,
-                        lr_patience=1)
-    parser.add_argument("--decoder", choices=DECODERS, default="attention",
-                        help="attention: a weighted sum of the image grid at every word (Show, Attend and Tell); "
-                             "init-state: the image is the decoder's initial state only (Show and Tell)")
-    parser.add_argument("--attention-score", choices=SCORES, default="additive", help="how the decoder scores "
-                        "grid positions")
-    parser.add_argument("--embedding-dim", type=int, default=64, help="word embedding size (shared with the output)")
-    parser.add_argument("--filters", type=lambda text: [int(f) for f in text.split(",")], default=[16, 32, 64],
-                        help="channels of each CNN block (two 3x3 convolutions, then 2x2 pooling)")
-    parser.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=True,
-                        help="batch-normalise the CNN's convolutions")
-    parser.add_argument("--dropout", type=float, default=0.1, help="dropout on grid features, words and states")
-    parser.add_argument("--beam-width", type=int, default=3, help="beam width of the exported model (1: greedy)")
+    parser = training.recipe_parser(__doc__.splitlines()[0], CaptionerConfig)
+    # defaults (and CaptionerConfig's): the published caption_scenes configuration
+    parser.set_defaults(learning_rate=2e-3, epochs=10, batch_size=64, patience=3, lr_patience=1)
     parser.add_argument("--references", choices=(*REFERENCES, "canonical"),
                         help="which reference caption of each image an epoch trains on (all: one example each; "
                              "canonical, scenes only: the one naming the objects from left to right). Default: "
@@ -65,13 +51,10 @@ def parse_args(argv=None):
     parser.add_argument("--dataset", choices=DATASETS, default="scenes",
                         help="scenes: the generated scenes (offline); coco: COCO captions through TFDS (prepared "
                              "once online, see zoo.datasets.coco)")
-    parser.add_argument("--image-size", type=int, default=64, help="images are resized to this square")
-    parser.add_argument("--backbone", choices=BACKBONES, default="cnn",
-                        help="cnn: trained from scratch; mobilenet_v3_small: keras.applications' MobileNetV3Small")
     parser.add_argument("--backbone-weights", choices=("imagenet",),
                         help="start the MobileNet backbone from Keras' ImageNet weights (downloaded once)")
-    parser.add_argument("--train-images", type=int, help="train on the first N train images only")
-    parser.add_argument("--eval-images", type=int, help="score the first N images of each evaluated split only")
+    parser.add_argument("--train-images", type=at_least(1), help="train on the first N train images only")
+    parser.add_argument("--eval-images", type=at_least(1), help="score the first N images of each evaluated split only")
     parser.add_argument("--name", default="caption_scenes", help="exported model name")
     parser.add_argument("--init-from", help="fine-tune this pretrained captioner (name or directory)")
     args = parser.parse_args(argv)
@@ -85,11 +68,8 @@ def build_model(args, train):
         return training.pretrained(args.init_from).reconfigured(dropout=args.dropout, beam_width=args.beam_width)
     vocabulary = sorted({word for refs in train.captions for caption in refs for word in caption.split()})
     longest = max(len(caption.split()) for refs in train.captions for caption in refs)
-    return Captioner(vocabulary, decoder=args.decoder, cell=args.cell, hidden=args.hidden,
-                     embedding_dim=args.embedding_dim, filters=args.filters, batch_norm=args.batch_norm,
-                     attention_score=args.attention_score, dropout=args.dropout, beam_width=args.beam_width,
-                     max_length=longest + 4, image_size=args.image_size, backbone=args.backbone,
-                     backbone_weights=args.backbone_weights, recurrent_initializer=args.initializer)
+    return Captioner(vocabulary, backbone_weights=args.backbone_weights,
+                     **CaptionerConfig.from_flags(args, max_length=longest + 4).as_dict())
 
 
 def load_data(args):

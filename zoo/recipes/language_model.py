@@ -26,6 +26,8 @@ import keras
 
 from zoo import cards, training
 from zoo.datasets import constructed_agreement, english
+from zoo.hyperparameters import at_least
+from zoo.language_model.config import LanguageModelConfig
 from zoo.language_model.data import CORPORA, as_dataset, describe, tokenized, vocabularies
 from zoo.language_model.evaluation import agreement_by_probability, evaluate, ngram_perplexity
 from zoo.language_model.model import LanguageModel
@@ -35,18 +37,14 @@ VALIDATION_SENTENCES = 3000  # validated after every epoch: the first sentences 
 
 
 def parse_args(argv=None):
-    parser = training.recipe_parser(__doc__.splitlines()[0], cells=("lstm",))
-    parser.set_defaults(cell="lstm", hidden=512, learning_rate=2e-3, batch_size=64, patience=1000, epochs=10_000)
-    parser.add_argument("--projection", type=int, default=128,
-                        help="size of the word vectors and of the projected LSTM states (the cost of a step)")
-    parser.add_argument("--vocabulary-size", type=int, default=30_000, help="normalised words it predicts")
-    parser.add_argument("--sampled", type=int, default=2048, help="words sampled per step by the softmax in training")
-    parser.add_argument("--dropout", type=float, default=0.1, help="dropout on word vectors and states")
-    parser.add_argument("--max-tokens", type=int, default=60, help="longest training sentence (tokens)")
-    parser.add_argument("--budget-minutes", type=float, default=110.0, help="training minutes")
-    parser.add_argument("--warmup-steps", type=int, default=1000, help="steps of linear learning-rate warm-up")
-    parser.add_argument("--steps-per-epoch", type=int, default=800, help="batches between checkpoints")
-    parser.add_argument("--ngram-order", type=int, default=3, help="order of the Kneser-Ney baseline")
+    parser = training.recipe_parser(__doc__.splitlines()[0], LanguageModelConfig)
+    parser.set_defaults(learning_rate=2e-3, batch_size=64, patience=1000, epochs=10_000)
+    parser.add_argument("--vocabulary-size", type=at_least(1), default=30_000, help="normalised words it predicts")
+    parser.add_argument("--max-tokens", type=at_least(1), default=60, help="longest training sentence (tokens)")
+    parser.add_argument("--budget-minutes", type=at_least(0.0, float), default=110.0, help="training minutes")
+    parser.add_argument("--warmup-steps", type=at_least(0), default=1000, help="steps of linear learning-rate warm-up")
+    parser.add_argument("--steps-per-epoch", type=at_least(1), default=800, help="batches between checkpoints")
+    parser.add_argument("--ngram-order", type=at_least(1), default=3, help="order of the Kneser-Ney baseline")
     parser.add_argument("--corpora", nargs="+", choices=list(CORPORA), default=list(CORPORA),
                         help="the text it learns from (each split of each)")
     parser.add_argument("--init-from", help="start from this pretrained language model (name, name==version "
@@ -74,15 +72,13 @@ def joined(by_corpus, split):
 
 def build(args, words, characters):
     if not args.init_from:
-        return LanguageModel(words, characters, hidden=args.hidden, projection=args.projection,
-                             dropout=args.dropout, sampled=args.sampled)
+        return LanguageModel(words, characters, **LanguageModelConfig.from_flags(args).as_dict())
     start = training.pretrained(args.init_from)
     if (start.hidden, start.projection_dim) != (args.hidden, args.projection):
         raise SystemExit(f"--init-from {args.init_from} has --hidden {start.hidden} --projection "
                          f"{start.projection_dim}; pass those")
     characters = start.char_vocabulary + [c for c in characters if c not in set(start.char_vocabulary)]
-    model = LanguageModel(words, characters, hidden=args.hidden, projection=args.projection, dropout=args.dropout,
-                          sampled=args.sampled)
+    model = LanguageModel(words, characters, **LanguageModelConfig.from_flags(args).as_dict())
     model.take_weights(start)
     return model
 

@@ -24,7 +24,6 @@ model card. Killed and rerun with the same flags, it resumes from the last
 finished epoch.
 """
 
-import argparse
 import collections
 import json
 import zlib
@@ -36,10 +35,12 @@ import tensorflow as tf
 
 from zoo import cards, distribute, plots, training
 from zoo.datasets import brown, tagged
+from zoo.hyperparameters import at_least
 from zoo.language_model import LanguageModel
 from zoo.language_model.data import CORPORA, tokenized
 from zoo.tagging import SequenceTagger, evaluation
 from zoo.tagging import data as tagging_data
+from zoo.tagging.config import TaggerConfig
 from zoo.text import normalize
 
 RUN_LOCATION_FLAGS = (*training.RUN_LOCATION_FLAGS, "name")
@@ -48,10 +49,9 @@ MAX_UNLABELLED_TOKENS = 60  # longer sentences of the unlabelled text are left o
 
 
 def parse_args(argv=None):
-    parser = training.recipe_parser(__doc__.splitlines()[0])
-    # defaults: the published pos_brown configuration
-    parser.set_defaults(cell="gru", hidden=64, bidirectional=True, learning_rate=2e-3, epochs=10,
-                        batch_size=32, patience=3, lr_patience=1)
+    parser = training.recipe_parser(__doc__.splitlines()[0], TaggerConfig)
+    # defaults (and TaggerConfig's): the published pos_brown configuration
+    parser.set_defaults(learning_rate=2e-3, epochs=10, batch_size=32, patience=3, lr_patience=1)
     parser.add_argument("--tagset", choices=("universal", "fine"), default="universal",
                         help="Brown tags mapped to the 12 universal tags, or Brown's own (suffixes stripped)")
     parser.add_argument("--train-file", type=Path, help="your own corpus instead of Brown: CoNLL-U or word/TAG")
@@ -62,23 +62,13 @@ def parse_args(argv=None):
                                             "language model (name or directory)")
     parser.add_argument("--teacher", help="distil this pretrained tagger (name, name==version or directory; the same "
                                           "tag set): learn its tags of --unlabelled sentences too")
-    parser.add_argument("--unlabelled", type=training.at_least(1), default=200_000,
+    parser.add_argument("--unlabelled", type=at_least(1), default=200_000,
                         help="with --teacher: sentences of unlabelled English it tags")
     parser.add_argument("--fine-tune-lm", action="store_true",
                         help="with --init-from a language model: train its weights too (default: kept frozen)")
-    parser.add_argument("--word-dim", type=int, default=64, help="word embedding size")
-    parser.add_argument("--char-dim", type=int, default=24, help="character embedding size")
-    parser.add_argument("--char-filters", type=int, default=96, help="character convolution filters")
-    parser.add_argument("--char-width", type=int, default=3, help="character convolution width")
-    parser.add_argument("--max-chars", type=int, default=16, help="characters read per token (first+last half)")
-    parser.add_argument("--char-boundaries", action=argparse.BooleanOptionalAction, default=True,
-                        help="mark each token's start and end for the character encoder")
-    parser.add_argument("--min-count", type=int, default=2, help="train count a word needs for its own embedding")
-    parser.add_argument("--min-char-count", type=int, default=5, help="train count a character needs")
-    parser.add_argument("--dropout", type=float, default=0.3, help="dropout on token vectors and RNN outputs")
-    parser.add_argument("--word-dropout", type=float, default=0.1,
-                        help="probability of replacing a known word by the unknown-word entry while training")
-    parser.add_argument("--max-tokens", type=int, default=10_000, help="longest sentence the model accepts")
+    parser.add_argument("--min-count", type=at_least(1), default=2,
+                        help="train count a word needs for its own embedding")
+    parser.add_argument("--min-char-count", type=at_least(1), default=5, help="train count a character needs")
     return parser.parse_args(argv)
 
 
@@ -138,14 +128,8 @@ def vocabularies(train, min_count, min_char_count):
 
 
 def build_model(args, tag_names, word_vocabulary, char_vocabulary):
-    config = dict(
-        tag_names=tag_names, word_vocabulary=word_vocabulary, char_vocabulary=char_vocabulary, cell=args.cell,
-        hidden=args.hidden, bidirectional=args.bidirectional, num_layers=args.layers, word_dim=args.word_dim,
-        char_dim=args.char_dim, char_filters=args.char_filters, char_width=args.char_width,
-        max_chars=args.max_chars, char_boundaries=args.char_boundaries, dropout=args.dropout,
-        word_dropout=args.word_dropout,
-        recurrent_initializer=args.initializer, max_tokens=args.max_tokens, seed=args.seed,
-    )
+    config = dict(tag_names=tag_names, word_vocabulary=word_vocabulary, char_vocabulary=char_vocabulary,
+                  **TaggerConfig.from_flags(args, seed=args.seed).as_dict())
     if not args.init_from:
         return SequenceTagger(**config)
     pretrained = training.pretrained(args.init_from)

@@ -25,8 +25,9 @@ import numpy as np
 
 from zoo import cards, distribute, plots, training
 from zoo.datasets import sensor_files, uea
+from zoo.hyperparameters import at_least
 from zoo.sensor import SensorClassifier, data, evaluation, perturbations
-from zoo.sensor.model import CENTRINGS, ENCODERS, READOUTS
+from zoo.sensor.config import CENTRINGS, SensorConfig
 
 RUN_LOCATION_FLAGS = (*training.RUN_LOCATION_FLAGS, "name")
 
@@ -42,7 +43,7 @@ def channel_statistics(series):
 
 
 def parse_args(argv=None):
-    parser = training.recipe_parser(__doc__.splitlines()[0], cells=ENCODERS)
+    parser = training.recipe_parser(__doc__.splitlines()[0], SensorConfig)
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--data", type=Path,
                         help="your own labelled series instead of --dataset: a .csv file (a header naming the columns "
@@ -57,29 +58,13 @@ def parse_args(argv=None):
                         help="UEA/UCR dataset name (BasicMotions, JapaneseVowels, GunPoint, PLAID, ACSF1, "
                              "ItalyPowerDemand, ArrowHead and OSULeaf ship with sktime; the others are downloaded "
                              "where the network allows)")
-    parser.add_argument("--dropout", type=training.fraction, default=0.2, help="dropout before the output layer W_hy")
-    parser.add_argument("--noise", type=training.at_least(0.0, float), default=0.1,
-                        help="Gaussian input noise while training (std)")
-    parser.add_argument("--input-dropout", type=training.fraction, default=0.0,
-                        help="fraction of input channels dropped per series while training")
-    parser.add_argument("--offset", type=training.at_least(0.0, float), default=0.0,
-                        help="while training: per-series, per-channel calibration offset drawn from N(0, this), in "
-                             "channel standard deviations")
-    parser.add_argument("--gain", type=training.at_least(0.0, float), default=0.0,
-                        help="while training: per-series, per-channel gain drawn from exp N(0, this)")
-    parser.add_argument("--resample", type=training.at_least(0.0, float), default=0.0,
-                        help="while training: each series resampled by a factor between 1/(1+this) and 1+this")
     parser.add_argument("--centring", choices=(*CENTRINGS, "auto"), default="none",
                         help="series: each channel minus its mean over the series, in the graph (blind to offsets); "
                              "standardise: also divided by its spread over the series, the log of which is fed "
                              "beside it (amplitudes spanning decades); auto: a run with each, the best on "
                              "validation (clean and perturbed) exported")
-    parser.add_argument("--readout", choices=READOUTS, default="last",
-                        help="classify from the last hidden state or from mean+max over all states")
-    parser.add_argument("--max-length", type=training.at_least(1), default=1000,
-                        help="longest series the model accepts")
-    parser.add_argument("--frame", type=training.at_least(1), default=1,
-                        help="raw steps read as one recurrent step (long series: BPTT through T/frame steps)")
+    parser.add_argument("--resample", type=at_least(0.0, float), default=0.0,
+                        help="while training: each series resampled by a factor between 1/(1+this) and 1+this")
     args = parser.parse_args(argv)
     if args.test_data is not None and args.data is None:
         parser.error("argument --test-data: goes with --data (a UEA/UCR dataset has its own TEST split)")
@@ -176,26 +161,8 @@ def build_model(args, train, strategy):
     if args.centring == "series":  # the model sees each series minus its own mean: so are the statistics
         mean, std = channel_statistics([s - s.mean(axis=0) for s in train.series])
     with strategy.scope():
-        model = SensorClassifier(
-            num_channels=train.num_channels,
-            class_names=train.class_names,
-            channel_mean=mean,
-            channel_std=std,
-            cell=args.cell,
-            hidden=args.hidden,
-            bidirectional=args.bidirectional,
-            num_layers=args.layers,
-            dropout=args.dropout,
-            noise=args.noise,
-            input_dropout=args.input_dropout,
-            offset=args.offset,
-            gain=args.gain,
-            centring=args.centring,
-            recurrent_initializer=args.initializer,
-            readout=args.readout,
-            max_length=args.max_length,
-            frame=args.frame,
-        )
+        model = SensorClassifier(train.num_channels, train.class_names, mean, std,
+                                 **SensorConfig.from_flags(args, centring=args.centring).as_dict())
         model.compile(
             optimizer=keras.optimizers.Adam(args.learning_rate),
             loss="sparse_categorical_crossentropy",

@@ -27,7 +27,6 @@ with its model card. Killed and rerun with the same flags, it resumes from
 the last finished epoch.
 """
 
-import argparse
 import hashlib
 import json
 from pathlib import Path
@@ -36,12 +35,11 @@ import tensorflow as tf
 
 from zoo import cards, distribute, plots, training
 from zoo.datasets.parallel import FILE_SPLIT_RULE, ParallelText, from_tfds, read_pairs_file
-from zoo.translation import Translator
+from zoo.translation import Translator, subwords
+from zoo.translation.config import TransformerConfig, TranslatorConfig
 from zoo.translation.data import CORPORA, HELD_OUT_SAMPLE, as_dataset, corpora_of, load_corpus, masked
 from zoo.translation.demo import DEMO_SENTENCES, OUT_OF_DOMAIN
 from zoo.translation.evaluation import LENGTH_PENALTIES, LONG_SOURCE_WORDS, choose_length_penalty, evaluate
-from zoo.translation.model import ATTENTIONS
-from zoo.translation import subwords
 from zoo.translation.text import tokenize
 
 RUN_LOCATION_FLAGS = (*training.RUN_LOCATION_FLAGS, "name")
@@ -50,10 +48,10 @@ TEST_SLICE = 200  # the model card also scores the first test pairs: a quick reg
 
 
 def parse_args(argv=None):
-    parser = training.recipe_parser(__doc__.splitlines()[0])
-    # defaults: the published translate_es_en configuration
-    parser.set_defaults(cell="gru", hidden=256, bidirectional=True, learning_rate=2e-3, epochs=12,
-                        batch_size=128, patience=4)
+    parser = training.recipe_parser(__doc__.splitlines()[0], TranslatorConfig)
+    TransformerConfig.add_flags(parser, beside=TranslatorConfig)
+    # defaults (and the configs'): the published translate_es_en configuration
+    parser.set_defaults(learning_rate=2e-3, epochs=12, batch_size=128, patience=4)
     parser.add_argument("--corpus", choices=("both", *CORPORA), default="both",
                         help="the zoo's pairs to learn from: Bible verses, software messages or both (mixed by "
                              "--bible-share; validation and test report each)")
@@ -61,25 +59,14 @@ def parse_args(argv=None):
                         help="with --corpus both: the share of training batches drawn from the Bible (its verses are "
                              "four times longer than messages: 0.2 is about half the words); 0: all pairs shuffled "
                              "together")
-    parser.add_argument("--verbatim", action=argparse.BooleanOptionalAction, default=True,
-                        help="copy placeholders, options, paths, numbers, addresses and markup as written: slots the "
-                             "network places (zoo.translation.verbatim)")
-    parser.add_argument("--attention", choices=ATTENTIONS, default="dot",
-                        help="none: the encoder's last states only (the context vector); dot, general (Luong), "
-                             "additive (Bahdanau): a weighted sum of all encoder states at every step")
     parser.add_argument("--architecture", choices=("rnn", "transformer"), default="rnn",
                         help="rnn: the recurrent encoder-decoder; transformer: its peer (zoo.translation.transformer, "
                              "needs keras-hub), same pieces, signatures and search")
-    parser.add_argument("--stack", type=int, default=3, help="transformer: encoder layers, and as many decoder layers")
-    parser.add_argument("--heads", type=int, default=4, help="transformer: attention heads")
-    parser.add_argument("--feedforward", type=int, default=1024, help="transformer: feed-forward hidden size")
     parser.add_argument("--budget-minutes", type=float,
                         help="train this many minutes instead of --epochs, the learning-rate cosine following the "
                              "clock (two models, one budget)")
     parser.add_argument("--steps-per-epoch", type=int, default=500,
                         help="batches per epoch (checkpoint, validation, kept weights); 0: one pass over the pairs")
-    parser.add_argument("--embedding-dim", type=int, default=256,
-                        help="piece embedding size (source, target and output share the embeddings)")
     parser.add_argument("--vocabulary-size", type=int, default=10000,
                         help="subword pieces of the joint byte-pair-encoding vocabulary, characters included")
     parser.add_argument("--min-pair-count", type=int, default=2, help="train count a pair of pieces needs to merge")
@@ -89,8 +76,6 @@ def parse_args(argv=None):
                         help="average up to this many last epochs' weights (how many: by validation BLEU)")
     parser.add_argument("--max-train-words", type=int, default=80,
                         help="train on pairs whose sides have at most this many words (evaluation uses all)")
-    parser.add_argument("--dropout", type=float, default=0.3, help="dropout on embeddings and the combined state")
-    parser.add_argument("--beam-width", type=int, default=4, help="beam width of the exported model (1: greedy)")
     parser.add_argument("--length-penalty", type=float,
                         help="beam search ranks hypotheses by log-probability / length ** this (default: the best "
                              f"of {', '.join(f'{p:g}' for p in LENGTH_PENALTIES)} on validation BLEU)")
@@ -184,12 +169,8 @@ def build_model(args, train, workdir, flags, strategy):
     if args.architecture == "transformer":
         from zoo.translation.transformer import TransformerTranslator
 
-        return TransformerTranslator(pieces, merges, stack=args.stack, heads=args.heads, feedforward=args.feedforward,
-                                     embedding_dim=args.embedding_dim, dropout=args.dropout,
-                                     beam_width=args.beam_width, verbatim=args.verbatim)
-    return Translator(pieces, merges, cell=args.cell, hidden=args.hidden, embedding_dim=args.embedding_dim,
-                      attention=args.attention, bidirectional=args.bidirectional, dropout=args.dropout,
-                      beam_width=args.beam_width, recurrent_initializer=args.initializer, verbatim=args.verbatim)
+        return TransformerTranslator(pieces, merges, **TransformerConfig.from_flags(args).as_dict())
+    return Translator(pieces, merges, **TranslatorConfig.from_flags(args).as_dict())
 
 
 def model_name(args, dataset):

@@ -10,13 +10,10 @@ import tensorflow as tf
 from keras import ops
 
 from zoo.base import Classification, ZooModel
-from zoo.layers import CELLS, MaskedMeanMaxPooling, make_rnn
+from zoo.layers import MaskedMeanMaxPooling, make_rnn
 from zoo.sensor import signatures
+from zoo.sensor.config import SensorConfig
 from zoo.sensor.io import read_series
-
-ENCODERS = (*CELLS, "dense")
-READOUTS = ("last", "pool")
-CENTRINGS = ("none", "series", "standardise")
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -68,39 +65,9 @@ class SensorClassifier(ZooModel):
         num_channels: C, the number of values per time step.
         class_names: the label of each output unit.
         channel_mean, channel_std: per-channel statistics of the training data.
-        cell: `"elman"`, `"gru"`, `"lstm"` or `"dense"`.
-        hidden: hidden size (per direction).
-        bidirectional: read the series both ways.
-        num_layers: stacked recurrent layers.
-        dropout: dropout on the final representation, while training.
-        noise: standard deviation of Gaussian noise added to the normalised
-            inputs while training (augmentation).
-        input_dropout: fraction of input channels dropped for a whole series
-            while training (the same channels at every step, as recurrent
-            dropout masks do).
-        offset, gain: while training, each channel of each series is shifted
-            by an offset drawn from N(0, `offset`) and scaled by a gain drawn
-            from exp N(0, `gain`), in units of the channel's standard
-            deviation (augmentation: real sensors differ in calibration).
-        centring: `"none"`; `"series"`: each channel of a series minus
-            its own mean over the series' steps before anything else, which
-            makes the model blind to a constant offset (and to the level of
-            a channel, which some tasks need: the recipe chooses on
-            validation); `"standardise"`: after the dataset's normalisation,
-            each channel of a series minus its mean and divided by its
-            spread over the series, the log of that spread fed beside it at
-            every step: the shape at unit scale, the scale as one number
-            (for series whose amplitudes span decades, as appliance currents
-            do, and blind to offsets).
-        recurrent_initializer: initialiser of `W_hh`.
-        readout: `"last"` reads the class from the final state `h_T`;
-            `"pool"` from the mean and max of all states `h_1 … h_T`, which
-            lets every step vote (useful when each step carries evidence).
-        max_length: longest series accepted; longer input is refused.
-        frame: raw steps read as one recurrent step (their values side by
-            side, `[T, C]` -> `[ceil(T / frame), frame * C]`, the last frame
-            zero-padded): a series of a thousand steps becomes a recurrence
-            the gradient can cross (BPTT through `T / frame` steps, not `T`).
+        **kwargs: the hyperparameters, any field of `SensorConfig` (`cell`,
+            `hidden`, `centring`, `frame`, ...: each its default unless given),
+            and Keras' `name`.
 
     Example:
 
@@ -113,54 +80,22 @@ class SensorClassifier(ZooModel):
 
     TASK = "sensor-classification"
     INPUT_KIND = "series"
+    CONFIG = SensorConfig
 
-    def __init__(
-        self,
-        num_channels,
-        class_names,
-        channel_mean=None,
-        channel_std=None,
-        cell="gru",
-        hidden=64,
-        bidirectional=False,
-        num_layers=1,
-        dropout=0.0,
-        noise=0.0,
-        input_dropout=0.0,
-        offset=0.0,
-        gain=0.0,
-        centring="none",
-        recurrent_initializer="orthogonal",
-        readout="last",
-        max_length=1000,
-        frame=1,
-        **kwargs,
-    ):
+    def __init__(self, num_channels, class_names, channel_mean=None, channel_std=None, **kwargs):
+        config, kwargs = self.CONFIG.take(kwargs)
         super().__init__(**kwargs)
-        if cell not in ENCODERS:
-            raise ValueError(f"cell must be one of {ENCODERS}, got {cell!r}")
-        if readout not in READOUTS:
-            raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
-        if centring not in CENTRINGS:
-            raise ValueError(f"centring must be one of {CENTRINGS}, got {centring!r}")
+        self.config = config
         self.num_channels = int(num_channels)
         self.class_names = [str(c) for c in class_names]
         self.channel_mean = [float(v) for v in (channel_mean if channel_mean is not None else np.zeros(num_channels))]
         self.channel_std = [float(v) for v in (channel_std if channel_std is not None else np.ones(num_channels))]
-        self.cell = cell
-        self.hidden = int(hidden)
-        self.bidirectional = bool(bidirectional)
-        self.num_layers = int(num_layers)
-        self.dropout_rate = float(dropout)
-        self.noise_stddev = float(noise)
-        self.input_dropout_rate = float(input_dropout)
-        self.offset_stddev, self.gain_stddev, self.centring = float(offset), float(gain), centring
-        self.recurrent_initializer = recurrent_initializer
-        self.readout = "pool" if cell == "dense" else readout
-        self.max_length = int(max_length)
-        self.frame = int(frame)
-        if self.frame < 1:
-            raise ValueError(f"frame must be a whole number of steps >= 1, got {frame!r}")
+        self.cell, self.hidden, self.bidirectional = config.cell, config.hidden, config.bidirectional
+        self.num_layers, self.recurrent_initializer = config.num_layers, config.recurrent_initializer
+        self.dropout_rate, self.noise_stddev, self.input_dropout_rate = config.dropout, config.noise, config.input_dropout
+        self.offset_stddev, self.gain_stddev, self.centring = config.offset, config.gain, config.centring
+        self.readout = "pool" if config.cell == "dense" else config.readout
+        self.max_length, self.frame = config.max_length, config.frame
 
         self.calibration = CalibrationNoise(self.offset_stddev, self.gain_stddev)
         self.noise = keras.layers.GaussianNoise(self.noise_stddev)
@@ -241,20 +176,7 @@ class SensorClassifier(ZooModel):
             "class_names": self.class_names,
             "channel_mean": self.channel_mean,
             "channel_std": self.channel_std,
-            "cell": self.cell,
-            "hidden": self.hidden,
-            "bidirectional": self.bidirectional,
-            "num_layers": self.num_layers,
-            "dropout": self.dropout_rate,
-            "noise": self.noise_stddev,
-            "input_dropout": self.input_dropout_rate,
-            "offset": self.offset_stddev,
-            "gain": self.gain_stddev,
-            "centring": self.centring,
-            "recurrent_initializer": self.recurrent_initializer,
-            "readout": self.readout,
-            "max_length": self.max_length,
-            "frame": self.frame,
+            **self.config.as_dict(),
         }
 
     def keras_input_signature(self):

@@ -8,9 +8,10 @@ import keras
 import tensorflow as tf
 
 from zoo.base import ZooModel
-from zoo.layers import CELLS, make_rnn, read_both_ways
+from zoo.layers import make_rnn, read_both_ways
 from zoo.layers.contextual import ReadsThroughLanguageModel
 from zoo.tagging import signatures
+from zoo.tagging.config import TaggerConfig
 from zoo.text import normalize
 
 WORD_START, WORD_END = "\x02", "\x03"  # boundary marks around a word's characters
@@ -40,28 +41,11 @@ class SequenceTagger(ReadsThroughLanguageModel, ZooModel):
         tag_names: the label of each output unit.
         word_vocabulary: normalised words with their own embedding.
         char_vocabulary: characters with their own embedding.
-        cell: `"elman"`, `"gru"` or `"lstm"`.
-        hidden: hidden size per direction.
-        bidirectional: read the sentence both ways.
-        num_layers: stacked recurrent layers.
-        word_dim, char_dim: embedding sizes.
-        char_filters, char_width: the character convolution.
-        max_chars: characters read per token; a longer token is read as its
-            first and last `max_chars // 2` characters, so suffixes survive.
-        char_boundaries: mark the start and end of every token for the
-            character encoder, so it can tell affixes from inner letters.
-        dropout: dropout on token vectors and recurrent outputs while training.
-        word_dropout: probability that a known word is replaced by the
-            out-of-vocabulary entry while training, so the network learns to
-            tag unknown words from their characters and context.
-        recurrent_initializer: initialiser of `W_hh`.
-        max_tokens: longest sentence accepted (in tokens); longer ones are
-            refused with an error that says so, never truncated.
-        seed: seed of the word dropout.
         language_model: the config of a `BidirectionalLanguageReader` whose
             layers join each token's vector; `None` for none.
-        fine_tune_language_model: train the reader's weights with the
-            tagger's (else they stay as pretrained, and so does its dropout).
+        **kwargs: the hyperparameters, any field of `TaggerConfig` (`cell`,
+            `hidden`, `char_filters`, ...: each its default unless given), and
+            Keras' `name`.
 
     Example:
 
@@ -84,56 +68,25 @@ class SequenceTagger(ReadsThroughLanguageModel, ZooModel):
 
     TASK = "pos-tagging"
     INPUT_KIND = "text"
+    CONFIG = TaggerConfig
 
-    def __init__(
-        self,
-        tag_names,
-        word_vocabulary,
-        char_vocabulary,
-        cell="lstm",
-        hidden=128,
-        bidirectional=True,
-        num_layers=1,
-        word_dim=64,
-        char_dim=32,
-        char_filters=64,
-        char_width=3,
-        max_chars=16,
-        char_boundaries=False,
-        dropout=0.3,
-        word_dropout=0.05,
-        recurrent_initializer="orthogonal",
-        max_tokens=10_000,
-        seed=None,
-        language_model=None,
-        fine_tune_language_model=False,
-        **kwargs,
-    ):
+    def __init__(self, tag_names, word_vocabulary, char_vocabulary, language_model=None, **kwargs):
+        config, kwargs = self.CONFIG.take(kwargs)
         super().__init__(**kwargs)
-        if cell not in CELLS:
-            raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+        self.config = config
         self.tag_names = [str(t) for t in tag_names]
         self.word_vocabulary = [str(w) for w in word_vocabulary]
         self.char_vocabulary = [str(c) for c in char_vocabulary]
-        self.cell = cell
-        self.hidden = int(hidden)
-        self.bidirectional = bool(bidirectional)
-        self.num_layers = int(num_layers)
-        self.word_dim = int(word_dim)
-        self.char_dim = int(char_dim)
-        self.char_filters = int(char_filters)
-        self.char_width = int(char_width)
-        self.max_chars = int(max_chars)
-        self.char_boundaries = bool(char_boundaries)
+        self.cell, self.hidden, self.bidirectional = config.cell, config.hidden, config.bidirectional
+        self.num_layers, self.recurrent_initializer = config.num_layers, config.recurrent_initializer
+        self.word_dim, self.char_dim, self.char_filters = config.word_dim, config.char_dim, config.char_filters
+        self.char_width, self.max_chars, self.char_boundaries = config.char_width, config.max_chars, config.char_boundaries
         if self.char_boundaries:
             self.char_vocabulary += [m for m in (WORD_START, WORD_END) if m not in self.char_vocabulary]
-        self.dropout_rate = float(dropout)
-        self.word_dropout_rate = float(word_dropout)
-        self.recurrent_initializer = recurrent_initializer
-        self.max_tokens = int(max_tokens)
-        self.seed = seed
+        self.dropout_rate, self.word_dropout_rate = config.dropout, config.word_dropout
+        self.max_tokens, self.seed = config.max_tokens, config.seed
         self.language_model = language_model
-        self.fine_tune_language_model = bool(fine_tune_language_model)
+        self.fine_tune_language_model = config.fine_tune_language_model
         self._make_layers()
         self.build_for_inference()
 
@@ -219,23 +172,8 @@ class SequenceTagger(ReadsThroughLanguageModel, ZooModel):
             "tag_names": self.tag_names,
             "word_vocabulary": self.word_vocabulary,
             "char_vocabulary": self.char_vocabulary,
-            "cell": self.cell,
-            "hidden": self.hidden,
-            "bidirectional": self.bidirectional,
-            "num_layers": self.num_layers,
-            "word_dim": self.word_dim,
-            "char_dim": self.char_dim,
-            "char_filters": self.char_filters,
-            "char_width": self.char_width,
-            "max_chars": self.max_chars,
-            "char_boundaries": self.char_boundaries,
-            "dropout": self.dropout_rate,
-            "word_dropout": self.word_dropout_rate,
-            "recurrent_initializer": self.recurrent_initializer,
-            "max_tokens": self.max_tokens,
-            "seed": self.seed,
             "language_model": self.language_model,
-            "fine_tune_language_model": self.fine_tune_language_model,
+            **self.config.as_dict(),
         }
 
     def tag(self, sentences: str | Sequence[str], scores: bool = False) -> list[list[tuple]]:

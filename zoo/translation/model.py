@@ -9,13 +9,12 @@ import tensorflow as tf
 
 from zoo.base import ZooModel
 from zoo.decoding import BOS, BOS_ID, EOS, OOV_ID, PAD_ID, output_embedding_initializer
-from zoo.layers import CELLS, make_rnn, read_both_ways
-from zoo.layers.attention import SCORES, Attention
+from zoo.layers import make_rnn, read_both_ways
+from zoo.layers.attention import Attention
 from zoo.translation import signatures
+from zoo.translation.config import TranslatorConfig
 from zoo.translation.subwords import SubwordEncoder
 from zoo.translation.verbatim import SLOT_WORDS
-
-ATTENTIONS = ("none", *SCORES)
 
 
 def never_emitted(logits, size):
@@ -59,22 +58,9 @@ class Translator(ZooModel):
     Args:
         pieces: the subword vocabulary (`zoo.translation.subwords.learn`).
         merges: the BPE merges that split words into those pieces.
-        cell: `"elman"`, `"gru"` or `"lstm"`, for encoder and decoder.
-        hidden: encoder state size per direction; the decoder's state has
-            the size of an encoder state (both directions).
-        embedding_dim: size of the piece embeddings and of `tanh(W_c [c; s])`.
-        attention: `"none"`, `"dot"`, `"general"` or `"additive"`.
-        bidirectional: read the source both ways.
-        dropout: dropout on embeddings and on the combined state.
-        beam_width: beam width of `serving_default` and `translate`.
-        length_penalty: beam hypotheses are ranked by log-probability /
-            length ** length_penalty.
-        max_source_tokens: longest source accepted, in words and
-            punctuation marks; longer ones are refused with an error, never
-            truncated.
-        verbatim: copy placeholders, options, paths, numbers, addresses and
-            markup as written: they are slots the network places, filled in
-            after decoding (`zoo.translation.verbatim`).
+        **kwargs: the hyperparameters, any field of `TranslatorConfig`
+            (`hidden`, `attention`, `beam_width`, `verbatim`, ...: each its
+            default unless given), and Keras' `name`.
 
     Example:
 
@@ -86,49 +72,20 @@ class Translator(ZooModel):
 
     TASK = "translation"
     INPUT_KIND = "text"
+    CONFIG = TranslatorConfig
 
-    def __init__(
-        self,
-        pieces,
-        merges,
-        cell="gru",
-        hidden=128,
-        embedding_dim=128,
-        attention="dot",
-        bidirectional=True,
-        dropout=0.3,
-        beam_width=4,
-        length_penalty=1.0,
-        max_length_ratio=2.0,
-        max_length_offset=10,
-        max_source_tokens=500,
-        recurrent_initializer="orthogonal",
-        verbatim=False,
-        **kwargs,
-    ):
+    def __init__(self, pieces, merges, **kwargs):
+        config, kwargs = self.CONFIG.take(kwargs)
         super().__init__(**kwargs)
-        if cell not in CELLS:
-            raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
-        if attention not in ATTENTIONS:
-            raise ValueError(f"attention must be one of {ATTENTIONS}, got {attention!r}")
+        self.config = config
         self.pieces = [str(p) for p in pieces]
-        if verbatim:  # every slot is a piece of its own, even one the training pairs never fill
+        if config.verbatim:  # every slot is a piece of its own, even one the training pairs never fill
             self.pieces += [p for p in SLOT_WORDS if p not in self.pieces]
         self.merges = [str(m) for m in merges]
-        self.cell = cell
-        self.hidden = int(hidden)
-        self.embedding_dim = int(embedding_dim)
-        self.attention = attention
-        self.bidirectional = bool(bidirectional)
-        self.dropout_rate = float(dropout)
-        self.beam_width = int(beam_width)
-        self.length_penalty = float(length_penalty)
-        self.max_length_ratio = float(max_length_ratio)
-        self.max_length_offset = int(max_length_offset)
-        self.max_source_tokens = int(max_source_tokens)
-        self.recurrent_initializer = recurrent_initializer
-        self.verbatim = bool(verbatim)
-        self.state_size = self.hidden * (2 if self.bidirectional else 1)
+        self.embedding_dim, self.dropout_rate, self.verbatim = config.embedding_dim, config.dropout, config.verbatim
+        self.beam_width, self.length_penalty = config.beam_width, config.length_penalty
+        self.max_length_ratio, self.max_length_offset = config.max_length_ratio, config.max_length_offset
+        self.max_source_tokens = config.max_source_tokens
         self._make_vocabulary()
         self._make_network()
         self.build_for_inference()
@@ -151,6 +108,9 @@ class Translator(ZooModel):
 
     def _make_network(self):
         """The recurrent network, in the order its weights are created (and saved)."""
+        self.cell, self.hidden, self.attention = self.config.cell, self.config.hidden, self.config.attention
+        self.bidirectional, self.recurrent_initializer = self.config.bidirectional, self.config.recurrent_initializer
+        self.state_size = self.hidden * (2 if self.bidirectional else 1)
         self.encoder = make_rnn(self.cell, self.hidden, bidirectional=self.bidirectional, return_sequences=True,
                                 recurrent_initializer=self.recurrent_initializer, name="encoder")
         self.encoder.build((None, None, self.embedding_dim))
@@ -251,19 +211,7 @@ class Translator(ZooModel):
             **super().get_config(),
             "pieces": self.pieces,
             "merges": self.merges,
-            "cell": self.cell,
-            "hidden": self.hidden,
-            "embedding_dim": self.embedding_dim,
-            "attention": self.attention,
-            "bidirectional": self.bidirectional,
-            "dropout": self.dropout_rate,
-            "beam_width": self.beam_width,
-            "length_penalty": self.length_penalty,
-            "max_length_ratio": self.max_length_ratio,
-            "max_length_offset": self.max_length_offset,
-            "max_source_tokens": self.max_source_tokens,
-            "recurrent_initializer": self.recurrent_initializer,
-            "verbatim": self.verbatim,
+            **self.config.as_dict(),
         }
 
     # -- serving and the Python API ----------------------------------------------------------------

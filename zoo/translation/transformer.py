@@ -10,9 +10,8 @@ import keras_hub
 import tensorflow as tf
 
 from zoo.decoding import PAD_ID
+from zoo.translation.config import TransformerConfig
 from zoo.translation.model import Translator, never_emitted
-
-RECURRENT_ONLY = ("cell", "hidden", "attention", "bidirectional", "recurrent_initializer")  # Translator's, unused here
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -30,12 +29,10 @@ class TransformerTranslator(Translator):
 
     Args:
         pieces, merges: the subword vocabulary (`zoo.translation.subwords.learn`).
-        stack: encoder layers, and as many decoder layers.
-        heads: attention heads per layer.
-        feedforward: hidden size of each layer's feed-forward block.
-        embedding_dim: the model width.
-        dropout: dropout in every block and on the embeddings.
-        **kwargs: the `Translator`'s decoding and input limits.
+        **kwargs: the hyperparameters, any field of `TransformerConfig`
+            (`stack`, `heads`, `feedforward`, `embedding_dim`: the model
+            width, `dropout`: in every block and on the embeddings, and the
+            search's), and Keras' `name`.
 
     Example:
 
@@ -44,12 +41,7 @@ class TransformerTranslator(Translator):
     2
     """
 
-    def __init__(self, pieces, merges, stack=3, heads=4, feedforward=1024, embedding_dim=256, dropout=0.1,
-                 **kwargs):
-        self.stack, self.heads, self.feedforward = int(stack), int(heads), int(feedforward)
-        for recurrent in RECURRENT_ONLY:
-            kwargs.pop(recurrent, None)
-        super().__init__(pieces, merges, embedding_dim=embedding_dim, dropout=dropout, **kwargs)
+    CONFIG = TransformerConfig
 
     def embedding_initializer(self):
         """N(0, 1/d): scaled by sqrt(d) on the way in, the embeddings have unit variance beside the position
@@ -57,6 +49,7 @@ class TransformerTranslator(Translator):
         return keras.initializers.RandomNormal(stddev=self.embedding_dim ** -0.5)
 
     def _make_network(self):
+        self.stack, self.heads, self.feedforward = self.config.stack, self.config.heads, self.config.feedforward
         self.positions = keras_hub.layers.SinePositionEncoding(name="positions")
         self.encoders = [keras_hub.layers.TransformerEncoder(self.feedforward, self.heads, self.dropout_rate,
                                                              normalize_first=True, name=f"encoder_{i}")
@@ -130,8 +123,3 @@ class TransformerTranslator(Translator):
     def call(self, inputs, training=False):
         return self._decode(inputs["target_in"], self._read(inputs["source"], training), training)
 
-    def get_config(self):
-        config = {**super().get_config(), "stack": self.stack, "heads": self.heads, "feedforward": self.feedforward}
-        for recurrent in RECURRENT_ONLY:
-            config.pop(recurrent)
-        return config
