@@ -43,6 +43,19 @@ def evaluate(model, token_rows, batch_size=64):
                                     "backward_perplexity": math.exp(totals["backward"] / count), "tokens": count})
 
 
+def pooled(evaluations):
+    """The `LanguageModelEvaluation` of several token sets joined, from each one's: exp of the token-weighted
+    mean log-perplexity, what `evaluate` gives on their rows end to end (without reading them again).
+
+    >>> pooled([{"perplexity": 100.0, "backward_perplexity": 90.0, "tokens": 300},
+    ...         {"perplexity": 200.0, "backward_perplexity": 90.0, "tokens": 100}]).short()
+    'ppl 118.9'
+    """
+    count = sum(e["tokens"] for e in evaluations)
+    return LanguageModelEvaluation({key: math.exp(sum(e["tokens"] * math.log(e[key]) for e in evaluations) / count)
+                                    for key in ("perplexity", "backward_perplexity")} | {"tokens": count})
+
+
 def evaluate_split(model, split="test"):
     """`evaluate` on the sentences of `split` the recipe scored: those of at most its `--max-tokens` tokens."""
     max_tokens = model.card["hyperparameters"].get("max_tokens", model.max_tokens)

@@ -29,7 +29,7 @@ from zoo.datasets import constructed_agreement, english
 from zoo.hyperparameters import at_least
 from zoo.language_model.config import LanguageModelConfig
 from zoo.language_model.data import CORPORA, as_dataset, describe, tokenized, vocabularies
-from zoo.language_model.evaluation import agreement_by_probability, evaluate, ngram_perplexity
+from zoo.language_model.evaluation import agreement_by_probability, evaluate, ngram_perplexity, pooled
 from zoo.language_model.model import LanguageModel
 
 NAME = "lm_english"
@@ -123,12 +123,13 @@ def main(argv=None):
 def report(args, model, by_corpus, words):
     """Perplexities (all corpora, and each), the n-gram baseline on the same test tokens, and constructed
     agreement, each printed."""
-    results = {split: dict(evaluate(model, joined(by_corpus, split))) for split in ("validation", "test")}
+    results = {"validation": dict(evaluate(model, joined(by_corpus, "validation")))}
+    tests = {name: dict(evaluate(model, rows["test"])) for name, rows in by_corpus.items()}
+    results["test"] = dict(pooled(list(tests.values())))
     if len(by_corpus) > 1:
-        results["test"]["by_corpus"] = {name: dict(evaluate(model, rows["test"])) for name, rows in by_corpus.items()}
-    train = joined(by_corpus, "train")
-    tests = {"all": joined(by_corpus, "test")} | {name: rows["test"] for name, rows in by_corpus.items()}
-    baseline = ngram_perplexity(train, tests, words, order=args.ngram_order)
+        results["test"]["by_corpus"] = tests
+    baseline = ngram_perplexity(joined(by_corpus, "train"), {"all": joined(by_corpus, "test")}
+                                | {name: rows["test"] for name, rows in by_corpus.items()}, words, order=args.ngram_order)
     results["ngram"] = {"order": args.ngram_order, "perplexity": baseline.pop("all"),
                         "smoothing": "interpolated Kneser-Ney"}
     if len(by_corpus) > 1:
