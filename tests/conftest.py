@@ -27,9 +27,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from zoo.tasks import TASKS  # noqa: E402  (imports of zoo come after the environment above)
 
 
-# tests that wait for a recipe's smoke run (a training subprocess of 10 to 30 s) are `slow` whatever else they do;
-# the sensor recipe's smoke run takes seconds and stays in the fast tier
-RECIPE_SMOKE_FIXTURES = {"pos_smoke", "translation_smoke", "captioning_smoke"}
+# tests that wait for a training (a recipe's smoke run, or a toy model fitted until it has learned: 10 s to minutes
+# on 2 cores) are `slow` whatever else they do: the fast tier checks the same modules on untrained tiny models
+TRAINING_FIXTURES = {
+    "smoke", "pos_smoke", "translation_smoke", "captioning_smoke", "csv_smoke",  # recipes' smoke runs
+    "trained_tagger", "trained_translator", "trained_captioner", "trained_agreement", "trained_language_model",
+}
 
 pytest_plugins = ["fixtures.recipes", *(task.fixtures for task in TASKS if task.fixtures), "fixtures.serving"]
 
@@ -63,5 +66,5 @@ def rng():
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if RECIPE_SMOKE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)

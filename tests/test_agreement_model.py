@@ -25,7 +25,7 @@ class Trained:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained_agreement(tmp_path_factory):
     """A tiny LSTM classifier fitted on the toy prefixes and exported once."""
     data = toy_examples()
     keras.utils.set_random_seed(0)
@@ -42,46 +42,46 @@ def trained(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def loaded(trained):
-    return tf.saved_model.load(str(trained.version_dir))
+def loaded(trained_agreement):
+    return tf.saved_model.load(str(trained_agreement.version_dir))
 
 
 # --- the Python API -----------------------------------------------------------------------------------------
 
 
 @pytest.mark.slow
-def test_the_toy_agreement_is_learned(trained):
-    assert trained.history["accuracy"][-1] >= 0.95
-    result = trained.model.predict_tokens(trained.data.prefixes)
+def test_the_toy_agreement_is_learned(trained_agreement):
+    assert trained_agreement.history["accuracy"][-1] >= 0.95
+    result = trained_agreement.model.predict_tokens(trained_agreement.data.prefixes)
     predicted = np.array([agreement.LABELS.index(label) for label in result.labels])
-    assert np.mean(predicted == trained.data.labels) >= 0.95
-    assert trained.model.predict_number(["The dogs near the cat", "The cat near the dogs"]).labels == [
+    assert np.mean(predicted == trained_agreement.data.labels) >= 0.95
+    assert trained_agreement.model.predict_number(["The dogs near the cat", "The cat near the dogs"]).labels == [
         "plural", "singular"]
 
 
-def test_predict_number_gives_labels_and_probabilities(trained):
-    result = trained.model.predict_number(["The dog", "The farmers that the cat saw", "The child"])
+def test_predict_number_gives_labels_and_probabilities(trained_agreement):
+    result = trained_agreement.model.predict_number(["The dog", "The farmers that the cat saw", "The child"])
     assert len(result.labels) == 3 and result.scores.shape == (3, 2) and result.scores.dtype == np.float32
     np.testing.assert_allclose(result.scores.sum(axis=1), 1.0, atol=1e-6)
-    assert result.labels == [trained.model.label_names[i] for i in result.scores.argmax(axis=1)]
-    assert trained.model.label_names == ["singular", "plural"]
-    single = trained.model.predict_number("The dogs")
-    assert single.labels == trained.model.predict_number(["The dogs"]).labels
+    assert result.labels == [trained_agreement.model.label_names[i] for i in result.scores.argmax(axis=1)]
+    assert trained_agreement.model.label_names == ["singular", "plural"]
+    single = trained_agreement.model.predict_number("The dogs")
+    assert single.labels == trained_agreement.model.predict_number(["The dogs"]).labels
 
 
-def test_predict_tokens_is_predict_number_on_the_same_tokens(trained):
+def test_predict_tokens_is_predict_number_on_the_same_tokens(trained_agreement):
     texts = ["The dogs near the cat", "The child that the farmers saw"]
-    by_text = trained.model.predict_number(texts)
-    by_tokens = trained.model.predict_tokens([t.split() for t in texts])
+    by_text = trained_agreement.model.predict_number(texts)
+    by_tokens = trained_agreement.model.predict_tokens([t.split() for t in texts])
     assert by_text.labels == by_tokens.labels
     np.testing.assert_allclose(by_text.scores, by_tokens.scores, atol=1e-6)
 
 
-def test_batches_of_mixed_lengths_keep_the_input_order(trained, monkeypatch):
+def test_batches_of_mixed_lengths_keep_the_input_order(trained_agreement, monkeypatch):
     texts = ["The dogs near the cat", "The dog", "The cats that the child saw", "The farmer", "The children"]
-    one_by_one = np.concatenate([trained.model.predict_number([t]).scores for t in texts])
+    one_by_one = np.concatenate([trained_agreement.model.predict_number([t]).scores for t in texts])
     monkeypatch.setattr(agreement_signatures, "BATCH_SIZE", 2)
-    np.testing.assert_allclose(trained.model.predict_number(texts).scores, one_by_one, atol=1e-6)
+    np.testing.assert_allclose(trained_agreement.model.predict_number(texts).scores, one_by_one, atol=1e-6)
 
 
 @pytest.mark.parametrize("call, inputs, pattern", [
@@ -93,9 +93,9 @@ def test_batches_of_mixed_lengths_keep_the_input_order(trained, monkeypatch):
     ("predict_tokens", ["The dog"], r"prefixes\[0\]: expected a non-empty list"),
     ("predict_tokens", [["The", ""]], r"prefixes\[0\]: expected a non-empty list of non-empty token strings"),
 ])
-def test_bad_input_is_a_value_error_naming_it(trained, call, inputs, pattern):
+def test_bad_input_is_a_value_error_naming_it(trained_agreement, call, inputs, pattern):
     with pytest.raises(ValueError, match=pattern):
-        getattr(trained.model, call)(inputs)
+        getattr(trained_agreement.model, call)(inputs)
 
 
 def test_too_many_tokens_are_refused():
@@ -107,24 +107,24 @@ def test_too_many_tokens_are_refused():
     assert len(model.predict_number(["The dog near"]).labels) == 1
 
 
-def test_predict_text_prints_one_line_per_input(trained):
-    lines = trained.model.predict_text("The dogs\nThe cat near the dogs\n").splitlines()
+def test_predict_text_prints_one_line_per_input(trained_agreement):
+    lines = trained_agreement.model.predict_text("The dogs\nThe cat near the dogs\n").splitlines()
     assert len(lines) == 2
     assert lines[0].split()[0] in ("singular", "plural") and lines[0].endswith("The dogs")
 
 
-def test_command_line_predict(trained, capsys):
+def test_command_line_predict(trained_agreement, capsys):
     from zoo.cli import main
 
-    assert main(["predict", str(trained.version_dir), "--text", "The dogs\nThe dog"]) == 0
+    assert main(["predict", str(trained_agreement.version_dir), "--text", "The dogs\nThe dog"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in out] == trained.model.predict_number(["The dogs", "The dog"]).labels
-    assert main(["predict", str(trained.version_dir), "--text", ""]) == 2
+    assert [line.split()[0] for line in out] == trained_agreement.model.predict_number(["The dogs", "The dog"]).labels
+    assert main(["predict", str(trained_agreement.version_dir), "--text", ""]) == 2
     assert "empty" in capsys.readouterr().err
 
 
-def test_demo_marks_the_seed_sentences(trained):
-    lines = demo_lines(trained.model).splitlines()
+def test_demo_marks_the_seed_sentences(trained_agreement):
+    lines = demo_lines(trained_agreement.model).splitlines()
     assert len(lines) == len(SEED_PREFIXES) == 4
     for line, (text, expected) in zip(lines, SEED_PREFIXES):
         assert text in line and (line.endswith("ok") or line.endswith("WRONG"))
@@ -164,18 +164,18 @@ def test_unknown_words_share_an_entry_but_keep_their_ending():
 def test_word_dropout_only_while_training():
     model = tiny_model(word_dropout=1.0)
     tokens = tf.constant([["dogs", "zzdogs"]])
-    trained = model.embed(tokens, training=True).numpy()[0]
-    np.testing.assert_allclose(trained[0], trained[1])  # every known word read as unknown (same ending "ogs")
+    trained_agreement = model.embed(tokens, training=True).numpy()[0]
+    np.testing.assert_allclose(trained_agreement[0], trained_agreement[1])  # every known word read as unknown (same ending "ogs")
     inference = model.embed(tokens).numpy()[0]
     assert not np.allclose(inference[0], inference[1])
 
 
-def test_config_round_trip_and_reconfigured(trained):
-    copy = AgreementClassifier.from_config(trained.model.get_config())
-    copy.set_weights(trained.model.get_weights())
+def test_config_round_trip_and_reconfigured(trained_agreement):
+    copy = AgreementClassifier.from_config(trained_agreement.model.get_config())
+    copy.set_weights(trained_agreement.model.get_weights())
     texts = ["The dogs near the cat"]
-    np.testing.assert_allclose(copy.predict_number(texts).scores, trained.model.predict_number(texts).scores)
-    assert trained.model.reconfigured().get_config()["ending_vocabulary"] == trained.model.ending_vocabulary
+    np.testing.assert_allclose(copy.predict_number(texts).scores, trained_agreement.model.predict_number(texts).scores)
+    assert trained_agreement.model.reconfigured().get_config()["ending_vocabulary"] == trained_agreement.model.ending_vocabulary
 
 
 def test_rejects_an_unknown_cell():
@@ -186,8 +186,8 @@ def test_rejects_an_unknown_cell():
 # --- the SavedModel -------------------------------------------------------------------------------------------
 
 
-def test_export_card_and_zoo_load(trained):
-    card = zoo.info(trained.version_dir)
+def test_export_card_and_zoo_load(trained_agreement):
+    card = zoo.info(trained_agreement.version_dir)
     assert card["task"] == "number-agreement" and card["name"] == "agreement_toy"
     assert set(card["signatures"]) == {"serving_default", "classify_tokens"}
     assert card["signatures"]["serving_default"]["inputs"] == {"sentences": {"dtype": "string", "shape": None}}
@@ -195,16 +195,16 @@ def test_export_card_and_zoo_load(trained):
     assert set(card["signatures"]["serving_default"]["outputs"]) == {"label", "scores"}
     assert card["signatures"]["serving_default"]["example_request"]["inputs"]["sentences"] == [
         "The book that I got yesterday", "The books read by the second-grade children"]
-    loaded_model = zoo.load(trained.version_dir)
+    loaded_model = zoo.load(trained_agreement.version_dir)
     texts = ["The dog near the cats", "The children"]
-    np.testing.assert_allclose(loaded_model.predict_number(texts).scores, trained.model.predict_number(texts).scores,
+    np.testing.assert_allclose(loaded_model.predict_number(texts).scores, trained_agreement.model.predict_number(texts).scores,
                                atol=1e-6)
 
 
-def test_savedmodel_signatures_match_the_api(loaded, trained):
+def test_savedmodel_signatures_match_the_api(loaded, trained_agreement):
     texts = ["The dogs near the cat", "The child"]
     out = loaded.signatures["serving_default"](sentences=tf.constant(texts))
-    api = trained.model.predict_number(texts)
+    api = trained_agreement.model.predict_number(texts)
     assert [label.decode() for label in out["label"].numpy()] == api.labels
     np.testing.assert_allclose(out["scores"].numpy(), api.scores, atol=1e-6)
     out = loaded.signatures["classify_tokens"](tokens=tf.constant([["The", "dogs", "near", "the", "cat"],
@@ -229,8 +229,8 @@ def test_savedmodel_rejects_bad_input(loaded, signature, name, tensor, pattern):
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
-def test_graph_has_no_cudnn_op_and_only_core_ops(trained, cell, tmp_path, saved_model_ops):
-    version_dir = trained.version_dir if cell == "lstm" else tiny_model(cell=cell).export_serving(tmp_path / "agreement_gru")
+def test_graph_has_no_cudnn_op_and_only_core_ops(trained_agreement, cell, tmp_path, saved_model_ops):
+    version_dir = trained_agreement.version_dir if cell == "lstm" else tiny_model(cell=cell).export_serving(tmp_path / "agreement_gru")
     ops = saved_model_ops(version_dir)
     assert {"While", "Assert", "StringSplitV2", "LookupTableFindV2"} <= ops
     assert [op for op in ops if "cudnn" in op.lower()] == []
@@ -245,11 +245,11 @@ _PLAIN_TF_CALLS = """
 
 
 @pytest.mark.slow
-def test_plain_tensorflow_in_a_fresh_process_matches_the_api(trained, tmp_path, pos_recipe):
+def test_plain_tensorflow_in_a_fresh_process_matches_the_api(trained_agreement, tmp_path, pos_recipe):
     texts = ["The dogs near the cat", "The book that I got yesterday"]
-    got = pos_recipe.run_plain_tensorflow(trained.version_dir, _PLAIN_TF_CALLS, {"sentences": np.array(texts)},
+    got = pos_recipe.run_plain_tensorflow(trained_agreement.version_dir, _PLAIN_TF_CALLS, {"sentences": np.array(texts)},
                                           tmp_path)
-    api = trained.model.predict_number(texts)
+    api = trained_agreement.model.predict_number(texts)
     assert got["labels"] == api.labels
     np.testing.assert_allclose(got["scores"], api.scores, atol=1e-6)
 
@@ -279,13 +279,13 @@ def test_an_empty_bucket_has_no_accuracy():
     assert m["by_distance"]["15+"] == {"accuracy": None, "examples": 0}
 
 
-def test_evaluate_is_an_agreement_evaluation(trained):
+def test_evaluate_is_an_agreement_evaluation(trained_agreement):
     from zoo.agreement.evaluation import AgreementEvaluation, evaluate
 
-    result = evaluate(trained.model, trained.data)
-    assert isinstance(result, AgreementEvaluation) and result.TASK == trained.model.TASK == "number-agreement"
-    assert result["examples"] == len(trained.data) and result.headline == result["accuracy"]
-    assert str(result) == f"accuracy {result['accuracy']:.4f} ({result['errors']} errors of {len(trained.data)})"
+    result = evaluate(trained_agreement.model, trained_agreement.data)
+    assert isinstance(result, AgreementEvaluation) and result.TASK == trained_agreement.model.TASK == "number-agreement"
+    assert result["examples"] == len(trained_agreement.data) and result.headline == result["accuracy"]
+    assert str(result) == f"accuracy {result['accuracy']:.4f} ({result['errors']} errors of {len(trained_agreement.data)})"
 
 
 def test_majority_baseline_answers_the_most_frequent_training_number():

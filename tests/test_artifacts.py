@@ -122,6 +122,7 @@ def test_a_translator_stores_its_weights_once_and_loads_them_exactly(trained_tra
         zoo.load(broken)
 
 
+@pytest.mark.slow
 def test_versions_written_before_the_weight_collection_still_load():
     old = zoo.registry.resolve("pos_brown", 1)  # a full Keras copy
     assert (old / artifacts.KERAS_MODEL).exists() and not (old / artifacts.KERAS_CONFIG).exists()

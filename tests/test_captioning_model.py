@@ -24,7 +24,7 @@ from zoo.evaluation import Evaluation
 
 
 @pytest.fixture(scope="module")
-def trained():
+def trained_captioner():
     """A tiny attention captioner fitted on eight scenes (about ten seconds, once per session). Read-only."""
     model, data = trained_toy_captioner()
     return model, data
@@ -53,6 +53,7 @@ def test_encoder_grid_and_teacher_forced_logits(decoder):
     assert logits.shape == (2, 3, model.target_size)
 
 
+@pytest.mark.slow
 def test_mobilenet_backbone_builds_without_downloading():
     keras_home = Path(os.environ["KERAS_HOME"])
     model = Captioner(VOCABULARY, backbone="mobilenet_v3_small", hidden=8, embedding_dim=8, image_size=64)
@@ -75,6 +76,7 @@ def test_attention_rows_are_distributions_over_the_grid():
     assert np.all(weights.numpy() > 0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("decoder", ["attention", "init-state"])
 def test_teacher_forcing_computes_what_decoding_steps_compute(decoder):
     keras.utils.set_random_seed(7)
@@ -145,8 +147,8 @@ def test_beam_width_one_equals_greedy(decoder, cell):
 
 
 @pytest.mark.slow  # trains a toy model first
-def test_decoder_stops_at_the_end_token(trained):
-    model, data = trained
+def test_decoder_stops_at_the_end_token(trained_captioner):
+    model, data = trained_captioner
     encoded = model.encode(model.preprocess(data.images[:4]))
     limits = tf.fill([4], model.max_length)
     words = [len(refs[0].split()) for refs in data.captions[:4]]
@@ -159,6 +161,7 @@ def test_decoder_stops_at_the_end_token(trained):
         assert ids.shape[1] == max(words) + 1 < model.max_length, "the loop ran on after every caption ended"
 
 
+@pytest.mark.slow
 def test_decoder_stops_at_the_maximum_length():
     keras.utils.set_random_seed(6)
     model = make_tiny_captioner("attention", max_length=5)  # untrained: rarely emits the end token
@@ -175,8 +178,8 @@ def test_decoder_stops_at_the_maximum_length():
 
 
 @pytest.mark.slow  # trains a toy model first
-def test_a_tiny_model_learns_a_handful_of_scenes_exactly(trained):
-    model, data = trained
+def test_a_tiny_model_learns_a_handful_of_scenes_exactly(trained_captioner):
+    model, data = trained_captioner
     for beam_width in (1, 3):
         captions = model.caption(data.images, beam_width=beam_width)
         assert captions == [refs[0] for refs in data.captions]
@@ -190,8 +193,8 @@ def test_a_tiny_model_learns_a_handful_of_scenes_exactly(trained):
 
 
 @pytest.mark.slow  # trains a toy model first
-def test_teacher_forcing_batches(trained):
-    model, data = trained
+def test_teacher_forcing_batches(trained_captioner):
+    model, data = trained_captioner
     x, caption_out, weights = next(iter(as_dataset(data, model, 3, references="first")))
     assert x["images"].shape == (3, 32, 32, 3) and x["images"].dtype == tf.float32
     assert np.all(x["caption_in"][:, 0] == BOS_ID)
@@ -210,8 +213,8 @@ def test_teacher_forcing_batches(trained):
 
 
 @pytest.mark.slow  # trains a toy model first
-def test_config_round_trip_and_keras_save_load(trained, tmp_path):
-    model, data = trained
+def test_config_round_trip_and_keras_save_load(trained_captioner, tmp_path):
+    model, data = trained_captioner
     path = tmp_path / "model.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)
@@ -259,8 +262,8 @@ def test_metrics_are_perfect_for_references_and_lower_for_a_wrong_colour():
 
 
 @pytest.mark.slow  # trains a toy model first
-def test_evaluation_is_headed_by_bleu_and_says_what_was_scored(trained):
-    model, data = trained
+def test_evaluation_is_headed_by_bleu_and_says_what_was_scored(trained_captioner):
+    model, data = trained_captioner
     result = evaluate(model, data)
     assert isinstance(result, CaptioningEvaluation) and result.headline == result["bleu"]
     assert str(result).endswith(f"(attribute accuracy {result['attribute_accuracy']:.4f}, {len(data)} images)")
@@ -278,8 +281,8 @@ def test_evaluate_split_knows_the_scenes_and_coco_only():
 
 
 @pytest.mark.slow  # trains a toy model first
-def test_demo_and_predict_file(trained, tmp_path):
-    model, data = trained
+def test_demo_and_predict_file(trained_captioner, tmp_path):
+    model, data = trained_captioner
     lines = model.demo().splitlines()
     assert len(lines) == 6 and all(("true" in line) or ("WRONG" in line) for line in lines)
     path = tmp_path / "scene.png"
@@ -288,8 +291,8 @@ def test_demo_and_predict_file(trained, tmp_path):
 
 
 @pytest.mark.slow  # trains a toy model first
-def test_plot_caption_attention_writes_a_png(trained, tmp_path):
-    model, data = trained
+def test_plot_caption_attention_writes_a_png(trained_captioner, tmp_path):
+    model, data = trained_captioner
     result = model.caption(data.images[:1], return_attention=True)[0]
     path = zoo.plot_caption_attention(result, tmp_path / "attention.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 1000

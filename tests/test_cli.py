@@ -244,6 +244,7 @@ def test_python_dash_m_zoo_prints_no_tensorflow_lines(catalogue, basic_motions_t
     assert configured.returncode == 0 and configured.stderr == "" and "sensor_basic_motions" in configured.stdout
 
 
+@pytest.mark.slow
 def test_train_runs_a_recipe_into_the_current_directory(tmp_path):
     done = _zoo("train", "sensor", "--dataset", "BasicMotions", "--smoke", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -49,6 +49,7 @@ def test_conll_blocks_are_sentences_and_the_chunk_column_is_dropped():
     assert wsj._conll_sentences(text) == [[("Confidence", "NN"), ("in", "IN")], [("-LRB-", "-LRB-"), ("up", "RB")]]
 
 
+@pytest.mark.slow
 def test_the_fetched_corpus_is_the_treebank_sample_in_brown_style_words():
     data = wsj.load()
     sources = collections.Counter(source for source, _ in wsj.corpus())
@@ -71,6 +72,7 @@ def test_tokens_that_brown_splits_or_tags_otherwise_are_not_comparable(word, tag
     assert wsj.comparable(word, tag) is expected
 
 
+@pytest.mark.slow
 def test_comparable_tokens_align_with_the_loaded_sentences():
     marks, data = wsj.comparable_tokens(), wsj.load()
     assert [len(m) for m in marks] == [len(w) for w in data.words]

@@ -31,6 +31,7 @@ def test_info_prints_the_metrics_one_per_line_and_counts_the_long_ones(capsys):
     assert any(line.strip() == "per_tag (12 entries: zoo info --json)" for line in lines)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, suffix", [("pos_brown", ".tflite"), ("lm_english", "")])
 def test_keras_formats_of_a_text_model_are_one_line(name, suffix, tmp_path, capsys):
     fmt = "litert" if suffix else "tf_saved_model"
@@ -61,6 +62,7 @@ def test_help_lists_the_flags_without_the_optional_extras(blocked, argv):
     assert "--help" in proc.stdout and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_serving_a_missing_extra_is_one_line_with_the_extra_to_install():
     code = "import sys; sys.modules['tensorflow_serving'] = None; from zoo.cli import main; " \
            "sys.exit(main(['serving-config', 'saved_models']))"

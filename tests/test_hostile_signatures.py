@@ -20,6 +20,7 @@ def language_model():
     return LanguageModel(["the", "keys", "are", "is"], list("thekysari."), hidden=8, projection=8)
 
 
+@pytest.mark.slow
 def test_an_empty_text_asks_for_the_first_word_and_scores_the_end(language_model, tmp_path):
     words = language_model.next_words("", k=3)
     assert len(words) == 3 and all(0 < p < 1 for _, p in words)
@@ -39,6 +40,7 @@ def test_scoring_in_chunks_gives_the_full_softmax(language_model, count):
     np.testing.assert_allclose(language_model.target_log_probabilities(states, targets), expected, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_too_many_tokens_in_one_signature_call_are_refused(language_model, monkeypatch):
     monkeypatch.setattr(lm_signatures, "MAX_TOKENS_PER_CALL", 50)
     fresh = LanguageModel(["the"], list("the"), hidden=8, projection=8)  # traced with the lower cap
@@ -65,6 +67,7 @@ def test_decoding_options_of_a_wrong_type_or_range_are_refused(translator, optio
         translator.translate(["el rey"], **{option: value})
 
 
+@pytest.mark.slow
 def test_a_word_too_long_to_be_a_word_is_refused_before_the_subword_encoder(translator):
     long_word = "a" * (translation_signatures.MAX_WORD_CHARACTERS + 1)
     with pytest.raises(ValueError, match="a word of more than 100 characters; expected text in words"):
@@ -73,6 +76,7 @@ def test_a_word_too_long_to_be_a_word_is_refused_before_the_subword_encoder(tran
         translator.translate(["a" * translation_signatures.MAX_WORD_CHARACTERS])
 
 
+@pytest.mark.slow
 def test_a_sentence_of_too_many_pieces_is_refused(translator):
     pieces = translation_signatures.PIECES_PER_WORD * translator.max_source_tokens
     many = " ".join(["zqxzqxzqxzqxzqxzqx"] * 5)  # five words, each of letters the pairs never join

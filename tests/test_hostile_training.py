@@ -21,6 +21,7 @@ def _recipe(*args):
     return [sys.executable, str(REPO / "recipes" / "sensor_classification.py"), *SMOKE, *map(str, args)]
 
 
+@pytest.mark.slow
 def test_a_kill_mid_training_then_a_half_written_backup_still_resumes_and_exports(tmp_path):
     # SIGKILL mid-training, then what a kill during an in-place save would leave: the newest backup half
     # written beside a leftover temporary file. The rerun must warn in one line, resume and export.
@@ -44,6 +45,7 @@ def test_a_kill_mid_training_then_a_half_written_backup_still_resumes_and_export
     assert not (tmp_path / "saved_models").exists()
 
 
+@pytest.mark.slow
 def test_a_loss_that_becomes_nan_stops_the_run_and_nothing_is_exported(tmp_path, monkeypatch):
     load = sensor_classification.uea.load
 

@@ -106,6 +106,7 @@ def test_the_constructor_takes_the_config_and_get_config_returns_it():
         SensorClassifier(num_channels=2, class_names=["a", "b"], hiddn=8)
 
 
+@pytest.mark.slow
 def test_a_wrong_flag_value_is_one_line_that_says_what_was_expected():
     done = subprocess.run([sys.executable, "-m", "zoo.recipes.pos_tagging", "--char-filters", "0"],
                           capture_output=True, text=True, timeout=120)

@@ -11,7 +11,7 @@ from zoo.language_model.model import LanguageModel
 
 
 @pytest.fixture(scope="module")
-def toy():
+def trained_language_model():
     rows = toy_rows()
     keras.utils.set_random_seed(0)
     model = make_tiny_language_model(hidden=32, projection=16)
@@ -29,16 +29,16 @@ def test_tokens_vocabularies_and_batches():
     assert [b.shape.as_list() for b in batches] == [[2, 7], [1, 7]]
 
 
-def test_it_learns_to_predict_both_ways(toy):
-    model, rows, history = toy
+def test_it_learns_to_predict_both_ways(trained_language_model):
+    model, rows, history = trained_language_model
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
     result = evaluation.evaluate(model, rows[:8])
     assert result["perplexity"] < 3 and result["backward_perplexity"] < 3
     assert result["tokens"] == sum(len(r) + 1 for r in rows[:8])
 
 
-def test_take_weights_keeps_what_it_learned_for_the_words_and_characters_both_know(toy):
-    model, rows, _ = toy
+def test_take_weights_keeps_what_it_learned_for_the_words_and_characters_both_know(trained_language_model):
+    model, rows, _ = trained_language_model
     same = LanguageModel(model.vocabulary, model.char_vocabulary, hidden=32, projection=16, dropout=0.0)
     same.take_weights(model)
     assert evaluation.evaluate(same, rows[:8]) == evaluation.evaluate(model, rows[:8])
@@ -53,8 +53,8 @@ def test_take_weights_keeps_what_it_learned_for_the_words_and_characters_both_kn
     assert evaluation.evaluate(grown, rows[:8])["perplexity"] < 3  # "files" is as rare as the rarest word
 
 
-def test_targets_are_the_next_words_forwards_and_the_previous_ones_backwards(toy):
-    model = toy[0]
+def test_targets_are_the_next_words_forwards_and_the_previous_ones_backwards(trained_language_model):
+    model = trained_language_model[0]
     targets = model.targets(tf.constant([["The", "dog", "runs"], ["A", "dog", ""]]))
     ids = {w: model.word_ids(tf.constant([w])).numpy()[0] for w in ("the", "dog", "runs", "a")}
     assert targets["forward"].numpy().tolist() == [[ids["the"], ids["dog"], ids["runs"], 3],
@@ -63,8 +63,8 @@ def test_targets_are_the_next_words_forwards_and_the_previous_ones_backwards(toy
                                                     [ids["dog"], ids["a"], 2, 0]]
 
 
-def test_next_words_and_score(toy):
-    model = toy[0]
+def test_next_words_and_score(trained_language_model):
+    model = trained_language_model[0]
     words = [w for w, _ in model.next_words("The dogs", k=3)]
     assert words[0] == "run" and len(words) == 3
     probabilities = [p for _, p in model.next_words("A", k=10)]
@@ -75,30 +75,30 @@ def test_next_words_and_score(toy):
 
 
 @pytest.mark.parametrize("bad, message", [(0, "k: expected 1 to 100"), (101, "k: expected"), (True, "k: expected")])
-def test_bad_k_is_refused(toy, bad, message):
+def test_bad_k_is_refused(trained_language_model, bad, message):
     with pytest.raises(ValueError, match=message):
-        toy[0].next_words("The", k=bad)
+        trained_language_model[0].next_words("The", k=bad)
 
 
-def test_bad_text_is_refused(toy):
-    model = toy[0]
+def test_bad_text_is_refused(trained_language_model):
+    model = trained_language_model[0]
     with pytest.raises(ValueError, match="not valid UTF-8"):
         model.score([b"\xff the"])
     with pytest.raises(ValueError, match="expected a string"):
         model.next_words(["The"], k=2)
 
 
-def test_contextual_layers_align_with_the_tokens(toy):
-    model = toy[0]
+def test_contextual_layers_align_with_the_tokens(trained_language_model):
+    model = trained_language_model[0]
     layers = model.contextual(tf.constant([["The", "dogs", "run", ""]]))
     assert layers.shape == (1, 4, 3, 16)
     alone = model.contextual(tf.constant([["The", "dogs", "run"]]))
     np.testing.assert_allclose(layers[:, :3], alone, rtol=1e-5, atol=1e-5)  # padding changes nothing before it
 
 
-def test_the_exported_signatures_match_the_python_api(toy, tmp_path):
-    model = toy[0]
-    path = model.export_serving(tmp_path / "lm_toy", version=1, card={"description": "toy"})
+def test_the_exported_signatures_match_the_python_api(trained_language_model, tmp_path):
+    model = trained_language_model[0]
+    path = model.export_serving(tmp_path / "lm_toy", version=1, card={"description": "trained_language_model"})
     loaded = tf.saved_model.load(str(path))
     out = loaded.signatures["next_words"](sentences=tf.constant(["The dogs"]), k=tf.constant(2))
     assert [w.decode() for w in out["words"].numpy()[0]] == [w for w, _ in model.next_words("The dogs", k=2)]

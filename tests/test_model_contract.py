@@ -206,6 +206,7 @@ def test_config_round_trip_gives_the_same_model(subject):
 # --- 2. plain TensorFlow in a fresh process -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_fresh_plain_tensorflow_process_answers_as_the_model(subject, fresh):
     result, outputs = fresh
     assert result["errors"] == {}
@@ -219,6 +220,7 @@ def test_a_fresh_plain_tensorflow_process_answers_as_the_model(subject, fresh):
 # --- 3. zoo.load ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_zoo_load_of_the_export_answers_as_the_model(subject, exported):
     reloaded = zoo.load(exported.version_dir)
     assert type(reloaded) is type(subject.model)

@@ -135,6 +135,7 @@ def test_pretrained_tagger_reproduces_its_test_accuracy(name, brown_tarball):
         card["examples"], card["errors"], card["unseen_tokens"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", TAGGERS)
 def test_pretrained_tagger_tags_the_agreement_sentence(name):
     model = zoo.load(_committed(name))
@@ -144,6 +145,7 @@ def test_pretrained_tagger_tags_the_agreement_sentence(name):
     assert {i: row[i] for i in AGREEMENT_TAGS[name]} == AGREEMENT_TAGS[name]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", (*TAGGERS, "agreement_brown"))
 def test_pretrained_v2_reads_through_the_published_language_model_unchanged(name):
     model = zoo.load(_committed(name))
@@ -207,6 +209,7 @@ def test_pretrained_translator_card():
     ("Use --force para sobrescribir {0} archivos.", ["--force", "{0}"]),
     ("La versión 2.4.1 está disponible en https://example.org/descargas", ["2.4.1", "https://example.org/descargas"]),
 ])
+@pytest.mark.slow
 def test_pretrained_translator_writes_placeholders_options_paths_and_numbers_as_they_are(spanish, spans):
     translation = zoo.load(_committed(TRANSLATOR)).translate([spanish])[0]
     for span in spans:
@@ -241,6 +244,7 @@ def test_pretrained_translator_reproduces_its_card_bleu_on_the_test_slice(bible_
                                                             expected["sentences"])
 
 
+@pytest.mark.slow
 def test_pretrained_translator_translates_a_famous_verse():
     model = zoo.load(_committed(TRANSLATOR))
     assert model.length_penalty == model.card["length_penalty"]
@@ -295,6 +299,7 @@ def test_pretrained_captioner_reproduces_its_card_metrics_on_the_test_slice():
         assert got[key] == pytest.approx(expected[key], abs=1e-9), key
 
 
+@pytest.mark.slow
 def test_pretrained_captioner_describes_unseen_colour_shape_pairs_truly():
     from zoo.datasets import scenes
 

@@ -53,6 +53,7 @@ def test_reproduces_its_card_on_the_test_split(brown_tarball):
     assert model.evaluate_split("test") == model.card["test_metrics"]
 
 
+@pytest.mark.slow
 def test_labels_the_seed_sentences():
     model = zoo.load(NAME)
     result = model.predict_number([text for text, _ in SEED_PREFIXES])
@@ -60,6 +61,7 @@ def test_labels_the_seed_sentences():
     assert (result.scores.max(axis=1) > 0.5).all()
 
 
+@pytest.mark.slow
 def test_follows_the_subject_past_a_noun_of_the_other_number():
     # the sentences on which the model trained on Brown alone followed the nearest noun
     result = zoo.load(NAME).predict_number(["The keys to the cabinet", "The authors that the critic praised",

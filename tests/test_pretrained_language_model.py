@@ -65,6 +65,7 @@ def test_reproduces_its_card_on_the_old_books_test_split(lm):
         assert measured[key] == pytest.approx(expected[key], rel=1e-3), key
 
 
+@pytest.mark.slow
 def test_prefers_the_verb_that_agrees_with_a_plain_subject(lm):
     pairs = [("The books are on the table .", "The books is on the table ."),
              ("The child is asleep .", "The child are asleep ."),
@@ -74,6 +75,7 @@ def test_prefers_the_verb_that_agrees_with_a_plain_subject(lm):
         assert good_score["total"] > bad_score["total"], good
 
 
+@pytest.mark.slow
 def test_next_words_are_ranked_probabilities(lm):
     words = lm.next_words("The keys to the cabinet", k=5)
     assert len(words) == 5 and len({w for w, _ in words}) == 5
@@ -87,6 +89,7 @@ def test_size():
     assert sum(p.stat().st_size for p in version_dir.rglob("*") if p.is_file()) < 30 * MB
 
 
+@pytest.mark.slow
 def test_an_empty_text_asks_for_the_first_word_in_the_exported_graph_too():
     import tensorflow as tf
 

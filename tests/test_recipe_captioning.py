@@ -48,6 +48,7 @@ def test_vocabulary_and_length_come_from_the_training_captions(recipe_module):
     assert model.max_length == max(len(c.split()) for refs in train.captions for c in refs) + 4
 
 
+@pytest.mark.slow
 def test_coco_data_for_online_users(recipe_module):
     import tensorflow_datasets as tfds
 

@@ -36,6 +36,7 @@ def test_litert_holds_only_builtin_ops(smoke_model, tmp_path):
     assert b"Flex" not in path.read_bytes()
 
 
+@pytest.mark.slow
 def test_the_published_model_on_a_phone_answers_as_keras_on_every_test_series(basic_motions_test, tmp_path):
     """What the README shows: `zoo export sensor_basic_motions sensor.tflite --format litert`, one series in."""
     import zoo

@@ -98,6 +98,7 @@ def test_resampling_while_training_draws_new_lengths_every_epoch(basic_motions_t
     assert all(80 <= n <= 125 for lengths in epochs for n in lengths)  # 100 steps, x 1/1.25 to x 1.25
 
 
+@pytest.mark.slow
 def test_the_recipe_chooses_the_centring_on_validation_and_reports_robustness(tmp_path):
     import zoo
     from fixtures.recipes import REPO, RecipeRunner

@@ -61,6 +61,7 @@ def test_sensor_answers_equal_the_signature(client, signature, rng):
                                                                    tf.constant([7, 2])))
 
 
+@pytest.mark.slow
 def test_tagger_answers_equal_the_signature(client, signature):
     sentences = ["The dog sees a cat .", "Every old horse sleeps slowly today .", ""]
     _assert_equal(client.predict("pos_tiny", sentences=sentences), signature("pos_tiny")(tf.constant(sentences)))

@@ -90,6 +90,7 @@ def test_sensor_predict_equals_the_signature(predictions, loaded, rng):
         tf.constant(series), tf.constant(lengths)))
 
 
+@pytest.mark.slow
 def test_tagger_predict_equals_the_signature(predictions, loaded):
     sentences = np.array([b"The dog sees a cat .", b"A small bird runs quickly today .", b""], dtype=object)
     response = predictions.Predict(_request("pos_tiny", sentences=sentences), timeout=60)

@@ -83,6 +83,7 @@ def test_sensor_row_and_columnar_formats_match_classify(url, sensor, rng):
     np.testing.assert_allclose(columns["outputs"]["scores"], expected.scores, rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_tagger_named_instances_match_tag(url, root):
     sentences = ["The dog sees a cat .", "A small bird runs quickly ."]
     expected = zoo.load(root / "pos_tiny" / "1").tag(sentences)

@@ -214,6 +214,7 @@ def test_keras_file_round_trip(trained_tagger, tmp_path):
     np.testing.assert_array_equal(loaded(tokens).numpy(), model(tokens).numpy())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cell", ["elman", "gru", "lstm"])
 @pytest.mark.parametrize("bidirectional", [True, False], ids=["bi", "uni"])
 def test_every_cell_builds_and_tags(tiny_tagger_factory, cell, bidirectional):

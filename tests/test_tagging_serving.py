@@ -140,6 +140,7 @@ def test_graph_has_no_cudnn_op_and_only_core_ops(trained_tagger, saved_model_ops
     assert [op for op in ops if op_def_registry.get(op) is None] == []
 
 
+@pytest.mark.slow
 def test_gru_export_has_no_cudnn_op(tiny_tagger_factory, tmp_path, saved_model_ops):
     path = tiny_tagger_factory(cell="gru").export_serving(tmp_path / "pos_gru")
     ops = saved_model_ops(path)

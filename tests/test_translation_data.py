@@ -123,6 +123,7 @@ def _order(dataset):
     return [[tuple(row[0]) for row in batch] for batch in _rows(dataset)]
 
 
+@pytest.mark.slow
 def test_shuffle_is_reproducible_and_keeps_every_pair(data, translator):
     first = as_dataset(data, translator, batch_size=2, shuffle=True, seed=7)
     again = as_dataset(data, translator, batch_size=2, shuffle=True, seed=7)

@@ -18,6 +18,7 @@ def test_learns_the_toy_translations_with_reordering(trained_translator):
         assert correct >= 0.9 * len(targets), [(o, t) for o, t in zip(out, targets) if o != t]
 
 
+@pytest.mark.slow
 def test_an_unseen_word_is_read_as_pieces_and_never_dropped(tiny_translator_factory):
     model = tiny_translator_factory("dot")
     out = model.translate(["Pablo bebe agua."], beam_width=1, return_attention=True)[0]
@@ -100,6 +101,7 @@ def test_attention_of_each_output_word_is_a_distribution_over_the_source(trained
         assert np.all(weights >= 0)
 
 
+@pytest.mark.slow
 def test_attention_none_returns_zero_attention_and_still_translates(tiny_translator_factory):
     model = tiny_translator_factory("none")
     out = model.translate(["El perro come pan."], return_attention=True)[0]
@@ -224,6 +226,7 @@ def test_every_cell_translates_and_fits(tiny_translator_factory, trained_transla
     assert len(model.translate(["El perro come pan."], beam_width=2)) == 1
 
 
+@pytest.mark.slow
 def test_the_demo_verses_are_test_split_verses_with_their_king_james_text(bible_pairs):
     from zoo.datasets import bible
     from zoo.translation.demo import DEMO_VERSES

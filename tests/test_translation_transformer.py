@@ -41,6 +41,7 @@ def test_beam_width_one_equals_greedy_and_decoding_stops():
     assert np.all(np.sum(greedy[0].numpy() != PAD_ID, axis=1) <= [7, 4])
 
 
+@pytest.mark.slow
 def test_learns_the_toy_pairs_and_round_trips_through_keras_and_savedmodel(tmp_path):
     from zoo.datasets.parallel import ParallelText
     from zoo.training import compile_word_generator
@@ -64,6 +65,7 @@ def test_learns_the_toy_pairs_and_round_trips_through_keras_and_savedmodel(tmp_p
     assert [t.decode() for t in result["translations"].numpy()] == model.translate(sources[:2], beam_width=1)
 
 
+@pytest.mark.slow
 def test_an_exported_transformer_loads_in_a_fresh_process(tmp_path):
     """`zoo.load` imports the module a version's class lives in: nothing imports the Transformer's otherwise."""
     import subprocess

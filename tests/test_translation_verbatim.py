@@ -84,6 +84,7 @@ def test_kept_counts_sentences_whose_translation_keeps_every_span_the_reference_
     assert verbatim.kept(sources, references, hypotheses) == {"kept": 1, "of": 2, "share": 0.5}
 
 
+@pytest.mark.slow
 def test_a_verbatim_translator_reads_spans_as_slots_and_never_writes_a_slot_character(tiny_translator_factory):
     model = tiny_translator_factory(verbatim=True)
     sentences = ["Juan ve --verbose y %s en /tmp", "el perro come 3 panes", "nada"]
@@ -114,6 +115,7 @@ def test_a_translation_starts_with_a_capital_unless_its_source_starts_with_a_sma
     (" ".join(f"--o{i}" for i in range(2000)), "more than max_source_tokens"),
     (b"--verbose \xff", "not valid UTF-8"),
 ])
+@pytest.mark.slow
 def test_a_verbatim_translator_refuses_hostile_sentences_clearly(tiny_translator_factory, sentence, error):
     model = tiny_translator_factory(verbatim=True)
     with pytest.raises(ValueError, match=error):
