@@ -149,6 +149,40 @@ def test_a_stalling_server_times_out_within_the_read_timeout(home, published, se
     assert _nothing_cached(home)
 
 
+def _trickle(archive):
+    """A server sending the archive ten bytes every tenth of a second (100 bytes/s): never silent for a read
+    timeout, and hours from the end."""
+    def behaviour(handler):
+        _send(handler, b"", len(archive))
+        for start in range(0, len(archive), 10):
+            if handler.server.released.wait(0.1):
+                return
+            handler.wfile.write(archive[start:start + 10])
+            handler.wfile.flush()
+
+    return behaviour
+
+
+def test_a_trickling_server_is_given_up_after_a_read_timeout_below_the_minimum_rate(home, published, serve,
+                                                                                    monkeypatch, capsys):
+    monkeypatch.setenv("ZOO_MODELS_URL", serve(_trickle(published.read_bytes())))
+    code, out, err, seconds = _download(capsys)
+    _one_line_error(code, out, err)
+    assert "slower than 1024 bytes/s for 1 s (the read timeout; $ZOO_MIN_RATE sets the rate)" in err
+    assert READ_TIMEOUT <= seconds < READ_TIMEOUT + SLACK
+    assert _nothing_cached(home)
+
+
+@pytest.mark.parametrize("rate", ["0", "-5", "fast", "nan"])
+def test_a_minimum_rate_that_is_no_rate_is_one_line(home, published, monkeypatch, capsys, rate):
+    monkeypatch.setenv("ZOO_MODELS_URL", str(published.parent))
+    monkeypatch.setenv("ZOO_MIN_RATE", rate)
+    code, out, err, _ = _download(capsys)
+    assert (code, out) == (2, "") and err.count("\n") == 1, err
+    assert f"$ZOO_MIN_RATE={rate!r}: expected a positive number" in err
+    assert _nothing_cached(home)
+
+
 def _endless(handler):
     handler.send_response(200)
     handler.end_headers()

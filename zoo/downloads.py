@@ -4,9 +4,12 @@
 directory is turned into a `file://` URL by `url_of`). It waits at most the
 connect timeout for a connection and the read timeout for each read after it,
 stops as soon as the body outgrows the size the catalogue records (or
-`DEFAULT_MAX_BYTES` where it records none), checks the sha256, and only then
+`DEFAULT_MAX_BYTES` where it records none), gives up on a server that
+trickles (fewer than `$ZOO_MIN_RATE` bytes a second, default 1024, over a
+whole read timeout: curl's `--speed-limit`), checks the sha256, and only then
 renames the hidden partial file into place: whatever fails, nothing but the
-exception is left behind.
+exception is left behind. So a download ends within the connect timeout, plus
+a read timeout per stall, plus the size at the minimum rate.
 
 Timeouts, in seconds: the arguments of `fetch`, else `$ZOO_CONNECT_TIMEOUT`
 (default 10) and `$ZOO_READ_TIMEOUT` (default 30).
@@ -32,6 +35,7 @@ from zoo.version import __version__
 
 CONNECT_TIMEOUT = ("ZOO_CONNECT_TIMEOUT", 10.0)  # (environment variable, default seconds)
 READ_TIMEOUT = ("ZOO_READ_TIMEOUT", 30.0)
+MIN_RATE = ("ZOO_MIN_RATE", 1024.0)  # bytes a second, averaged over each read timeout
 DEFAULT_MAX_BYTES = 64 << 20  # the most a download may be when its size is not recorded
 SCHEMES = ("http", "https", "file")
 _BLOCK = 1 << 16
@@ -42,7 +46,8 @@ class DownloadError(OSError):
 
 
 def timeout(setting: tuple[str, float]) -> float:
-    """Seconds from a `(variable, default)` setting: the environment variable when set, else the default.
+    """Seconds (or bytes a second) from a `(variable, default)` setting: the environment variable when set,
+    else the default.
 
     Raises:
         ValueError: the variable holds anything but a positive number.
@@ -56,7 +61,7 @@ def timeout(setting: tuple[str, float]) -> float:
     except ValueError:
         seconds = math.nan
     if not 0 < seconds < math.inf:
-        raise ValueError(f"${variable}={text!r}: expected a positive number of seconds")
+        raise ValueError(f"${variable}={text!r}: expected a positive number")
     return seconds
 
 
@@ -121,13 +126,15 @@ def _copy(url, out, size, timeouts, progress):
     """Copies the body of `url` into the file `out`, within the size limit; returns its sha256."""
     limit = DEFAULT_MAX_BYTES if size is None else size
     digest, received = hashlib.sha256(), 0
+    rate = _Rate(url, timeouts[1], timeout(MIN_RATE))
     try:
         with _open(url, *timeouts) as response:
             _check_declared_length(url, response, size, limit)
-            while block := response.read(_BLOCK):
+            while block := response.read1(_BLOCK):  # what has arrived: a trickle is seen as it trickles
                 received += len(block)
                 if received > limit:
                     raise DownloadError(f"{url}: longer than {_limit_text(size, limit)}")
+                rate.check(received)
                 digest.update(block)
                 out.write(block)
                 progress.update(received)
@@ -146,6 +153,23 @@ def _copy(url, out, size, timeouts, progress):
     if size is not None and received != size:
         raise DownloadError(f"{url}: ended after {received} of the {size} bytes the catalogue records")
     return digest.hexdigest()
+
+
+class _Rate:
+    """Refuses a body that arrives slower than `minimum` bytes a second over a whole `window` of seconds."""
+
+    def __init__(self, url, window, minimum):
+        self.url, self.window, self.minimum = url, window, minimum
+        self.started, self.at_start = time.monotonic(), 0
+
+    def check(self, received):
+        elapsed = time.monotonic() - self.started
+        if elapsed < self.window:
+            return
+        if (received - self.at_start) / elapsed < self.minimum:
+            raise DownloadError(f"{self.url}: slower than {self.minimum:g} bytes/s for {self.window:g} s (the "
+                                f"read timeout; ${MIN_RATE[0]} sets the rate)")
+        self.started, self.at_start = time.monotonic(), received
 
 
 def _check_declared_length(url, response, size, limit):
