@@ -353,7 +353,7 @@ HOSTILE = {
     "symlink-chain": (lambda tmp: _tar(_member("a", tarfile.DIRTYPE), _member("a/up", tarfile.SYMTYPE, "../../.."),
                                        _member("link", tarfile.SYMTYPE, "a/up/../.."), _member("link/escaped")),
                       "a symbolic link"),
-    "dot-dot": (lambda tmp: _tar(_member("../../../../../escaped")), "leading outside the version"),
+    "dot-dot": (lambda tmp: _tar(_member("../../../../../escaped")), "one leading outside the destination"),
     "absolute": (lambda tmp: _tar(_member(str(tmp / "escaped"))), "an absolute name"),
     "hard-link": (lambda tmp: _tar(_member("hard", tarfile.LNKTYPE, str(tmp / "outside"))), "a hard link"),
     "device": (lambda tmp: _tar(_member("null", tarfile.CHRTYPE)), "a character device"),

