@@ -30,7 +30,8 @@ def test_an_unreadable_backup_is_set_aside_and_the_one_before_resumes(tmp_path, 
     with pytest.raises(KeyboardInterrupt):
         _fit(tmp_path, 5, _KilledAfter(2))
     backup = tmp_path / "backup"
-    assert sorted(p.name for p in backup.iterdir()) == ["0001.weights.h5", "0002.weights.h5"]
+    assert sorted(p.name for p in backup.glob("*.weights.h5")) == ["0001.weights.h5", "0002.weights.h5"]
+    assert sorted(p.name for p in backup.glob("*.counters.json")) == ["0001.counters.json", "0002.counters.json"]
     (backup / "0002.weights.h5").write_bytes(b"\x89HDF\r\n half written")
     resumed = _fit(tmp_path, 5)
     assert resumed.epoch == [2, 3, 4]  # from the backup of epoch 1, not from scratch
@@ -42,6 +43,31 @@ def test_an_intact_backup_resumes_from_its_epoch(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         _fit(tmp_path, 5, _KilledAfter(2))
     assert _fit(tmp_path, 5).epoch == [3, 4]
+
+
+def _fit_away_from_validation(workdir, epochs, *extra):
+    """A model whose validation loss rises every epoch (it learns 1, validation wants -1): early stopping's
+    best is epoch 0, and it stops after `patience` (10) epochs more, restoring epoch 0's weights."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, kernel_initializer="zeros")])
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    x = np.ones((8, 3), "float32")
+    history = model.fit(x, np.ones((8, 1), "float32"), validation_data=(x, -np.ones((8, 1), "float32")),
+                        epochs=epochs, verbose=0, initial_epoch=training.resume(model, workdir),
+                        callbacks=[*training.standard_callbacks(workdir, 10, 10), *extra])
+    return history, model.get_weights()
+
+
+def test_a_resumed_run_stops_early_and_restores_the_best_weights_as_an_unbroken_run_does(tmp_path):
+    unbroken, unbroken_weights = _fit_away_from_validation(tmp_path / "unbroken", 40)
+    assert unbroken.epoch[-1] == 10  # 0 the best, then ten without progress
+    with pytest.raises(KeyboardInterrupt):
+        _fit_away_from_validation(tmp_path / "killed", 40, _KilledAfter(5))
+    resumed, resumed_weights = _fit_away_from_validation(tmp_path / "killed", 40)
+    assert resumed.epoch == list(range(6, 11))  # not ten more epochs from the kill
+    for ours, theirs in zip(resumed_weights, unbroken_weights, strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    assert len(list((tmp_path / "killed" / "backup").glob("best-*.npz"))) <= 2
 
 
 class _LearningRates(keras.callbacks.Callback):

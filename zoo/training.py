@@ -138,13 +138,15 @@ def standard_callbacks(workdir, patience, lr_patience, monitor="val_loss", befor
     workdir.mkdir(parents=True, exist_ok=True)
     plateau = [] if lr_patience is None else [
         keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, patience=lr_patience, min_lr=1e-5)]
+    stopping = keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True)
     return [
         *plateau,
-        keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True),
+        stopping,
         keras.callbacks.TensorBoard(str(workdir / "logs")),
         keras.callbacks.CSVLogger(str(workdir / HISTORY), append=True),
         *before_backup,
-        _Backup(workdir / BACKUP_DIR),  # last: killed before it, the rerun trains the epoch and logs it again
+        # last: killed before it, the rerun trains the epoch and logs it again
+        _Backup(workdir / BACKUP_DIR, counting=[*plateau, stopping]),
     ]
 
 
@@ -499,19 +501,57 @@ class _Resume(keras.callbacks.Callback):
 
 class _Backup(keras.callbacks.Callback):
     """Backs up each finished epoch for `resume`: the weights and optimizer state as `NNNN.weights.h5`
-    (`save_atomically`), the one before kept. An epoch whose loss is not finite is not backed up."""
+    (`save_atomically`), the one before kept, beside what the `counting` callbacks (early stopping, the
+    learning-rate plateau) have counted so far as `NNNN.counters.json`, and early stopping's best weights as
+    `best-NNNN.npz`. A resumed run takes the counters back at its first epoch (after Keras has reset them at the
+    start of `fit`), so it stops, lowers the learning rate and restores the best weights when an unbroken run
+    would. An epoch whose loss is not finite is not backed up."""
 
-    def __init__(self, directory):
+    COUNTERS = ("wait", "best", "best_epoch", "stopped_epoch", "cooldown_counter")
+
+    def __init__(self, directory, counting=()):
         super().__init__()
-        self.directory = Path(directory)
+        self.directory, self.counting, self.resumed = Path(directory), list(counting), False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if not self.resumed:
+            self.resumed = True
+            self._take_counters_back(self.directory / f"{epoch - 1:04d}.counters.json")
 
     def on_epoch_end(self, epoch, logs=None):
         if not math.isfinite(float((logs or {}).get("loss", 0.0))):
             return
         self.directory.mkdir(parents=True, exist_ok=True)
+        for callback in self.counting:
+            if getattr(callback, "best_weights", None) is not None and callback.best_epoch == epoch:
+                partial = self.directory / "best.partial.npz"
+                np.savez(partial, *callback.best_weights)
+                partial.replace(self.directory / f"best-{epoch:04d}.npz")
+                for old in sorted(self.directory.glob("best-*.npz"))[:-2]:  # the kept backups' best epochs stay
+                    old.unlink()
+        write_record(self.directory / f"{epoch:04d}.counters.json", [
+            {name: _plain_number(getattr(c, name)) for name in self.COUNTERS if hasattr(c, name)}
+            for c in self.counting])
         save_atomically(self.model, self.directory / f"{epoch:04d}.weights.h5")
         for old in _numbered(self.directory)[:-2]:
             old.unlink()
+            old.with_name(old.name.replace(".weights.h5", ".counters.json")).unlink(missing_ok=True)
+
+    def _take_counters_back(self, record):
+        if not record.exists():
+            return  # a fresh run, or a backup an older zoo wrote: counting starts over
+        for callback, counters in zip(self.counting, json.loads(record.read_text())):
+            for name, value in counters.items():
+                setattr(callback, name, value)
+            best = self.directory / f"best-{counters.get('best_epoch', -1):04d}.npz"
+            if getattr(callback, "restore_best_weights", False) and best.exists():
+                with np.load(best) as arrays:
+                    callback.best_weights = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+
+
+def _plain_number(value):
+    """A counter as JSON holds it: a NumPy scalar as its Python number."""
+    return value.item() if hasattr(value, "item") else value
 
 
 class _Divergence(keras.callbacks.Callback):
