@@ -61,13 +61,7 @@ def fraction(text):
     >>> fraction("0.25")
     0.25
     """
-    try:
-        value = at_least(0.0, float)(text)
-    except argparse.ArgumentTypeError:
-        value = None
-    if value is None or value >= 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction of at least 0 and below 1, got {text!r}")
-    return value
+    return _from_zero(text, "a fraction of at least 0 and below 1", lambda value: value < 1)
 
 
 def probability(text):
@@ -76,12 +70,16 @@ def probability(text):
     >>> probability("1")
     1.0
     """
+    return _from_zero(text, "a probability from 0 to 1", lambda value: value <= 1)
+
+
+def _from_zero(text, what, below_top):
     try:
         value = at_least(0.0, float)(text)
     except argparse.ArgumentTypeError:
         value = None
-    if value is None or value > 1:
-        raise argparse.ArgumentTypeError(f"expected a probability from 0 to 1, got {text!r}")
+    if value is None or not below_top(value):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
     return value
 
 
