@@ -61,7 +61,8 @@ def test_default_flags_are_the_published_configuration(recipe_module):
             recipe_module.parse_args(bad)
     if "agreement_brown" in zoo.list_models():  # the defaults and the LM rebuild the published model
         published = zoo.info("agreement_brown")["hyperparameters"]
-        on_the_lm = vars(recipe_module.parse_args(["--init-from", "lm_english"]))
+        on_the_lm = vars(recipe_module.parse_args(["--init-from", published["init_from"], *(
+            ["--fine-tune-lm"] if published["fine_tune_lm"] else [])]))
         assert {k: v for k, v in on_the_lm.items() if k in published} == {
             k: v for k, v in published.items() if k in on_the_lm}
 
@@ -178,3 +179,17 @@ def test_a_classifier_built_on_a_pretrained_language_model(recipe, brown_tarball
     assert list(constructed) == ["agreement_brown", f"{lm_dir} alone, by P(verb)"]
     assert constructed[f"{lm_dir} alone, by P(verb)"] == agreement_by_probability(lm)
     assert "constructed" in proc.stdout and "alone, by P(verb)" in proc.stdout
+
+
+@pytest.mark.parametrize("fine_tune", [False, True])
+def test_the_model_on_a_language_model_is_built_frozen_or_fine_tuned_as_asked(recipe_module, monkeypatch, fine_tune):
+    from fixtures.language_model import make_tiny_language_model
+
+    lm = make_tiny_language_model()
+    monkeypatch.setattr(recipe_module.training, "pretrained", lambda reference: lm)
+    args = recipe_module.parse_args(["--init-from", "lm_english==2", "--hidden", "4",
+                                     *(["--fine-tune-lm"] if fine_tune else [])])
+    model = recipe_module.build_model(args, ["the", "keys"], ["the", "eys"])
+    assert model.fine_tune_language_model is fine_tune and model.config.hidden == 4
+    for ours, theirs in zip(model.reader.get_weights(), lm.reader.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)

@@ -67,7 +67,8 @@ def test_flags(recipe_module, tmp_path):
 def test_default_flags(recipe_module):
     args = recipe_module.parse_args([])
     published = zoo.info("pos_brown")["hyperparameters"]  # the defaults and the LM rebuild the published tagger
-    on_the_lm = recipe_module.parse_args(["--init-from", "lm_english"])
+    on_the_lm = recipe_module.parse_args(["--init-from", published["init_from"]])
+    assert published["init_from"].partition("==")[0] == "lm_english"
     assert {k: v for k, v in vars(on_the_lm).items() if k in published} == published
     assert (args.tagset, args.cell, args.bidirectional, args.train_file, args.max_tokens) == (
         "universal", "gru", True, None, 10_000)
@@ -287,3 +288,18 @@ def test_a_teacher_tags_unlabelled_sentences_once_beside_the_gold_ones(recipe_mo
 def test_a_version_that_is_not_a_number_is_refused(recipe_module, reference):
     with pytest.raises(SystemExit, match="expected NAME, NAME==VERSION"):
         recipe_module.training.pretrained(reference)
+
+
+@pytest.mark.parametrize("fine_tune", [False, True])
+def test_the_model_on_a_language_model_is_built_frozen_or_fine_tuned_as_asked(recipe_module, monkeypatch, fine_tune):
+    from fixtures.language_model import make_tiny_language_model
+
+    lm = make_tiny_language_model()
+    monkeypatch.setattr(recipe_module.training, "pretrained", lambda reference: lm)
+    args = recipe_module.parse_args(["--init-from", "lm_english==2", "--hidden", "4",
+                                     *(["--fine-tune-lm"] if fine_tune else [])])
+    model = recipe_module.build_model(args, ["DET", "NOUN"], ["the"], list("the"))
+    assert model.fine_tune_language_model is fine_tune and model.reader.trainable is fine_tune
+    assert model.config.hidden == 4 and model.config.char_filters == 96  # the flags' config, the recipe's defaults
+    for ours, theirs in zip(model.reader.get_weights(), lm.reader.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)

@@ -137,6 +137,6 @@ class ReadsThroughLanguageModel:
     def with_language_model(cls, language_model, fine_tune=False, **kwargs):
         """The model reading tokens also through a pretrained `LanguageModel`'s reader (its weights copied,
         its softmax left behind), kept frozen unless `fine_tune`."""
-        model = cls(language_model=language_model.reader.get_config(), fine_tune_language_model=fine_tune, **kwargs)
+        model = cls(language_model=language_model.reader.get_config(), **{**kwargs, "fine_tune_language_model": fine_tune})
         model.reader.set_weights(language_model.reader.get_weights())
         return model
