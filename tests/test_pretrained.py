@@ -145,20 +145,45 @@ def test_pretrained_tagger_tags_the_agreement_sentence(name):
     assert {i: row[i] for i in AGREEMENT_TAGS[name]} == AGREEMENT_TAGS[name]
 
 
+BUILT_ON_LM = (*TAGGERS, "agreement_brown")
+
+
+def _language_model_version(card):
+    """The lm_english version a model was built on: the one its `--init-from` names, or for a plain
+    `lm_english` the newest when the model was exported."""
+    name, _, version = card["hyperparameters"]["init_from"].partition("==")
+    assert name == "lm_english"
+    if version:
+        return int(version)
+    published = {v: zoo.info(name, version=v)["exported_at"] for v in registry.local_versions(name)}
+    newest_then = max((v for v, at in published.items() if at < card["exported_at"]), default=None)
+    return newest_then or min(published) - 1  # exported before every version here: a retired one
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", (*TAGGERS, "agreement_brown"))
-def test_pretrained_reads_through_the_published_language_model(name):
-    """Built on the published lm_english its card names: frozen, the reader's weights are the LM's own;
-    fine-tuned (validation chose it), they moved from them."""
-    model = zoo.load(_committed(name))
-    reference = model.card["hyperparameters"]["init_from"]
-    assert reference.partition("==")[0] == "lm_english"
-    pairs = list(zip(model.reader.get_weights(), training.pretrained(reference).reader.get_weights(), strict=True))
-    if model.fine_tune_language_model:
-        assert any(not np.array_equal(ours, published) for ours, published in pairs)
-    else:
-        for ours, published in pairs:
-            np.testing.assert_array_equal(ours, published)
+def test_pretrained_models_read_through_the_language_model_they_were_built_on():
+    """Frozen, a model's reader is the LM's own: the same weights as that lm_english version where it is
+    published, and the same weights in every model built on one retired to git history (v1); fine-tuned
+    (validation chose it), they moved from the LM's."""
+    by_version = {}
+    for name in BUILT_ON_LM:
+        model = zoo.load(_committed(name))
+        by_version.setdefault(_language_model_version(model.card), []).append(model)
+    for version, models in by_version.items():
+        frozen = [m for m in models if not m.fine_tune_language_model]
+        published = registry.local_versions("lm_english")
+        reference = (zoo.load("lm_english", version=version) if version in published else frozen[0]).reader
+        for model in models:
+            pairs = list(zip(model.reader.get_weights(), reference.get_weights(), strict=True))
+            if model.fine_tune_language_model:
+                assert any(not np.array_equal(ours, theirs) for ours, theirs in pairs), model.card["name"]
+            else:
+                for ours, theirs in pairs:
+                    np.testing.assert_array_equal(ours, theirs, err_msg=model.card["name"])
+        if version not in published:
+            assert len(frozen) > 1, f"one model alone on the retired lm_english v{version}: nothing to compare"
+            newest = zoo.load("lm_english").reader.get_weights()
+            assert any(not np.array_equal(a, b) for a, b in zip(frozen[0].reader.get_weights(), newest))
 
 
 @pytest.mark.parametrize("name", TAGGERS)
