@@ -220,20 +220,21 @@ def _table():
     return table(data_dir() / NAME / "english.tsv", _sentences)
 
 
-def select(rows, split, sources, known):
-    """The sentences of `rows` in `split` from `sources` (default: every one of `known`), in order."""
+def select(table, split, sources, known):
+    """The sentences in `split` from `sources` (default: every one of `known`) of the rows `table()` returns
+    (built only once the arguments are known to be good), in order."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     wanted = set(known if sources is None else sources)
     unknown = wanted - set(known)
     if unknown:
         raise ValueError(f"unknown sources {sorted(unknown)}; expected some of {list(known)}")
-    return [sentence for source, s, sentence in rows if s == split and source in wanted]
+    return [sentence for source, s, sentence in table() if s == split and source in wanted]
 
 
 def load(split, sources=None):
     """The sentences (raw strings) of a split, from `sources` (default: all), in the fixed order."""
-    return select(_table(), split, sources, SOURCES)
+    return select(_table, split, sources, SOURCES)
 
 
 def describe():

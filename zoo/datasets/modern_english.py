@@ -229,7 +229,7 @@ def _table():
 
 def load(split, sources=None):
     """The sentences (raw strings) of a split, from `sources` (default: all), in the fixed order."""
-    return english.select(_table(), split, sources, SOURCES)
+    return english.select(_table, split, sources, SOURCES)
 
 
 def describe():
