@@ -1,7 +1,10 @@
-"""What `zoo demo` shows of a language model: the words it expects next, and which sentence it prefers."""
+"""What `zoo demo` shows of a language model: the words it expects next, in old books' English and today's
+(software documentation and messages), and which sentence it prefers."""
 
-PROMPTS = ("The keys to the cabinet", "The authors that the critic praised", "In the beginning God")
-PAIRS = (("The keys to the cabinet are on the table.", "The keys to the cabinet is on the table."),)
+PROMPTS = ("The keys to the cabinet", "The authors that the critic praised", "In the beginning God",
+           "The function returns a", "This option is")
+PAIRS = (("The keys to the cabinet are on the table.", "The keys to the cabinet is on the table."),
+         ("The file could not be opened.", "The file could not be open."))
 
 
 def demo_lines(model):
