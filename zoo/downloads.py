@@ -45,24 +45,24 @@ class DownloadError(OSError):
     """A download that failed: unreachable, too slow, too large, cut short, or not matching its sha256."""
 
 
-def timeout(setting: tuple[str, float]) -> float:
-    """Seconds (or bytes a second) from a `(variable, default)` setting: the environment variable when set,
-    else the default.
+def setting(variable_and_default: tuple[str, float]) -> float:
+    """A positive number (seconds, bytes a second) from a `(variable, default)` setting: the environment
+    variable when set, else the default.
 
     Raises:
         ValueError: the variable holds anything but a positive number.
     """
-    variable, default = setting
+    variable, default = variable_and_default
     text = os.environ.get(variable, "").strip()
     if not text:
         return default
     try:
-        seconds = float(text)
+        value = float(text)
     except ValueError:
-        seconds = math.nan
-    if not 0 < seconds < math.inf:
+        value = math.nan
+    if not 0 < value < math.inf:
         raise ValueError(f"${variable}={text!r}: expected a positive number")
-    return seconds
+    return value
 
 
 def url_of(base: str, file_name: str) -> str:
@@ -105,7 +105,7 @@ def fetch(url: str, target: str | os.PathLike, sha256: str, size: int | None = N
             left behind.
         ValueError: a timeout variable that is not a positive number.
     """
-    timeouts = (connect_timeout or timeout(CONNECT_TIMEOUT), read_timeout or timeout(READ_TIMEOUT))
+    timeouts = (connect_timeout or setting(CONNECT_TIMEOUT), read_timeout or setting(READ_TIMEOUT))
     target = Path(target)
     handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
     try:
@@ -126,7 +126,7 @@ def _copy(url, out, size, timeouts, progress):
     """Copies the body of `url` into the file `out`, within the size limit; returns its sha256."""
     limit = DEFAULT_MAX_BYTES if size is None else size
     digest, received = hashlib.sha256(), 0
-    rate = _Rate(url, timeouts[1], timeout(MIN_RATE))
+    rate = _Rate(url, timeouts[1], setting(MIN_RATE))
     try:
         with _open(url, *timeouts) as response:
             _check_declared_length(url, response, size, limit)

@@ -148,7 +148,7 @@ class Hyperparameters:
                                        and not value.is_integer()):
             value = repr(value)  # not a whole number: the check refuses its text
         try:
-            return meta["parse"](value if isinstance(value, str) else _plain(value))
+            return meta["parse"](value if isinstance(value, str) else plain_number(value))
         except argparse.ArgumentTypeError as error:
             raise ValueError(f"{type(self).__name__} {field.name}: {error}") from None
 
@@ -173,22 +173,28 @@ class Hyperparameters:
             meta = field.metadata
             if not meta["recipe"] or field.name in taken:
                 continue
-            default = field.default
-            option = "--" + (meta["flag"] or field.name).replace("_", "-")
+            option = "--" + _dest(field).replace("_", "-")
             if isinstance(field.default, bool):
-                parser.add_argument(option, action=argparse.BooleanOptionalAction, default=default, help=meta["help"])
+                parser.add_argument(option, action=argparse.BooleanOptionalAction, default=field.default,
+                                    help=meta["help"])
             else:
                 parser.add_argument(option, type=meta["parse"] or type(field.default), choices=meta["choices"],
-                                    default=default, help=meta["help"])
+                                    default=field.default, help=meta["help"])
 
     @classmethod
     def from_flags(cls, args, **overrides):
         """The hyperparameters a recipe's parsed `args` ask for (fields the recipe sets itself: `overrides`)."""
-        values = {field.name: getattr(args, (field.metadata["flag"] or field.name).replace("-", "_"))
+        values = {field.name: getattr(args, _dest(field))
                   for field in dataclasses.fields(cls) if field.metadata["recipe"]}
         return cls(**{**values, **overrides})
 
 
-def _plain(value):
-    """A NumPy scalar as the Python number it holds (`str(np.float32(0.1))` is not `0.1`'s text)."""
+def _dest(field):
+    """Where argparse keeps a field's flag: its `flag` (`layers` for `num_layers`), else its name."""
+    return field.metadata["flag"] or field.name
+
+
+def plain_number(value):
+    """A NumPy scalar as the Python number it holds (`str(np.float32(0.1))` is not `0.1`'s text, and JSON
+    writes no NumPy scalar); anything else as it is."""
     return value.item() if hasattr(value, "item") else value

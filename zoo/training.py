@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import distribute, registry
-from zoo.hyperparameters import at_least
+from zoo.hyperparameters import at_least, plain_number
 
 EPOCHS_DIR = "epochs"
 BACKUP_DIR = "backup"  # the state of the last finished epochs, to resume from: `NNNN.weights.h5`, the newest two
@@ -530,7 +530,7 @@ class _Backup(keras.callbacks.Callback):
                 for old in sorted(self.directory.glob("best-*.npz"))[:-2]:  # the kept backups' best epochs stay
                     old.unlink()
         write_record(self.directory / f"{epoch:04d}.counters.json", [
-            {name: _plain_number(getattr(c, name)) for name in self.COUNTERS if hasattr(c, name)}
+            {name: plain_number(getattr(c, name)) for name in self.COUNTERS if hasattr(c, name)}
             for c in self.counting])
         save_atomically(self.model, self.directory / f"{epoch:04d}.weights.h5")
         for old in _numbered(self.directory)[:-2]:
@@ -547,11 +547,6 @@ class _Backup(keras.callbacks.Callback):
             if getattr(callback, "restore_best_weights", False) and best.exists():
                 with np.load(best) as arrays:
                     callback.best_weights = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
-
-
-def _plain_number(value):
-    """A counter as JSON holds it: a NumPy scalar as its Python number."""
-    return value.item() if hasattr(value, "item") else value
 
 
 class _Divergence(keras.callbacks.Callback):

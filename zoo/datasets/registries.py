@@ -138,7 +138,6 @@ def unpacked(package, archive, directory):
             subprocess.run(["dpkg-deb", "-x", str(archive), str(directory)], check=True, capture_output=True)
         else:
             shutil.rmtree(directory, ignore_errors=True)
-            directory.parent.mkdir(parents=True, exist_ok=True)
             archives.unpack(archive, directory, compressed=True)
         marker.touch()
     return directory
