@@ -64,8 +64,8 @@ def test_a_bomb_stops_at_a_hundred_times_the_tarball(tmp_path):
 
 @pytest.mark.parametrize("content,expected", [
     (b"not a tarball at all", "not a readable tar archive"),
-    (gzip.compress(b"x" * 100)[:30], "not a readable tar archive"),
-])
+    (gzip.compress(b"x" * 100, mtime=0)[:30], "not a readable tar archive"),
+], ids=["not a tarball", "a cut gzip stream"])
 def test_a_corrupt_tarball_is_one_line(tmp_path, content, expected):
     (tmp_path / "bad.tgz").write_bytes(content)
     with pytest.raises(archives.ArchiveError, match=f"^bad.tgz: {expected}"):
