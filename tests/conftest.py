@@ -3,6 +3,9 @@
 Everything the tests write goes to temporary directories: `$ZOO_DATA`, `$ZOO_HOME`, Keras',
 Matplotlib's and TFDS' directories are pointed at a session temp dir here,
 before any test module imports `zoo`, so nothing lands in the user's home.
+`$ZOO_DATA` is one for the whole run, shared by the xdist workers (they
+inherit the environment of the process that starts them): what one fetched
+or converted, the other reads (`zoo.datasets.built_once` lets one build it).
 """
 
 import os
@@ -15,8 +18,10 @@ import pytest
 
 # Set at import time (conftest is imported before the test modules), so that no
 # import or fetch can run with the default ~/.cache/zoo.
-_SESSION_TMP = Path(tempfile.mkdtemp(prefix="zoo-tests-"))
-os.environ["ZOO_DATA"] = str(_SESSION_TMP / "zoo_data")
+_RUN_OWNER = "ZOO_TESTS_RUN_DIR" not in os.environ  # the process that starts the run (and any workers)
+_RUN_TMP = Path(os.environ.setdefault("ZOO_TESTS_RUN_DIR", tempfile.mkdtemp(prefix="zoo-tests-")))
+_SESSION_TMP = Path(tempfile.mkdtemp(prefix="process-", dir=_RUN_TMP))
+os.environ["ZOO_DATA"] = str(_RUN_TMP / "zoo_data")
 os.environ["ZOO_HOME"] = str(_SESSION_TMP / "zoo_home")  # the model download cache
 os.environ.pop("ZOO_MODELS_URL", None)
 os.environ["KERAS_HOME"] = str(_SESSION_TMP / "keras_home")
@@ -40,11 +45,16 @@ pytest_plugins = ["fixtures.recipes", *(task.fixtures for task in TASKS if task.
 
 @pytest.fixture(scope="session", autouse=True)
 def zoo_data_dir():
-    """`$ZOO_DATA` for the whole session (set above, via os.environ, so subprocesses inherit it)."""
+    """`$ZOO_DATA` for the whole run (set above, via os.environ, so subprocesses inherit it)."""
     path = Path(os.environ["ZOO_DATA"])
-    assert path.is_relative_to(_SESSION_TMP)
+    assert path.is_relative_to(_RUN_TMP)
     yield path
     shutil.rmtree(_SESSION_TMP, ignore_errors=True)
+
+
+def pytest_unconfigure(config):
+    if _RUN_OWNER:  # the workers are done: the shared data cache goes too
+        shutil.rmtree(_RUN_TMP, ignore_errors=True)
 
 
 @pytest.fixture

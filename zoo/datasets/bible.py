@@ -29,7 +29,7 @@ import zlib
 
 import keras
 
-from zoo.datasets import DataUnavailable, data_dir, registries
+from zoo.datasets import DataUnavailable, built_once, data_dir, registries
 from zoo.datasets.parallel import ParallelText
 
 PACKAGES = {  # language: (Debian package, SWORD module)
@@ -127,8 +127,8 @@ def _spaced(match):
     return " " + match.group(1) if match.group(1) else match.group(2) + " "
 
 
-def _convert(sword, target):
-    """Reads every verse of both modules and writes the aligned pairs as TSV, atomically."""
+def _convert(sword, scratch):
+    """Reads every verse of both modules and writes the aligned pairs as TSV into `scratch`."""
     from pysword.canons import canons
     from pysword.cleaner import OSISCleaner
     from pysword.modules import SwordModules
@@ -154,7 +154,6 @@ def _convert(sword, target):
                     raw = bible.get(books=[osis.lower()], chapters=[chapter], verses=[verse], clean=False)
                     verses[lang].append(clean_verse(cleaner.clean(_ADDED_WORDS.sub(_spaced, raw))))
         progress.add(1)
-    scratch = target.with_suffix(".partial")
     with scratch.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_NONE)
         openings = [i for i, (_, _, verse) in enumerate(keys) if verse == 1]
@@ -162,15 +161,12 @@ def _convert(sword, target):
                                restore_small_caps(verses["en"], openings)):
             if es and en:
                 writer.writerow([*key, es, en])
-    scratch.replace(target)
 
 
 @functools.lru_cache(maxsize=1)
 def pairs():
     """Every aligned verse as `(book, chapter, verse, spanish, english)`, in canonical order."""
-    target = data_dir() / "bible" / TSV
-    if not target.exists():
-        _convert(fetch(), target)
+    target = built_once(data_dir() / "bible" / TSV, lambda scratch: _convert(fetch(), scratch))
     if hashlib.sha256(target.read_bytes()).hexdigest() != TSV_SHA256:
         raise DataUnavailable(f"{target}: sha256 differs from the expected {TSV_SHA256}; delete it to convert again")
     with target.open(encoding="utf-8", newline="") as f:

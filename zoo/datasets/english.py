@@ -38,7 +38,7 @@ import html
 import re
 import zlib
 
-from zoo.datasets import bible, brown, data_dir, registries, tagged
+from zoo.datasets import bible, brown, built_once, data_dir, registries, tagged
 
 NAME = "english"
 BLOCK = 5  # paragraphs per split unit (a Bible chapter is one paragraph)
@@ -203,15 +203,13 @@ def _sentences():
 
 
 def table(target, rows):
-    """The `(source, split, sentence)` rows of `target`, a TSV written once (atomically) from `rows()`."""
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        scratch = target.with_suffix(".partial")
+    """The `(source, split, sentence)` rows of `target`, a TSV written once (`built_once`) from `rows()`."""
+    def write(scratch):
         with scratch.open("w", encoding="utf-8") as out:
             for row in rows():
                 out.write("\t".join(row) + "\n")
-        scratch.replace(target)
-    return [line.split("\t") for line in target.read_text("utf-8").splitlines()]
+
+    return [line.split("\t") for line in built_once(target, write).read_text("utf-8").splitlines()]
 
 
 @functools.lru_cache(maxsize=1)

@@ -58,7 +58,7 @@ from pathlib import Path
 
 import keras
 
-from zoo.datasets import DataUnavailable, data_dir, registries
+from zoo.datasets import DataUnavailable, built_once, data_dir, registries
 from zoo.datasets.parallel import ParallelText
 
 NAME = "gettext_es_en"
@@ -215,21 +215,16 @@ def _rows():
     return [row for row in rows if row[3] not in ("validation", "test") or row[4] not in trained]
 
 
-def _convert(target):
-    target.parent.mkdir(parents=True, exist_ok=True)
-    scratch = target.with_suffix(".partial")
+def _convert(scratch):
     with scratch.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_NONE, escapechar="\\")
         writer.writerows(_rows())
-    scratch.replace(target)
 
 
 @functools.lru_cache(maxsize=1)
 def pairs():
     """Every cleaned pair as `(source package, package, domain, split, spanish, english)`, converted once."""
-    target = data_dir() / "gettext_es" / TSV
-    if not target.exists():
-        _convert(target)
+    target = built_once(data_dir() / "gettext_es" / TSV, _convert)
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     if digest != TSV_SHA256:
         raise DataUnavailable(f"{target}: sha256 {digest} differs from the expected {TSV_SHA256}; delete it to "

@@ -31,7 +31,7 @@ import tempfile
 import zlib
 from pathlib import Path
 
-from zoo.datasets import DataUnavailable, data_dir, english, gettext_es, registries
+from zoo.datasets import DataUnavailable, data_dir, english, gettext_es, one_at_a_time, registries
 
 NAME = "modern_english"
 SPLITS = english.SPLITS
@@ -65,7 +65,9 @@ def _index(kind):
     into the zoo's own list directory and checked against its pinned sha256."""
     target = data_dir() / NAME / f"{SUITE}-{kind}.txt"
     if not target.exists():
-        _fetch_lists(target.parent)
+        with one_at_a_time(target.parent / SUITE):  # one `apt-get update` writes both indices
+            if not target.exists():
+                _fetch_lists(target.parent)
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     if digest != LISTS[kind]:
         raise DataUnavailable(f"{target}: sha256 {digest} differs from the expected {LISTS[kind]} (Debian has "

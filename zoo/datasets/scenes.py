@@ -66,7 +66,7 @@ import json
 import keras
 import numpy as np
 
-from zoo.datasets import DataUnavailable, data_dir
+from zoo.datasets import DataUnavailable, data_dir, one_at_a_time
 
 NAME = "scenes"
 GENERATOR_VERSION = "1.0.0"
@@ -419,14 +419,9 @@ def load(split):
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     images_path, text_path = _paths(split)
     if not (images_path.exists() and text_path.exists()):
-        print(f"generating the scenes {split} split (once):", flush=True)
-        data = generate_split(split)
-        digest = content_sha256(data)
-        if digest != SHA256[split]:
-            raise DataUnavailable(f"the generator's {split} split has sha256 {digest}, not the expected "
-                               f"{SHA256[split]}: a changed generator needs a new GENERATOR_VERSION and SHA256")
-        _save(data, images_path, text_path)
-        return data
+        with one_at_a_time(images_path):  # one process generates a split, the others then read it
+            if not (images_path.exists() and text_path.exists()):
+                return _generate(split, images_path, text_path)
     with np.load(images_path) as arrays:
         images = arrays["images"]
     text = json.loads(text_path.read_text("utf-8"))
@@ -435,6 +430,17 @@ def load(split):
     if digest != SHA256[split]:
         raise DataUnavailable(f"{images_path} and {text_path}: content sha256 {digest} differs from the expected "
                            f"{SHA256[split]}; delete them to generate the split again")
+    return data
+
+
+def _generate(split, images_path, text_path):
+    print(f"generating the scenes {split} split (once):", flush=True)
+    data = generate_split(split)
+    digest = content_sha256(data)
+    if digest != SHA256[split]:
+        raise DataUnavailable(f"the generator's {split} split has sha256 {digest}, not the expected "
+                              f"{SHA256[split]}: a changed generator needs a new GENERATOR_VERSION and SHA256")
+    _save(data, images_path, text_path)
     return data
 
 
