@@ -237,23 +237,6 @@ def test_graph_has_no_cudnn_op_and_only_core_ops(trained_agreement, cell, tmp_pa
     assert [op for op in ops if op_def_registry.get(op) is None] == []
 
 
-_PLAIN_TF_CALLS = """
-    out = loaded.signatures["serving_default"](sentences=tf.constant(inputs["sentences"]))
-    result["labels"] = [b.decode("utf-8") for b in out["label"].numpy()]
-    result["scores"] = out["scores"].numpy().tolist()
-"""
-
-
-@pytest.mark.slow
-def test_plain_tensorflow_in_a_fresh_process_matches_the_api(trained_agreement, tmp_path, pos_recipe):
-    texts = ["The dogs near the cat", "The book that I got yesterday"]
-    got = pos_recipe.run_plain_tensorflow(trained_agreement.version_dir, _PLAIN_TF_CALLS, {"sentences": np.array(texts)},
-                                          tmp_path)
-    api = trained_agreement.model.predict_number(texts)
-    assert got["labels"] == api.labels
-    np.testing.assert_allclose(got["scores"], api.scores, atol=1e-6)
-
-
 # --- metrics ------------------------------------------------------------------------------------------------
 
 

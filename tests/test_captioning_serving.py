@@ -1,7 +1,6 @@
 """zoo.captioning.signatures: every kind of image in, bad input refused, and the same captions from the API,
 zoo.load, plain TensorFlow in a fresh process and saved_model_cli."""
 
-import subprocess
 
 import numpy as np
 import pytest
@@ -259,40 +258,3 @@ def test_graph_decodes_images_and_captions_with_core_ops_only(exported, saved_mo
     assert {"While", "TopKV2", "DecodeImage", "DecodeRaw", "ScaleAndTranslate", "ReduceJoin"} <= ops
     assert [op for op in ops if "cudnn" in op.lower()] == []
     assert [op for op in ops if op_def_registry.get(op) is None] == []
-
-
-_PLAIN_TF_CALLS = """
-    image_bytes = tf.constant(inputs["image_bytes"])
-    out = loaded.signatures["serving_default"](image_bytes=image_bytes)
-    result["default"] = [t.decode("utf-8") for t in out["captions"].numpy()]
-    out = loaded.signatures["caption"](image_bytes=image_bytes, beam_width=tf.constant(1), max_length=tf.constant(0))
-    result["greedy"] = [t.decode("utf-8") for t in out["captions"].numpy()]
-"""
-
-
-@pytest.mark.slow
-def test_plain_tensorflow_and_saved_model_cli_match_zoo_load(exported, tmp_path, recipe):
-    """Both fresh processes run at once (each mostly imports TensorFlow)."""
-    images = [exported.data.images[0], exported.data.images[5], np.full((40, 30, 3), 128, np.uint8)]
-    data = [_png(image) for image in images]
-    np.save(tmp_path / "image_bytes.npy", np.array(data, dtype=object), allow_pickle=True)
-    cli = subprocess.Popen(
-        [recipe.saved_model_cli(), "run", "--dir", str(exported.version_dir), "--tag_set", "serve",
-         "--signature_def", "serving_default", "--inputs", "image_bytes=image_bytes.npy", "--outdir", "out"],
-        cwd=tmp_path, env=recipe.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        plain_dir = tmp_path / "plain"
-        plain_dir.mkdir()
-        inputs = {"image_bytes": np.array(data, dtype=bytes)}  # fixed width: PNGs end in a CRC, never in NUL
-        got = recipe.run_plain_tensorflow(exported.version_dir, _PLAIN_TF_CALLS, inputs, plain_dir)
-        stdout, stderr = cli.communicate(timeout=300)
-    finally:
-        if cli.poll() is None:
-            cli.kill()
-            cli.wait()
-    reloaded = zoo.load(exported.version_dir)
-    assert got["default"] == reloaded.caption(data)
-    assert got["greedy"] == reloaded.caption(data, beam_width=1)
-    assert cli.returncode == 0, recipe.explain(subprocess.CompletedProcess(cli.args, cli.returncode, stdout, stderr))
-    captions = np.load(tmp_path / "out" / "captions.npy", allow_pickle=True)
-    assert [c.decode() for c in captions] == reloaded.caption(data)

@@ -6,7 +6,9 @@ For each model, on its own `example_requests()`:
 1. `from_config(get_config())` gives the same config and, with the weights set, the same outputs;
 2. its export (`export_serving`), loaded by plain TensorFlow in a fresh process that cannot import zoo, answers
    as the in-process signatures do, every signature, the example requests and the empty ones (one job per model
-   in one such process, `fixtures.recipes.PlainTensorflow`; outputs back as .npz);
+   in one such process, `fixtures.recipes.PlainTensorflow`; outputs back as .npz): through `tf.saved_model.load`,
+   and through the graph-mode loader TF Serving and `saved_model_cli run` use (a TF1 session running each
+   signature's tensors by name);
 3. `zoo.load` of the export answers the same;
 4. an empty batch (batch dimension 0 of every batched input, scalars kept) answers empty outputs of the dtypes
    the card declares;
@@ -134,20 +136,32 @@ def exported(subject, models_root, plain_tensorflow):
 
 
 # the fresh process: every request of `inputs` ("<request>.<input name>" -> array; a request is "<signature>" or
-# "<signature>@empty") through the loaded SavedModel, its outputs saved as "<request>.<output name>"
+# "<signature>@empty") through the loaded SavedModel, its outputs saved as "<request>.<output name>", and through
+# the graph-mode loader, saved as "graph:<request>.<output name>"
 _PLAIN_TF_CALLS = """
     requests = {}
     for key in inputs.files:
         request, name = key.rsplit(".", 1)
-        requests.setdefault(request, {})[name] = tf.constant(inputs[key])
+        requests.setdefault(request, {})[name] = inputs[key]
     outputs, errors = {}, {}
-    for request, tensors in sorted(requests.items()):
+    for request, arrays in sorted(requests.items()):
         try:
-            answer = loaded.signatures[request.split("@")[0]](**tensors)
+            answer = loaded.signatures[request.split("@")[0]](**{k: tf.constant(v) for k, v in arrays.items()})
         except Exception as err:  # reported with the request it failed on
             errors[request] = f"{type(err).__name__}: {err}"[-2000:]
             continue
         outputs.update({f"{request}.{name}": value.numpy() for name, value in answer.items()})
+    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+        graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], version_dir)
+        for request, arrays in sorted(requests.items()):
+            signature = graph.signature_def[request.split("@")[0]]
+            try:
+                answer = session.run({name: info.name for name, info in signature.outputs.items()},
+                                     {signature.inputs[name].name: value for name, value in arrays.items()})
+            except Exception as err:
+                errors[f"graph:{request}"] = f"{type(err).__name__}: {err}"[-2000:]
+                continue
+            outputs.update({f"graph:{request}.{name}": value for name, value in answer.items()})
     np.savez("outputs.npz", **outputs)
     result["signatures"] = sorted(loaded.signatures.keys())
     result["errors"] = errors
@@ -207,14 +221,15 @@ def test_config_round_trip_gives_the_same_model(subject):
 
 
 @pytest.mark.slow
-def test_a_fresh_plain_tensorflow_process_answers_as_the_model(subject, fresh):
+@pytest.mark.parametrize("loader", ["", "graph:"], ids=["tf.saved_model.load", "graph-mode loader"])
+def test_a_fresh_plain_tensorflow_process_answers_as_the_model(subject, fresh, loader):
     result, outputs = fresh
     assert result["errors"] == {}
     assert set(result["signatures"]) == set(subject.examples)
     for signature, request in subject.examples.items():
-        _assert_same(outputs[signature], subject.expected[signature])
+        _assert_same(outputs[loader + signature], subject.expected[signature])
         empty = _call(subject.model.signatures[signature], _empty(request))
-        _assert_same(outputs[f"{signature}@empty"], empty)
+        _assert_same(outputs[f"{loader}{signature}@empty"], empty)
 
 
 # --- 3. zoo.load ----------------------------------------------------------------------------------------------

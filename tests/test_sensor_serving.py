@@ -24,40 +24,6 @@ def _varied(test):
     return series, padded, lengths
 
 
-# --- plain TensorFlow in a fresh process ---------------------------------------------------------
-
-_PLAIN_TF_CALLS = """
-    default = loaded.signatures["serving_default"](series=tf.constant(inputs["equal"]))
-    padded = loaded.signatures["classify_padded"](
-        series=tf.constant(inputs["padded"]), lengths=tf.constant(inputs["lengths"]))
-    result["default_labels"] = [b.decode() for b in default["label"].numpy()]
-    result["default_scores"] = default["scores"].numpy().tolist()
-    result["padded_labels"] = [b.decode() for b in padded["label"].numpy()]
-    result["padded_scores"] = padded["scores"].numpy().tolist()
-"""
-
-
-@pytest.mark.slow
-def test_plain_tensorflow_in_a_fresh_process_matches_the_api(smoke, smoke_model, basic_motions_test, tmp_path, recipe):
-    """A process that cannot import zoo loads the export with tf.saved_model.load and gets the API's answer.
-
-    `'keras' not in sys.modules` cannot be asserted: in TF 2.21 `import tensorflow`
-    itself imports keras. The subprocess instead checks that load + call import no
-    further keras module, and blocks (and records) any import of zoo.
-    """
-    equal = np.stack(basic_motions_test.series[:3]).astype(np.float32)
-    series, padded, lengths = _varied(basic_motions_test)
-    got = recipe.run_plain_tensorflow(smoke.version_dir, _PLAIN_TF_CALLS,
-                                      {"equal": equal, "padded": padded, "lengths": lengths}, tmp_path)
-
-    api_equal = smoke_model.classify(equal)
-    assert got["default_labels"] == api_equal.labels
-    np.testing.assert_allclose(np.array(got["default_scores"], np.float32), api_equal.scores, **TIGHT)
-
-    api_varied = smoke_model.classify(series)
-    assert got["padded_labels"] == api_varied.labels
-    np.testing.assert_allclose(np.array(got["padded_scores"], np.float32), api_varied.scores, **TIGHT)
-
 
 def test_in_process_savedmodel_matches_the_api(smoke_savedmodel, smoke_model, basic_motions_test):
     series, padded, lengths = _varied(basic_motions_test)

@@ -1,6 +1,5 @@
 """zoo.tagging.signatures at the SavedModel level: what plain TensorFlow, saved_model_cli and TF Serving see."""
 
-import subprocess
 
 import numpy as np
 import pytest
@@ -145,52 +144,3 @@ def test_gru_export_has_no_cudnn_op(tiny_tagger_factory, tmp_path, saved_model_o
     path = tiny_tagger_factory(cell="gru").export_serving(tmp_path / "pos_gru")
     ops = saved_model_ops(path)
     assert "While" in ops and [op for op in ops if "cudnn" in op.lower()] == []
-
-
-# --- plain TensorFlow in a fresh process -----------------------------------------------------------
-
-_PLAIN_TF_CALLS = """
-    def decode(out):
-        return {
-            "tokens": [[b.decode("utf-8") for b in row] for row in out["tokens"].numpy()],
-            "tags": [[b.decode("utf-8") for b in row] for row in out["tags"].numpy()],
-            "scores": out["scores"].numpy().tolist(),
-        }
-
-    result["default"] = decode(loaded.signatures["serving_default"](sentences=tf.constant(inputs["sentences"])))
-    result["tag_tokens"] = decode(loaded.signatures["tag_tokens"](tokens=tf.constant(inputs["tokens"])))
-"""
-
-
-@pytest.mark.slow
-def test_plain_tensorflow_in_a_fresh_process_matches_the_api(trained_tagger, tmp_path, pos_recipe):
-    token_rows = [["The", "dog", "runs", "."], ["Zorblax", "", "", ""]]
-    got = pos_recipe.run_plain_tensorflow(trained_tagger.version_dir, _PLAIN_TF_CALLS,
-                                          {"sentences": np.array(SENTENCES), "tokens": np.array(token_rows)}, tmp_path)
-
-    def rows(out):
-        return [[(t, g, s) for t, g, s in zip(*row) if t] for row in zip(out["tokens"], out["tags"], out["scores"])]
-
-    _assert_same_rows(rows(got["default"]), _api_rows(trained_tagger.model, SENTENCES))
-    _assert_same_rows(rows(got["tag_tokens"]),
-                      trained_tagger.model.tag_tokens([["The", "dog", "runs", "."], ["Zorblax"]], scores=True))
-
-
-# --- saved_model_cli (the graph-mode loader) -------------------------------------------------------------
-
-
-@pytest.mark.slow
-def test_saved_model_cli_run_matches_the_api(trained_tagger, tmp_path, pos_recipe):
-    sentences = np.array([s.encode("utf-8") for s in SENTENCES], dtype=object)
-    np.save(tmp_path / "sentences.npy", sentences, allow_pickle=True)
-    proc = subprocess.run(
-        [pos_recipe.saved_model_cli(), "run", "--dir", str(trained_tagger.version_dir), "--tag_set", "serve",
-         "--signature_def", "serving_default", "--inputs", "sentences=sentences.npy", "--outdir", "out"],
-        cwd=tmp_path, env=pos_recipe.env(), capture_output=True, text=True, timeout=300,
-    )
-    assert proc.returncode == 0, pos_recipe.explain(proc)
-    assert "Result for output key tags:" in proc.stdout
-    out = {key: np.load(tmp_path / "out" / f"{key}.npy", allow_pickle=True) for key in ("tokens", "tags", "scores")}
-    got = _rows_from_outputs(out["tokens"], out["tags"], out["scores"])
-    _assert_same_rows(got, _api_rows(trained_tagger.model, SENTENCES))
-    assert [tag for _, tag, _ in got[0]] == ["DET", "ADJ", "NOUN", "VERB", "ADV", "."]

@@ -1,6 +1,5 @@
 """zoo.translation.signatures at the SavedModel level: what plain TensorFlow, saved_model_cli and TF Serving see."""
 
-import subprocess
 
 import numpy as np
 import pytest
@@ -123,34 +122,3 @@ def test_graph_decodes_in_while_loops_with_core_ops_only(trained_translator, sav
     assert [op for op in ops if op.endswith("RegexReplace")]  # tokenising and detokenising
     assert [op for op in ops if "cudnn" in op.lower()] == []
     assert [op for op in ops if op_def_registry.get(op) is None] == []  # no tensorflow-text
-
-
-_PLAIN_TF_CALLS = """
-    out = loaded.signatures["serving_default"](sentences=tf.constant(inputs["sentences"]))
-    result["default"] = [t.decode("utf-8") for t in out["translations"].numpy()]
-    out = loaded.signatures["translate"](sentences=tf.constant(inputs["sentences"]), beam_width=tf.constant(1),
-                                         max_length=tf.constant(0))
-    result["greedy"] = [t.decode("utf-8") for t in out["translations"].numpy()]
-"""
-
-
-@pytest.mark.slow
-def test_plain_tensorflow_in_a_fresh_process_matches_zoo_load(trained_translator, tmp_path, recipe):
-    got = recipe.run_plain_tensorflow(trained_translator.version_dir, _PLAIN_TF_CALLS,
-                                      {"sentences": np.array(SENTENCES)}, tmp_path)
-    reloaded = zoo.load(trained_translator.version_dir)
-    assert got["default"] == reloaded.translate(SENTENCES)
-    assert got["greedy"] == reloaded.translate(SENTENCES, beam_width=1)
-
-
-@pytest.mark.slow
-def test_saved_model_cli_run_matches_zoo_load(trained_translator, tmp_path, recipe):
-    np.save(tmp_path / "sentences.npy", np.array([s.encode() for s in SENTENCES], dtype=object), allow_pickle=True)
-    proc = subprocess.run(
-        [recipe.saved_model_cli(), "run", "--dir", str(trained_translator.version_dir), "--tag_set", "serve",
-         "--signature_def", "serving_default", "--inputs", "sentences=sentences.npy", "--outdir", "out"],
-        cwd=tmp_path, env=recipe.env(), capture_output=True, text=True, timeout=300,
-    )
-    assert proc.returncode == 0, recipe.explain(proc)
-    translations = np.load(tmp_path / "out" / "translations.npy", allow_pickle=True)
-    assert [t.decode() for t in translations] == zoo.load(trained_translator.version_dir).translate(SENTENCES)
