@@ -127,21 +127,25 @@ def _spaced(match):
     return " " + match.group(1) if match.group(1) else match.group(2) + " "
 
 
+def sword_bible(sword, module):
+    """The `pysword` Bible `module` of the SWORD modules in directory `sword`, read in order without
+    inflating a compressed block again for each of its verses (what pysword does: minutes, not seconds)."""
+    from pysword.modules import SwordModules
+
+    modules = SwordModules(str(sword))
+    modules.parse_modules()
+    bible = modules.get_bible_from_module(module)
+    bible._decompressed_text = functools.lru_cache(maxsize=4)(bible._decompressed_text)  # the last blocks read
+    return bible
+
+
 def _convert(sword, scratch):
     """Reads every verse of both modules and writes the aligned pairs as TSV into `scratch`."""
     from pysword.canons import canons
     from pysword.cleaner import OSISCleaner
-    from pysword.modules import SwordModules
 
     cleaner = OSISCleaner()
-
-    modules = SwordModules(str(sword))
-    modules.parse_modules()
-    bibles = {lang: modules.get_bible_from_module(module) for lang, (*_, module) in PACKAGES.items()}
-    for bible in bibles.values():
-        # pysword inflates a whole compressed block for every verse it reads; verses are read in
-        # order, so remembering the last blocks cuts the conversion from minutes to seconds
-        bible._decompressed_text = functools.lru_cache(maxsize=4)(bible._decompressed_text)
+    bibles = {lang: sword_bible(sword, module) for lang, (*_, module) in PACKAGES.items()}
     print("converting the SWORD modules to TSV (once), book by book:", flush=True)
     books = [book for testament in ("ot", "nt") for book in canons["kjv"][testament]]
     progress = keras.utils.Progbar(len(books), unit_name="book")

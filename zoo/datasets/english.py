@@ -115,11 +115,7 @@ def _kjv():
 
 
 def _web():
-    from pysword.modules import SwordModules
-
-    modules = SwordModules(str(_unpacked("web") / "usr" / "share" / "sword"))
-    modules.parse_modules()
-    web = modules.get_bible_from_module("engWEB2015eb")
+    web = bible.sword_bible(_unpacked("web") / "usr" / "share" / "sword", "engWEB2015eb")
     for books in web.get_structure().get_books().values():
         for book in books:
             chapters = [web.get(books=[book.osis_name], chapters=[c], clean=False, join=" ")
