@@ -235,7 +235,7 @@ def test_train_file_resumes_after_a_kill_and_its_card_reproduces(translation_rec
     work, out = tmp_path / "work", tmp_path / "models"
     epochs_total = 6
     args = ["--train-file", data, "--hidden", "8", "--embedding-dim", "8", "--vocabulary-size", "60", "--epochs",
-            epochs_total, "--batch-size", "8", "--patience", "1000", "--length-penalty", "1",
+            epochs_total, "--steps-per-epoch", "40", "--batch-size", "8", "--patience", "1000", "--length-penalty", "1",
             "--workdir", work, "--out", out]
     before = translation_recipe.kill_after_epochs(args, work, 2, timeout=300)
     assert 2 <= len(before) < epochs_total and before == list(range(len(before)))
