@@ -58,6 +58,7 @@ def _fit_away_from_validation(workdir, epochs, *extra):
     return history, model.get_weights()
 
 
+@pytest.mark.slow  # trains the same toy twice and once more with a kill: 7 s
 def test_a_resumed_run_stops_early_and_restores_the_best_weights_as_an_unbroken_run_does(tmp_path):
     unbroken, unbroken_weights = _fit_away_from_validation(tmp_path / "unbroken", 40)
     assert unbroken.epoch[-1] == 10  # 0 the best, then ten without progress
