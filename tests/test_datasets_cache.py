@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from zoo.datasets import built_once, one_at_a_time, registries
+from zoo.datasets import built_once, once, registries
 
 
 def test_concurrent_builders_build_once_and_all_read_the_whole_file(tmp_path):
@@ -72,11 +72,13 @@ def test_a_registry_package_is_unpacked_by_one_process_while_the_other_waits(tmp
     assert len(calls) == 1 and (tmp_path / "toy" / "file.txt").read_text() == "unpacked"
 
 
-def test_the_lock_is_released_when_the_block_fails(tmp_path):
+def test_the_lock_is_released_when_the_build_fails(tmp_path):
+    def fail():
+        raise ValueError
+
     with pytest.raises(ValueError):
-        with one_at_a_time(tmp_path / "entry"):
-            raise ValueError
+        once(tmp_path / "entry", lambda: False, fail)
     done = threading.Event()
-    thread = threading.Thread(target=lambda: (one_at_a_time(tmp_path / "entry").__enter__(), done.set()))
+    thread = threading.Thread(target=lambda: once(tmp_path / "entry", lambda: False, done.set))
     thread.start()
     assert done.wait(timeout=5)

@@ -6,10 +6,8 @@ Each module fetches its source into `data_dir()` (`$ZOO_DATA`, by default
 builders.
 """
 
-import contextlib
 import fcntl
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -23,36 +21,36 @@ class DataUnavailable(RuntimeError):
     does not match its checksum. The message says what to do."""
 
 
-@contextlib.contextmanager
-def one_at_a_time(path):
-    """Holds the lock of cache entry `path` (a `.<name>.lock` file beside it) while the block runs: processes
-    that would build the same entry (two recipes, the workers of a cluster) take turns, so the later ones
-    find it built instead of writing it again, or removing what the first is writing."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(f".{path.name}.lock"), "w") as lock:
+def once(entry, done, build):
+    """Runs `build()` unless `done()`, one process at a time for cache entry `entry` (a `.<name>.lock` file
+    beside it, held while `build` runs): processes that would build the same entry (two recipes, the workers of
+    a cluster) take turns, and the later ones find it done instead of building it again, or removing what the
+    first is writing. A done entry is not locked (a read-only cache is still read)."""
+    if done():
+        return
+    entry = Path(entry)
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    with open(entry.with_name(f".{entry.name}.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the process dies
-        yield
+        if not done():
+            build()
 
 
 def built_once(target, write):
-    """`target`, a file of the data cache, written by `write(path)` unless it exists; returns it.
+    """`target`, a file of the data cache, written by `write(path)` unless it exists (`once`); returns it.
 
     `write` fills a scratch file beside `target`, renamed into place once
-    complete: a build that fails or is killed leaves no `target`, and one
-    process at a time builds it (`one_at_a_time`), the others wait and read it.
+    complete: a build that fails or is killed leaves no `target`.
     """
     target = Path(target)
-    if target.exists():
-        return target
-    with one_at_a_time(target):
-        if not target.exists():
-            handle, scratch = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-            os.close(handle)
-            try:
-                write(Path(scratch))
-                os.replace(scratch, target)
-            finally:
-                if os.path.exists(scratch):
-                    os.unlink(scratch)
+    scratch = target.with_name(f".{target.name}.partial")  # the lock's holder alone writes it
+
+    def build():
+        try:
+            write(scratch)
+            os.replace(scratch, target)
+        finally:
+            scratch.unlink(missing_ok=True)
+
+    once(target, target.exists, build)
     return target

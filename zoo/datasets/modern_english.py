@@ -31,7 +31,7 @@ import tempfile
 import zlib
 from pathlib import Path
 
-from zoo.datasets import DataUnavailable, data_dir, english, gettext_es, one_at_a_time, registries
+from zoo.datasets import DataUnavailable, data_dir, english, gettext_es, once, registries
 
 NAME = "modern_english"
 SPLITS = english.SPLITS
@@ -64,10 +64,7 @@ def _index(kind):
     """The text of `kind` (`Translation-en` or `Packages`) of Debian main, fetched once with `apt-get update`
     into the zoo's own list directory and checked against its pinned sha256."""
     target = data_dir() / NAME / f"{SUITE}-{kind}.txt"
-    if not target.exists():
-        with one_at_a_time(target.parent / SUITE):  # one `apt-get update` writes both indices
-            if not target.exists():
-                _fetch_lists(target.parent)
+    once(target.parent / SUITE, target.exists, lambda: _fetch_lists(target.parent))  # one update, both indices
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     if digest != LISTS[kind]:
         raise DataUnavailable(f"{target}: sha256 {digest} differs from the expected {LISTS[kind]} (Debian has "

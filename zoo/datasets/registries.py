@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from zoo import archives
-from zoo.datasets import DataUnavailable, built_once, one_at_a_time
+from zoo.datasets import DataUnavailable, built_once, once
 
 CLIENTS = {  # registry: (client, its command for one pinned package, run in a scratch directory)
     "apt": ("apt-get", lambda p: ["download", p.apt_name]),
@@ -127,19 +127,19 @@ def unpacked(package, archive, directory):
     tarball through the zoo's own tar reader (`zoo.archives.unpack`, every
     member checked whatever the Python version) into a directory of its own,
     which an unpacking killed before the end is cleared from. One process at
-    a time unpacks into a directory (`one_at_a_time`).
+    a time unpacks into a directory (`once`).
     """
     directory = Path(directory)
     marker = directory / f".{package.file_name}"
-    if marker.exists():
-        return directory
-    with one_at_a_time(directory):
-        if not marker.exists():
-            if package.registry == "apt":
-                directory.mkdir(parents=True, exist_ok=True)
-                subprocess.run(["dpkg-deb", "-x", str(archive), str(directory)], check=True, capture_output=True)
-            else:
-                shutil.rmtree(directory, ignore_errors=True)
-                archives.unpack(archive, directory, compressed=True)
-            marker.touch()
+
+    def unpack():
+        if package.registry == "apt":
+            directory.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["dpkg-deb", "-x", str(archive), str(directory)], check=True, capture_output=True)
+        else:
+            shutil.rmtree(directory, ignore_errors=True)
+            archives.unpack(archive, directory, compressed=True)
+        marker.touch()
+
+    once(directory, marker.exists, unpack)
     return directory

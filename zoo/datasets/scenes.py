@@ -66,7 +66,7 @@ import json
 import keras
 import numpy as np
 
-from zoo.datasets import DataUnavailable, data_dir, one_at_a_time
+from zoo.datasets import DataUnavailable, data_dir, once
 
 NAME = "scenes"
 GENERATOR_VERSION = "1.0.0"
@@ -418,10 +418,8 @@ def load(split):
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     images_path, text_path = _paths(split)
-    if not (images_path.exists() and text_path.exists()):
-        with one_at_a_time(images_path):  # one process generates a split, the others then read it
-            if not (images_path.exists() and text_path.exists()):
-                return _generate(split, images_path, text_path)
+    once(images_path, lambda: images_path.exists() and text_path.exists(),  # one process generates it
+         lambda: _generate(split, images_path, text_path))
     with np.load(images_path) as arrays:
         images = arrays["images"]
     text = json.loads(text_path.read_text("utf-8"))
@@ -441,7 +439,6 @@ def _generate(split, images_path, text_path):
         raise DataUnavailable(f"the generator's {split} split has sha256 {digest}, not the expected "
                               f"{SHA256[split]}: a changed generator needs a new GENERATOR_VERSION and SHA256")
     _save(data, images_path, text_path)
-    return data
 
 
 def _save(data, images_path, text_path):
