@@ -81,4 +81,4 @@ def test_an_exported_transformer_loads_in_a_fresh_process(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code, str(version_dir)], capture_output=True, text=True,
                           cwd=REPO, env=subprocess_env(), timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.strip() == f"TransformerTranslator {expected[0]}"
+    assert proc.stdout == f"TransformerTranslator {expected[0]}\n"  # not stripped: an untrained one may write ""
