@@ -114,3 +114,17 @@ def test_the_recipe_chooses_the_centring_on_validation_and_reports_robustness(tm
     assert card["hyperparameters"]["centring"] == search["chosen"]
     assert list(card["robustness"]["test"]) == ["clean", *perturbations.STANDARD]
     assert card["robustness"]["test"]["clean"] == card["test_metrics"]["accuracy"]
+
+
+def test_any_classifier_is_scored_under_the_same_perturbations_with_the_same_noise():
+    """A baseline that reads the level of a channel loses under an offset and keeps its answers under a gain;
+    two calls draw the same noise."""
+    from types import SimpleNamespace
+
+    levels = np.linspace(-1.0, 1.0, 40)
+    data = SimpleNamespace(series=[np.full((30, 1), v) for v in levels], labels=(levels > 0).astype(int))
+    by_level = lambda series: [int(s.mean() > 0) for s in series]  # noqa: E731
+    scores = perturbations.accuracy_under_perturbations(by_level, data, std=np.array([1.0]), seed=3)
+    assert scores["clean"] == scores["gain x1.2"] == scores["resampled x0.8"] == 1.0
+    assert scores["offset +0.5 std"] == pytest.approx(30 / 40)  # the 10 levels in (-0.5, 0] now read positive
+    assert scores == perturbations.accuracy_under_perturbations(by_level, data, std=np.array([1.0]), seed=3)

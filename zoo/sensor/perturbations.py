@@ -2,8 +2,9 @@
 
 Each perturbation maps a raw series `[T, C]` to another, in units of the
 standard deviation of each channel over the training data (`std`, the
-model's `channel_std`). `robustness` scores a classifier on a split under
-each of `STANDARD`, the perturbations the cards and `bench/sensor.py` report.
+model's `channel_std`). `robustness` scores a zoo model on a split under
+each of `STANDARD`, the perturbations the cards and `bench/sensor.py` report;
+`accuracy_under_perturbations` scores any classifier (the bench's baselines).
 
 >>> series = np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]])
 >>> resample(series, 2.0).shape, offset(series, 0.5, np.array([2.0, 4.0]))[0].tolist()
@@ -50,11 +51,25 @@ STANDARD = {  # name -> (series, std, rng) -> series
 def robustness(model, data, seed=0):
     """`{"clean": accuracy, perturbation: accuracy, ...}` of `model` on the `uea.SensorSplit` `data`, each of
     `STANDARD` applied to every series (noise drawn with `seed`)."""
-    std = np.asarray(model.channel_std)
+    return accuracy_under_perturbations(lambda series: np.argmax(model.classify(series).scores, axis=1),
+                                        data, model.channel_std, seed)
+
+
+def accuracy_under_perturbations(predict, data, std, seed=0):
+    """`robustness` of any classifier: `predict` maps a list of `[T, C]` series to their class indices, `std`
+    is each channel's standard deviation over the training data (the baselines of `bench/sensor.py` are
+    scored under the same perturbations as the zoo's models).
+
+    >>> from types import SimpleNamespace
+    >>> data = SimpleNamespace(series=[np.full((4, 1), 5.0), np.full((4, 1), -5.0)], labels=[0, 1])
+    >>> accuracy_under_perturbations(lambda s: [int(x.mean() < 0) for x in s], data, np.ones(1))["gain x1.2"]
+    1.0
+    """
+    std = np.asarray(std)
     labels = np.asarray(data.labels)
     accuracy = {}
     for name, perturb in {"clean": lambda s, std, rng: s, **STANDARD}.items():
         rng = np.random.default_rng(seed)
         series = [perturb(np.asarray(s, np.float64), std, rng).astype(np.float32) for s in data.series]
-        accuracy[name] = float(np.mean(np.argmax(model.classify(series).scores, axis=1) == labels))
+        accuracy[name] = float(np.mean(np.asarray(predict(series)) == labels))
     return accuracy
