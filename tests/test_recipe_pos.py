@@ -3,6 +3,7 @@
 Resuming after a kill is `zoo.training.fit`'s, shared by every recipe: tests/test_recipe_sensor.py and
 tests/test_recipe_translation.py kill and rerun it."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -273,15 +274,38 @@ def test_a_teacher_tags_unlabelled_sentences_once_beside_the_gold_ones(recipe_mo
     monkeypatch.setattr(recipe_module, "unlabelled_english", lambda count: calls.append(count) or unlabelled)
     gold = tagged.TaggedSentences.from_pairs("toy", "train", toy_corpus(20))
     args = recipe_module.parse_args(["--teacher", "toy", "--unlabelled", "2"])
-    train = recipe_module.with_teacher_tags(args, gold, tmp_path)
+    workdir = tmp_path / "runs" / "pos_brown"  # a fresh run's: not made yet
+    train = recipe_module.with_teacher_tags(args, gold, workdir)
     assert train.words == gold.words + unlabelled and train.tags[:20] == gold.tags
     assert train.tags[20:] == [[tag for _, tag in row] for row in teacher.tag_tokens(unlabelled)]
-    assert recipe_module.with_teacher_tags(args, gold, tmp_path).tags == train.tags and calls == [2]
-    assert not list(tmp_path.glob("*.partial"))
+    assert recipe_module.with_teacher_tags(args, gold, workdir).tags == train.tags and calls == [2]
+    assert not list(workdir.glob("*.partial"))
 
     fewer_tags = tagged.TaggedSentences.from_pairs("toy", "train", [(["a"], ["DET"])])
     with pytest.raises(SystemExit, match="--teacher toy tags with 6 tags; this tag set has 1"):
         recipe_module.with_teacher_tags(args, fewer_tags, tmp_path)
+
+
+def test_a_run_killed_while_the_teacher_tags_resumes_after_the_last_whole_line(recipe_module, monkeypatch, tmp_path,
+                                                                               toy_corpus, tiny_tagger_factory):
+    from zoo.datasets import tagged
+
+    teacher = tiny_tagger_factory()
+    unlabelled = [["The", "dog", "sleeps", "."], ["A", "cat", "runs", "."], ["The", "cat", "sleeps", "."]]
+    expected = [[tag for _, tag in row] for row in teacher.tag_tokens(unlabelled)]
+    tagged_chunks = []
+    monkeypatch.setattr(recipe_module.training, "pretrained", lambda reference: teacher)
+    monkeypatch.setattr(recipe_module, "unlabelled_english", lambda count: unlabelled)
+    monkeypatch.setattr(recipe_module, "TEACHER_CHUNK", 1)
+    monkeypatch.setattr(teacher, "tag_tokens", lambda chunk, tag=teacher.tag_tokens: tagged_chunks.append(chunk)
+                        or tag(chunk))
+    first = json.dumps([unlabelled[0], expected[0]]) + "\n"
+    (tmp_path / "teacher_tags.jsonl.partial").write_text(first + first[:9], "utf-8")  # the kill cut line 2
+    gold = tagged.TaggedSentences.from_pairs("toy", "train", toy_corpus(4))
+    args = recipe_module.parse_args(["--teacher", "toy", "--unlabelled", "3"])
+    train = recipe_module.with_teacher_tags(args, gold, tmp_path)
+    assert tagged_chunks == [unlabelled[1:2], unlabelled[2:3]]
+    assert train.words[4:] == unlabelled and train.tags[4:] == expected
 
 
 @pytest.mark.parametrize("reference", ["pos_brown==two", "pos_brown==1.5"])

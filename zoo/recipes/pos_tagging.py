@@ -45,6 +45,7 @@ from zoo.text import normalize
 
 RUN_LOCATION_FLAGS = (*training.RUN_LOCATION_FLAGS, "name")
 CONFUSION_MATRIX_TAGS = 30  # the fine tag set has over 200 tags: plot the most frequent
+TEACHER_CHUNK = 2_000  # sentences the teacher tags between two writes of its tags
 MAX_UNLABELLED_TOKENS = 60  # longer sentences of the unlabelled text are left out
 
 
@@ -98,23 +99,42 @@ def unlabelled_english(count):
 
 
 def with_teacher_tags(args, train, workdir):
-    """`train` and `--unlabelled` sentences tagged by `--teacher`, kept in the work directory for a rerun."""
+    """`train` and `--unlabelled` sentences tagged by `--teacher`, kept in the work directory for a rerun (a run
+    killed while tagging resumes after the last chunk it wrote)."""
     teacher = training.pretrained(args.teacher)
     if list(teacher.tag_names) != train.tag_names():
         raise SystemExit(f"--teacher {args.teacher} tags with {len(teacher.tag_names)} tags; this tag set has "
                          f"{len(train.tag_names())}")
     kept = workdir / "teacher_tags.jsonl"  # one [words, tags] per line
     if not kept.exists():
+        workdir.mkdir(parents=True, exist_ok=True)
         sentences = unlabelled_english(args.unlabelled)
-        print(f"tagging {len(sentences)} unlabelled sentences with {args.teacher} ...", flush=True)
         partial = kept.with_name(kept.name + ".partial")
-        with partial.open("w", encoding="utf-8") as out:
-            for words, row in zip(sentences, teacher.tag_tokens(sentences)):
-                out.write(json.dumps([words, [tag for _, tag in row]]) + "\n")
+        done = lines_written(partial)
+        print(f"tagging {len(sentences) - done} of {len(sentences)} unlabelled sentences with {args.teacher} ...",
+              flush=True)
+        with partial.open("a", encoding="utf-8") as out:
+            for start in range(done, len(sentences), TEACHER_CHUNK):
+                chunk = sentences[start:start + TEACHER_CHUNK]
+                out.writelines(json.dumps([words, [tag for _, tag in row]]) + "\n"
+                               for words, row in zip(chunk, teacher.tag_tokens(chunk)))
+                out.flush()
+                print(f"  {start + len(chunk)} tagged", flush=True)
         partial.replace(kept)
     rows = [json.loads(line) for line in kept.read_text("utf-8").splitlines()]
     return tagged.TaggedSentences(train.name, "train", train.words + [w for w, _ in rows],
                                   train.tags + [t for _, t in rows])
+
+
+def lines_written(path):
+    """The whole lines of `path` (0 when it does not exist), the file cut after the last one (a kill may have
+    left half a line)."""
+    if not path.exists():
+        return 0
+    with path.open("r+b") as file:
+        data = file.read()
+        file.truncate(data.rfind(b"\n") + 1)
+    return data.count(b"\n")
 
 
 def vocabularies(train, min_count, min_char_count):
