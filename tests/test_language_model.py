@@ -37,6 +37,26 @@ def test_it_learns_to_predict_both_ways(trained_language_model):
     assert result["tokens"] == sum(len(r) + 1 for r in rows[:8])
 
 
+def test_evaluation_traces_one_graph_per_model_which_follows_its_weights_and_lets_it_go():
+    import gc
+    import weakref
+
+    model = make_tiny_language_model()
+    rows = toy_rows()
+    first = evaluation.evaluate(model, rows[:8], batch_size=3)
+    evaluation.evaluate(model, rows[8:20], batch_size=5)  # other batch shapes
+    assert evaluation.full_loss_graph(model).experimental_get_tracing_count() == 1
+    eager = model.full_loss(tf.constant([rows[0]]))
+    graph = evaluation.full_loss_graph(model)(tf.constant([rows[0]]))
+    assert {k: float(v) for k, v in graph.items()} == pytest.approx({k: float(v) for k, v in eager.items()})
+    model.softmax_bias.assign(model.softmax_bias + tf.one_hot(5, model.softmax_bias.shape[0]) * 3.0)
+    assert evaluation.evaluate(model, rows[:8], batch_size=3)["perplexity"] != first["perplexity"]
+    collected = weakref.ref(model)
+    del model
+    gc.collect()
+    assert collected() is None
+
+
 def test_take_weights_keeps_what_it_learned_for_the_words_and_characters_both_know(trained_language_model):
     model, rows, _ = trained_language_model
     same = LanguageModel(model.vocabulary, model.char_vocabulary, hidden=32, projection=16, dropout=0.0)
