@@ -275,15 +275,17 @@ def test_a_teacher_tags_unlabelled_sentences_once_beside_the_gold_ones(recipe_mo
     gold = tagged.TaggedSentences.from_pairs("toy", "train", toy_corpus(20))
     args = recipe_module.parse_args(["--teacher", "toy", "--unlabelled", "2"])
     workdir = tmp_path / "runs" / "pos_brown"  # a fresh run's: not made yet
-    train = recipe_module.with_teacher_tags(args, gold, workdir)
-    assert train.words == gold.words + unlabelled and train.tags[:20] == gold.tags
-    assert train.tags[20:] == [[tag for _, tag in row] for row in teacher.tag_tokens(unlabelled)]
-    assert recipe_module.with_teacher_tags(args, gold, workdir).tags == train.tags and calls == [2]
+    distilled = recipe_module.teacher_tagged(args, gold, workdir)
+    assert distilled.words == unlabelled
+    assert distilled.tags == [[tag for _, tag in row] for row in teacher.tag_tokens(unlabelled)]
+    assert recipe_module.teacher_tagged(args, gold, workdir) == distilled and calls == [2]
     assert not list(workdir.glob("*.partial"))
+    train = gold + distilled
+    assert train.words == gold.words + unlabelled and train.tags[:20] == gold.tags and train.name == "toy"
 
     fewer_tags = tagged.TaggedSentences.from_pairs("toy", "train", [(["a"], ["DET"])])
     with pytest.raises(SystemExit, match="--teacher toy tags with 6 tags; this tag set has 1"):
-        recipe_module.with_teacher_tags(args, fewer_tags, tmp_path)
+        recipe_module.teacher_tagged(args, fewer_tags, tmp_path)
 
 
 def test_a_run_killed_while_the_teacher_tags_resumes_after_the_last_whole_line(recipe_module, monkeypatch, tmp_path,
@@ -303,9 +305,9 @@ def test_a_run_killed_while_the_teacher_tags_resumes_after_the_last_whole_line(r
     (tmp_path / "teacher_tags.jsonl.partial").write_text(first + first[:9], "utf-8")  # the kill cut line 2
     gold = tagged.TaggedSentences.from_pairs("toy", "train", toy_corpus(4))
     args = recipe_module.parse_args(["--teacher", "toy", "--unlabelled", "3"])
-    train = recipe_module.with_teacher_tags(args, gold, tmp_path)
+    distilled = recipe_module.teacher_tagged(args, gold, tmp_path)
     assert tagged_chunks == [unlabelled[1:2], unlabelled[2:3]]
-    assert train.words[4:] == unlabelled and train.tags[4:] == expected
+    assert distilled.words == unlabelled and distilled.tags == expected
 
 
 @pytest.mark.parametrize("reference", ["pos_brown==two", "pos_brown==1.5"])

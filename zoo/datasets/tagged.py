@@ -55,6 +55,10 @@ class TaggedSentences:
     def take(self, count):
         return TaggedSentences(self.name, self.split, self.words[:count], self.tags[:count])
 
+    def __add__(self, other):
+        """These sentences, then `other`'s, under these ones' name and split."""
+        return TaggedSentences(self.name, self.split, self.words + other.words, self.tags + other.tags)
+
 
 def read_tagged_file(path):
     """All `(words, tags)` sentences of a CoNLL-U or `word/TAG` file, in file order."""

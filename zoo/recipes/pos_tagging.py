@@ -47,6 +47,9 @@ RUN_LOCATION_FLAGS = (*training.RUN_LOCATION_FLAGS, "name")
 CONFUSION_MATRIX_TAGS = 30  # the fine tag set has over 200 tags: plot the most frequent
 TEACHER_CHUNK = 2_000  # sentences the teacher tags between two writes of its tags
 MAX_UNLABELLED_TOKENS = 60  # longer sentences of the unlabelled text are left out
+UNLABELLED_TEXT = ("train sentences of the language models' corpora (zoo.language_model.data.CORPORA) but "
+                   "Brown's: the --unlabelled first by the CRC-32 of their text, then those of more than "
+                   f"{MAX_UNLABELLED_TOKENS} tokens left out")
 
 
 def parse_args(argv=None):
@@ -98,13 +101,13 @@ def unlabelled_english(count):
     return tokenized(chosen, MAX_UNLABELLED_TOKENS)
 
 
-def with_teacher_tags(args, train, workdir):
-    """`train` and `--unlabelled` sentences tagged by `--teacher`, kept in the work directory for a rerun (a run
-    killed while tagging resumes after the last chunk it wrote)."""
+def teacher_tagged(args, gold, workdir):
+    """The `--unlabelled` sentences tagged by `--teacher` (whose tag set must be the `gold` sentences'), kept
+    in the work directory for a rerun (a run killed while tagging resumes after the last chunk it wrote)."""
     teacher = training.pretrained(args.teacher)
-    if list(teacher.tag_names) != train.tag_names():
+    if list(teacher.tag_names) != gold.tag_names():
         raise SystemExit(f"--teacher {args.teacher} tags with {len(teacher.tag_names)} tags; this tag set has "
-                         f"{len(train.tag_names())}")
+                         f"{len(gold.tag_names())}")
     kept = workdir / "teacher_tags.jsonl"  # one [words, tags] per line
     if not kept.exists():
         workdir.mkdir(parents=True, exist_ok=True)
@@ -122,8 +125,7 @@ def with_teacher_tags(args, train, workdir):
                 print(f"  {start + len(chunk)} tagged", flush=True)
         partial.replace(kept)
     rows = [json.loads(line) for line in kept.read_text("utf-8").splitlines()]
-    return tagged.TaggedSentences(train.name, "train", train.words + [w for w, _ in rows],
-                                  train.tags + [t for _, t in rows])
+    return tagged.TaggedSentences("unlabelled English", "train", [w for w, _ in rows], [t for _, t in rows])
 
 
 def lines_written(path):
@@ -193,13 +195,15 @@ def plot_run(workdir, name, model, test_metrics):
                                 title=f"{name} test")
 
 
-def recipe_card(args, dataset, splits, model, results, flags, fit_seconds):
+def recipe_card(args, dataset, splits, model, results, flags, fit_seconds, distilled=None):
+    """The model card; `splits` are the gold `(train, validation, test)`, `distilled` the sentences the
+    `--teacher` tagged (their count in the description, and a `distillation` section)."""
     return cards.RecipeCard(
         description=f"{'bidirectional ' * args.bidirectional}{args.cell} part-of-speech tagger, "
                     f"{dataset['name']} tags (many-to-many, aligned)"
                     + cards.language_model_note(model.language_model and args.init_from, args.fine_tune_lm)
-                    + (f", distilled from {args.teacher} (its tags of {args.unlabelled} unlabelled English "
-                       "sentences beside the gold train sentences)" if args.teacher else ""),
+                    + (f", distilled from {args.teacher} (its tags of {len(distilled)} unlabelled English "
+                       "sentences beside the gold train sentences)" if distilled else ""),
         dataset={**dataset, "examples": {s.split: {"sentences": len(s), "tokens": s.num_tokens} for s in splits}},
         input=f"raw UTF-8 sentences, tokenised in the graph (Brown conventions); at most {args.max_tokens} "
               "tokens per sentence, longer ones are refused with an error, never truncated",
@@ -208,7 +212,9 @@ def recipe_card(args, dataset, splits, model, results, flags, fit_seconds):
         hyperparameters=flags,
         training_seconds=fit_seconds,
         data_license=brown.LICENSE if not args.train_file else "the user's own",
-        extra={"tags": model.tag_names},
+        extra={"tags": model.tag_names,
+               **({"distillation": {"teacher": args.teacher, "sentences": len(distilled),
+                                    "tokens": distilled.num_tokens, "text": UNLABELLED_TEXT}} if distilled else {})},
     )
 
 
@@ -223,8 +229,10 @@ def main(argv=None):
     training.seed_everything(args.seed)
     if args.smoke:
         train, validation, test = smoke_sized(args, train, validation, test)
+    gold, distilled = train, None
     if args.teacher:
-        train = with_teacher_tags(args, train, workdir)
+        distilled = teacher_tagged(args, gold, workdir)
+        train = gold + distilled
     tag_names = train.tag_names()
     word_vocabulary, char_vocabulary = vocabularies(train, args.min_count, args.min_char_count)
     print(f"{dataset['name']}: {len(train)} / {len(validation)} / {len(test)} sentences "
@@ -248,7 +256,7 @@ def main(argv=None):
 
     results = evaluate_splits(model, train, validation, test)
     plot_run(workdir, name, model, results["test"])
-    card = recipe_card(args, dataset, (train, validation, test), model, results, flags, fit_seconds)
+    card = recipe_card(args, dataset, (gold, validation, test), model, results, flags, fit_seconds, distilled)
     path = model.export_serving(args.out / name, version=args.version, card=card.to_dict())
     print(f"exported {path}")
     return path
