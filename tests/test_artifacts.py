@@ -90,7 +90,7 @@ def test_missing_listed_file_is_caught(tiny, copy_version):
 
 
 def test_truncated_keras_model_is_caught(copy_version):
-    v = copy_version(zoo.registry.resolve("pos_brown", 1))  # published with a full Keras copy
+    v = copy_version(zoo.registry.resolve("pos_brown_fine", 1))  # published with a full Keras copy
     keras_file = v / artifacts.KERAS_MODEL
     keras_file.write_bytes(keras_file.read_bytes()[:100])
     with pytest.raises(zoo.CorruptModelError, match="model.keras"):
@@ -124,7 +124,7 @@ def test_a_translator_stores_its_weights_once_and_loads_them_exactly(trained_tra
 
 @pytest.mark.slow
 def test_versions_written_before_the_weight_collection_still_load():
-    old = zoo.registry.resolve("pos_brown", 1)  # a full Keras copy
+    old = zoo.registry.resolve("pos_brown_fine", 1)  # a full Keras copy
     assert (old / artifacts.KERAS_MODEL).exists() and not (old / artifacts.KERAS_CONFIG).exists()
     assert zoo.load(old).tag(["It works."])[0]
     by_name = zoo.registry.resolve("translate_es_en", 5)  # weights found by their unique variable names

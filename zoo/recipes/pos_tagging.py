@@ -254,7 +254,7 @@ def main(argv=None):
     if not distribute.is_chief(strategy):
         return None  # the chief evaluates and exports
 
-    results = evaluate_splits(model, train, validation, test)
+    results = evaluate_splits(model, gold, validation, test)  # unseen: not in Brown's train, as zoo evaluate counts
     plot_run(workdir, name, model, results["test"])
     card = recipe_card(args, dataset, (gold, validation, test), model, results, flags, fit_seconds, distilled)
     path = model.export_serving(args.out / name, version=args.version, card=card.to_dict())
