@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo import artifacts, registry, training
+from zoo import artifacts, registry
 
 EXPECTED = ("sensor_basic_motions", "sensor_japanese_vowels", "sensor_gun_point", "sensor_plaid")
 # the least TEST accuracy under any standard perturbation (v2 of the first two fell to 65 % and 73.8 % under a

@@ -4,6 +4,7 @@ Resuming after a kill is `zoo.training.fit`'s, shared by every recipe: tests/tes
 tests/test_recipe_translation.py kill and rerun it."""
 
 import json
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +68,7 @@ def test_flags(recipe_module, tmp_path):
 
 def test_default_flags(recipe_module):
     args = recipe_module.parse_args([])
-    published = zoo.info("pos_brown")["hyperparameters"]  # the defaults and the LM rebuild the published tagger
+    published = zoo.info("pos_brown", version=2)["hyperparameters"]  # the defaults and the LM rebuild v2
     on_the_lm = recipe_module.parse_args(["--init-from", published["init_from"]])
     assert published["init_from"].partition("==")[0] == "lm_english"
     assert {k: v for k, v in vars(on_the_lm).items() if k in published} == published
@@ -77,6 +78,15 @@ def test_default_flags(recipe_module):
     for bad in (["--tagset", "penn"], ["--cell", "transformer"], ["--hidden", "many"]):
         with pytest.raises(SystemExit):
             recipe_module.parse_args(bad)
+
+
+@pytest.mark.parametrize("name", ["pos_brown", "pos_brown_fine"])
+def test_the_published_card_s_command_gives_its_hyperparameters(recipe_module, name):
+    card = zoo.info(name)
+    program, script, *argv = shlex.split(card["recipe_command"])
+    assert (program, script) == ("python", "recipes/pos_tagging.py")
+    rebuilt = vars(recipe_module.parse_args(argv))
+    assert {k: v for k, v in rebuilt.items() if k in card["hyperparameters"]} == card["hyperparameters"]
 
 
 def test_vocabularies(recipe_module):

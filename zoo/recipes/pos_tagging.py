@@ -235,9 +235,11 @@ def main(argv=None):
         train = gold + distilled
     tag_names = train.tag_names()
     word_vocabulary, char_vocabulary = vocabularies(train, args.min_count, args.min_char_count)
-    print(f"{dataset['name']}: {len(train)} / {len(validation)} / {len(test)} sentences "
-          f"({train.num_tokens} / {validation.num_tokens} / {test.num_tokens} tokens), {len(tag_names)} tags, "
-          f"{len(word_vocabulary)} words and {len(char_vocabulary)} characters in the vocabularies")
+    print(f"{dataset['name']}: {len(gold)} / {len(validation)} / {len(test)} sentences "
+          f"({gold.num_tokens} / {validation.num_tokens} / {test.num_tokens} tokens)"
+          + (f", and {len(distilled)} ({distilled.num_tokens} tokens) tagged by {args.teacher}" if distilled else "")
+          + f", {len(tag_names)} tags, {len(word_vocabulary)} words and {len(char_vocabulary)} characters in the "
+          "vocabularies")
 
     with strategy.scope():
         model = build_model(args, tag_names, word_vocabulary, char_vocabulary)
