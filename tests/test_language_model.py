@@ -37,6 +37,7 @@ def test_it_learns_to_predict_both_ways(trained_language_model):
     assert result["tokens"] == sum(len(r) + 1 for r in rows[:8])
 
 
+@pytest.mark.slow
 def test_evaluation_traces_one_graph_per_model_which_follows_its_weights_and_lets_it_go():
     import gc
     import weakref
