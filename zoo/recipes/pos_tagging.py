@@ -104,12 +104,12 @@ def unlabelled_english(count):
 def teacher_tagged(args, gold, workdir):
     """The `--unlabelled` sentences tagged by `--teacher` (whose tag set must be the `gold` sentences'), kept
     in the work directory for a rerun (a run killed while tagging resumes after the last chunk it wrote)."""
-    teacher = training.pretrained(args.teacher)
-    if list(teacher.tag_names) != gold.tag_names():
-        raise SystemExit(f"--teacher {args.teacher} tags with {len(teacher.tag_names)} tags; this tag set has "
-                         f"{len(gold.tag_names())}")
     kept = workdir / "teacher_tags.jsonl"  # one [words, tags] per line
     if not kept.exists():
+        teacher = training.pretrained(args.teacher)  # loaded only to tag: a rerun reads what it wrote
+        if list(teacher.tag_names) != gold.tag_names():
+            raise SystemExit(f"--teacher {args.teacher} tags with {len(teacher.tag_names)} tags; this tag set has "
+                             f"{len(gold.tag_names())}")
         workdir.mkdir(parents=True, exist_ok=True)
         sentences = unlabelled_english(args.unlabelled)
         partial = kept.with_name(kept.name + ".partial")
