@@ -193,3 +193,50 @@ def test_the_model_on_a_language_model_is_built_frozen_or_fine_tuned_as_asked(re
     assert model.fine_tune_language_model is fine_tune and model.config.hidden == 4
     for ours, theirs in zip(model.reader.get_weights(), lm.reader.get_weights(), strict=True):
         np.testing.assert_array_equal(ours, theirs)
+
+
+# --- --tagger: silver examples ------------------------------------------------------------------------
+
+class BrownTagger:
+    """Tags from a fixed table of Brown's fine tags, as pos_brown_fine would."""
+
+    TAGS = {"The": "AT", "the": "AT", "key": "NN", "keys": "NNS", "to": "IN", "cabinets": "NNS", "cabinet": "NN",
+            "is": "BEZ", "are": "BER", "here": "RB", ".": "."}
+    tag_names = sorted(set(TAGS.values()) | agreement.NUMBER_TAGS)
+
+    def tag_tokens(self, sentences):
+        return [[(word, self.TAGS[word]) for word in words] for words in sentences]
+
+
+def test_the_tagger_tags_unlabelled_sentences_and_their_agreements_are_trained_on(recipe_module, monkeypatch,
+                                                                                 tmp_path):
+    from zoo.recipes import unlabelled
+
+    sentences = ["The key to the cabinets is here .".split(), "The keys to the cabinet are here .".split(),
+                 "The keys are here .".split()]
+    monkeypatch.setattr(recipe_module.training, "pretrained", lambda reference: BrownTagger())
+    monkeypatch.setattr(unlabelled, "english", lambda count: sentences[:count])
+    args = recipe_module.parse_args(["--tagger", "pos_brown_fine", "--unlabelled", "3"])
+    silver = recipe_module.silver_examples(args, tmp_path / "run")
+    assert silver.prefixes == [s[:5] for s in sentences[:2]] + [sentences[2][:2]]
+    assert [agreement.LABELS[y] for y in silver.labels] == ["singular", "plural", "plural"]
+    assert list(silver.attractors) == [1, 1, 0] and list(silver.distances) == [4, 4, 1]
+
+    gold = agreement.extract([("a", "The key is here .".split(), "at nn bez rb .".split())], "all")
+    train = gold + silver
+    assert len(train) == 4 and train.prefixes[0] == ["The", "key"] and train.prefixes[1:] == silver.prefixes
+    assert list(train.labels) == [0, 0, 1, 1] and train.name == gold.name and train.split == gold.split
+
+
+def test_a_tagger_without_brown_fine_tags_is_refused(recipe_module, monkeypatch, tmp_path, tiny_tagger_factory):
+    monkeypatch.setattr(recipe_module.training, "pretrained", lambda reference: tiny_tagger_factory())
+    args = recipe_module.parse_args(["--tagger", "pos_brown", "--unlabelled", "3"])
+    with pytest.raises(SystemExit, match="--tagger pos_brown does not tag with Brown's fine tags .*try pos_brown_fine"):
+        recipe_module.silver_examples(args, tmp_path)
+    assert not list(tmp_path.iterdir())  # nothing tagged, nothing kept
+
+
+def test_unlabelled_counts_must_be_positive(recipe_module):
+    with pytest.raises(SystemExit):
+        recipe_module.parse_args(["--tagger", "pos_brown_fine", "--unlabelled", "0"])
+    assert recipe_module.parse_args([]).tagger is None

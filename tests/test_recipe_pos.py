@@ -276,48 +276,26 @@ def test_a_tagger_built_on_a_pretrained_language_model(pos_recipe, tmp_path, toy
 def test_a_teacher_tags_unlabelled_sentences_once_beside_the_gold_ones(recipe_module, monkeypatch, tmp_path,
                                                                        toy_corpus, tiny_tagger_factory):
     from zoo.datasets import tagged
+    from zoo.recipes import unlabelled
 
     teacher = tiny_tagger_factory()
-    unlabelled = [["The", "dog", "sleeps", "."], ["A", "cat", "runs", "today", "."]]
+    sentences = [["The", "dog", "sleeps", "."], ["A", "cat", "runs", "today", "."]]
     calls = []
-    monkeypatch.setattr(recipe_module.training, "pretrained", lambda reference: teacher)
-    monkeypatch.setattr(recipe_module, "unlabelled_english", lambda count: calls.append(count) or unlabelled)
+    monkeypatch.setattr(recipe_module.training, "pretrained", lambda reference: calls.append(reference) or teacher)
+    monkeypatch.setattr(unlabelled, "english", lambda count: sentences[:count])
     gold = tagged.TaggedSentences.from_pairs("toy", "train", toy_corpus(20))
     args = recipe_module.parse_args(["--teacher", "toy", "--unlabelled", "2"])
     workdir = tmp_path / "runs" / "pos_brown"  # a fresh run's: not made yet
     distilled = recipe_module.teacher_tagged(args, gold, workdir)
-    assert distilled.words == unlabelled
-    assert distilled.tags == [[tag for _, tag in row] for row in teacher.tag_tokens(unlabelled)]
-    assert recipe_module.teacher_tagged(args, gold, workdir) == distilled and calls == [2]
-    assert not list(workdir.glob("*.partial"))
+    assert distilled.words == sentences
+    assert distilled.tags == [[tag for _, tag in row] for row in teacher.tag_tokens(sentences)]
+    assert recipe_module.teacher_tagged(args, gold, workdir) == distilled and calls == ["toy"]  # kept: not reloaded
     train = gold + distilled
-    assert train.words == gold.words + unlabelled and train.tags[:20] == gold.tags and train.name == "toy"
+    assert train.words == gold.words + sentences and train.tags[:20] == gold.tags and train.name == "toy"
 
     fewer_tags = tagged.TaggedSentences.from_pairs("toy", "train", [(["a"], ["DET"])])
     with pytest.raises(SystemExit, match="--teacher toy tags with 6 tags; this tag set has 1"):
         recipe_module.teacher_tagged(args, fewer_tags, tmp_path)
-
-
-def test_a_run_killed_while_the_teacher_tags_resumes_after_the_last_whole_line(recipe_module, monkeypatch, tmp_path,
-                                                                               toy_corpus, tiny_tagger_factory):
-    from zoo.datasets import tagged
-
-    teacher = tiny_tagger_factory()
-    unlabelled = [["The", "dog", "sleeps", "."], ["A", "cat", "runs", "."], ["The", "cat", "sleeps", "."]]
-    expected = [[tag for _, tag in row] for row in teacher.tag_tokens(unlabelled)]
-    tagged_chunks = []
-    monkeypatch.setattr(recipe_module.training, "pretrained", lambda reference: teacher)
-    monkeypatch.setattr(recipe_module, "unlabelled_english", lambda count: unlabelled)
-    monkeypatch.setattr(recipe_module, "TEACHER_CHUNK", 1)
-    monkeypatch.setattr(teacher, "tag_tokens", lambda chunk, tag=teacher.tag_tokens: tagged_chunks.append(chunk)
-                        or tag(chunk))
-    first = json.dumps([unlabelled[0], expected[0]]) + "\n"
-    (tmp_path / "teacher_tags.jsonl.partial").write_text(first + first[:9], "utf-8")  # the kill cut line 2
-    gold = tagged.TaggedSentences.from_pairs("toy", "train", toy_corpus(4))
-    args = recipe_module.parse_args(["--teacher", "toy", "--unlabelled", "3"])
-    distilled = recipe_module.teacher_tagged(args, gold, tmp_path)
-    assert tagged_chunks == [unlabelled[1:2], unlabelled[2:3]]
-    assert distilled.words == unlabelled and distilled.tags == expected
 
 
 @pytest.mark.parametrize("reference", ["pos_brown==two", "pos_brown==1.5"])

@@ -104,6 +104,7 @@ PLURAL_VERBS = {"BER", "BED", "HV", "DO", "VB"}
 BASE_FORMS = {"VB", "HV", "DO"}  # also infinitives: finite only after a subject noun
 SINGULAR_NOUNS = {"NN", "NP", "NR"}
 PLURAL_NOUNS = {"NNS", "NPS", "NRS"}
+NUMBER_TAGS = SINGULAR_VERBS | PLURAL_VERBS | SINGULAR_NOUNS | PLURAL_NOUNS  # what a tagger must tag with
 _PAST_AND_MODAL = {"VBD", "BEM", "HVD", "DOD", "MD"}  # finite verbs without number
 _PRENOMINAL = {"AT", "AP", "ABN", "ABX", "CD", "OD", "DT", "DTI", "DTS", "DTX", "JJ", "JJR", "JJS", "JJT", "PP$",
                "QL"}
@@ -320,6 +321,14 @@ class AgreementExamples:
 
     def take(self, count):
         return self.select(np.arange(min(count, len(self))))
+
+    def __add__(self, other):
+        """These examples, then `other`'s, under these ones' name and split."""
+        return AgreementExamples(self.name, self.split, self.prefixes + other.prefixes,
+                                 *(np.concatenate([getattr(self, f), getattr(other, f)])
+                                   for f in ("labels", "distances", "attractors")),
+                                 self.subjects + other.subjects, self.verbs + other.verbs,
+                                 np.concatenate([self.sentences, other.sentences]))
 
     def sample(self, count, seed=0):
         """`count` examples drawn without replacement, kept in corpus order."""

@@ -7,6 +7,10 @@
 Data: `zoo.datasets.agreement`, the words before every verb of the Brown
 corpus whose subject its heuristic finds (Linzen, Dupoux & Goldberg 2016),
 labelled with the verb's number, split by the Brown sentence's rule.
+`--tagger pos_brown_fine` finds more: the same heuristic reads that
+tagger's Brown tags of `--unlabelled` sentences of the language models'
+English (`zoo.recipes.unlabelled`, Brown left out), and their examples are
+trained on beside Brown's (silver labels: a tagging error can mislabel one).
 
 Prints validation and test accuracy overall, by subject-verb distance and by
 the number of attractors (nouns of the other number in between), next to the
@@ -33,6 +37,7 @@ from zoo.agreement.plots import plot_accuracy_by_bucket
 from zoo.datasets import agreement, constructed_agreement
 from zoo.hyperparameters import at_least
 from zoo.language_model.evaluation import agreement_by_probability
+from zoo.recipes import unlabelled
 
 RUN_LOCATION_FLAGS = (*training.RUN_LOCATION_FLAGS, "name", "baseline")
 
@@ -50,6 +55,10 @@ def parse_args(argv=None):
     parser.add_argument("--train-examples", type=at_least(1), help="train on this many examples drawn from train (default all)")
     parser.add_argument("--init-from", help="build on this pretrained language model (name or directory)")
     parser.add_argument("--fine-tune-lm", action="store_true", help="with --init-from: train its weights too")
+    parser.add_argument("--tagger", help="a tagger of Brown's fine tags (name, name==version or directory): the "
+                                         "agreements its tags of --unlabelled sentences show are trained on too")
+    parser.add_argument("--unlabelled", type=at_least(1), default=300_000,
+                        help="with --tagger: sentences of unlabelled English it tags")
     parser.add_argument("--baseline", action="append", default=[],
                         help="an exported agreement model (name or directory) to score on the same test examples; "
                              "repeatable")
@@ -99,6 +108,22 @@ def _percent(value):
     return "-" if value is None else f"{100 * value:.1f}"
 
 
+def silver_examples(args, workdir):
+    """The agreement examples in `--tagger`'s tags of `--unlabelled` sentences (kept in the work directory:
+    `unlabelled.tagged_by`)."""
+    def load_tagger():
+        tagger = training.pretrained(args.tagger)
+        missing = sorted(agreement.NUMBER_TAGS - set(tagger.tag_names))
+        if missing:
+            raise SystemExit(f"--tagger {args.tagger} does not tag with Brown's fine tags (it has no "
+                             f"{', '.join(missing)}): try pos_brown_fine")
+        print(f"tagging with {args.tagger}", flush=True)
+        return tagger
+
+    rows = unlabelled.tagged_by(load_tagger, args.unlabelled, workdir / "tagger_tags.jsonl")
+    return agreement.extract((None, words, tags) for words, tags in rows)
+
+
 def smoke_sized(args, train, validation, test):
     """A slice of the data and tiny sizes (changed in `args`, so the card records them), for `--smoke`."""
     args.epochs, args.hidden, args.word_dim, args.patience, args.lr_patience = 2, 8, 8, 2, 1
@@ -144,12 +169,16 @@ def print_and_plot(workdir, name, model, results, compared):
     plot_accuracy_by_bucket(compared, workdir / "accuracy_by_bucket.png", title=f"{name}, Brown test split")
 
 
-def recipe_card(args, dataset, splits, model, results, baselines, flags, fit_seconds, constructed):
+def recipe_card(args, dataset, splits, model, results, baselines, flags, fit_seconds, constructed, silver=None):
+    """The model card; `splits` are Brown's `(train, validation, test)`, `silver` the examples found in
+    `--tagger`'s tags (their count in the description, and a `silver` section)."""
     encoder = "no recurrence (per-word MLP, mean and max over words)" if args.cell == "dense" else (
         f"{'bidirectional ' * args.bidirectional}{args.cell} {args.hidden}")
     return cards.RecipeCard(
         description=f"subject-verb number agreement, {encoder}: the words before a verb -> singular or plural "
-                    "(many-to-one)" + cards.language_model_note(args.init_from, args.fine_tune_lm),
+                    "(many-to-one)" + cards.language_model_note(args.init_from, args.fine_tune_lm)
+                    + (f", trained also on {len(silver)} examples found in {args.tagger}'s tags of "
+                       f"{args.unlabelled} unlabelled English sentences" if silver else ""),
         dataset={**dataset, "examples": {s.split: len(s) for s in splits}},
         input="raw UTF-8 text, the words before a verb, tokenised in the graph (Brown conventions); at least one "
               f"and at most {args.max_tokens} tokens",
@@ -158,7 +187,9 @@ def recipe_card(args, dataset, splits, model, results, baselines, flags, fit_sec
         hyperparameters=flags,
         training_seconds=fit_seconds,
         data_license=agreement.LICENSE,
-        extra={"labels": model.label_names, "baselines": baselines, "constructed_agreement": constructed},
+        extra={"labels": model.label_names, "baselines": baselines, "constructed_agreement": constructed,
+               **({"silver": {"tagger": args.tagger, "sentences": args.unlabelled, "examples": len(silver),
+                              "text": unlabelled.TEXT}} if silver else {})},
     )
 
 
@@ -175,9 +206,14 @@ def main(argv=None):
         train = train.sample(args.train_examples, seed=args.seed)
     if args.smoke:
         train, validation, test = smoke_sized(args, train, validation, test)
+    gold, silver = train, None
+    if args.tagger:
+        silver = silver_examples(args, workdir)
+        train = gold + silver
     words, endings = build_vocabularies(train.prefixes, args.min_count, args.min_ending_count)
-    print(f"{agreement.NAME}: {len(train)} / {len(validation)} / {len(test)} examples, "
-          f"{np.mean(train.labels == 1):.1%} plural in train, {len(words)} words and {len(endings)} endings "
+    print(f"{agreement.NAME}: {len(gold)} / {len(validation)} / {len(test)} examples"
+          + (f", and {len(silver)} found in {args.tagger}'s tags" if silver else "")
+          + f", {np.mean(train.labels == 1):.1%} plural in train, {len(words)} words and {len(endings)} endings "
           "in the vocabularies")
 
     with strategy.scope():
@@ -194,11 +230,11 @@ def main(argv=None):
         return None  # the chief evaluates and exports
 
     results = {split.split: evaluation.evaluate(model, split) for split in (validation, test)}
-    compared, baselines = compare(args, name, train, results["test"], test)
+    compared, baselines = compare(args, name, gold, results["test"], test)
     print_and_plot(workdir, name, model, results, compared)
     constructed = compare_constructed(args, name, model)
-    card = recipe_card(args, dataset, (train, validation, test), model, results, baselines, flags, fit_seconds,
-                       constructed)
+    card = recipe_card(args, dataset, (gold, validation, test), model, results, baselines, flags, fit_seconds,
+                       constructed, silver)
     path = model.export_serving(args.out / name, version=args.version, card=card.to_dict())
     print(f"exported {path}")
     return path

@@ -25,8 +25,6 @@ finished epoch.
 """
 
 import collections
-import json
-import zlib
 from pathlib import Path
 
 import keras
@@ -37,7 +35,7 @@ from zoo import cards, distribute, plots, training
 from zoo.datasets import brown, tagged
 from zoo.hyperparameters import at_least
 from zoo.language_model import LanguageModel
-from zoo.language_model.data import CORPORA, tokenized
+from zoo.recipes import unlabelled
 from zoo.tagging import SequenceTagger, evaluation
 from zoo.tagging import data as tagging_data
 from zoo.tagging.config import TaggerConfig
@@ -45,11 +43,6 @@ from zoo.text import normalize
 
 RUN_LOCATION_FLAGS = (*training.RUN_LOCATION_FLAGS, "name")
 CONFUSION_MATRIX_TAGS = 30  # the fine tag set has over 200 tags: plot the most frequent
-TEACHER_CHUNK = 2_000  # sentences the teacher tags between two writes of its tags
-MAX_UNLABELLED_TOKENS = 60  # longer sentences of the unlabelled text are left out
-UNLABELLED_TEXT = ("train sentences of the language models' corpora (zoo.language_model.data.CORPORA) but "
-                   "Brown's: the --unlabelled first by the CRC-32 of their text, then those of more than "
-                   f"{MAX_UNLABELLED_TOKENS} tokens left out")
 
 
 def parse_args(argv=None):
@@ -92,51 +85,19 @@ def load_data(args):
     return (*(tagging_data.load_split(dataset, s) for s in ("train", "validation", "test")), dataset)
 
 
-def unlabelled_english(count):
-    """`count` sentences of the language models' train text (not Brown's, which is gold-tagged), tokenised as
-    Brown is, chosen by a hash of each (the same sample on every machine)."""
-    sentences = [s for name, corpus in CORPORA.items()
-                 for s in corpus.load("train", sources=[x for x in corpus.SOURCES if x != "brown_train"])]
-    chosen = sorted(sentences, key=lambda s: zlib.crc32(s.encode("utf-8")))[:count]
-    return tokenized(chosen, MAX_UNLABELLED_TOKENS)
-
-
 def teacher_tagged(args, gold, workdir):
-    """The `--unlabelled` sentences tagged by `--teacher` (whose tag set must be the `gold` sentences'), kept
-    in the work directory for a rerun (a run killed while tagging resumes after the last chunk it wrote)."""
-    kept = workdir / "teacher_tags.jsonl"  # one [words, tags] per line
-    if not kept.exists():
-        teacher = training.pretrained(args.teacher)  # loaded only to tag: a rerun reads what it wrote
+    """The `--unlabelled` sentences tagged by `--teacher`, whose tag set must be the `gold` sentences' (kept in
+    the work directory: `unlabelled.tagged_by`)."""
+    def load_teacher():
+        teacher = training.pretrained(args.teacher)
         if list(teacher.tag_names) != gold.tag_names():
             raise SystemExit(f"--teacher {args.teacher} tags with {len(teacher.tag_names)} tags; this tag set has "
                              f"{len(gold.tag_names())}")
-        workdir.mkdir(parents=True, exist_ok=True)
-        sentences = unlabelled_english(args.unlabelled)
-        partial = kept.with_name(kept.name + ".partial")
-        done = lines_written(partial)
-        print(f"tagging {len(sentences) - done} of {len(sentences)} unlabelled sentences with {args.teacher} ...",
-              flush=True)
-        with partial.open("a", encoding="utf-8") as out:
-            for start in range(done, len(sentences), TEACHER_CHUNK):
-                chunk = sentences[start:start + TEACHER_CHUNK]
-                out.writelines(json.dumps([words, [tag for _, tag in row]]) + "\n"
-                               for words, row in zip(chunk, teacher.tag_tokens(chunk)))
-                out.flush()
-                print(f"  {start + len(chunk)} tagged", flush=True)
-        partial.replace(kept)
-    rows = [json.loads(line) for line in kept.read_text("utf-8").splitlines()]
+        print(f"tagging with {args.teacher}", flush=True)
+        return teacher
+
+    rows = unlabelled.tagged_by(load_teacher, args.unlabelled, workdir / "teacher_tags.jsonl")
     return tagged.TaggedSentences("unlabelled English", "train", [w for w, _ in rows], [t for _, t in rows])
-
-
-def lines_written(path):
-    """The whole lines of `path` (0 when it does not exist), the file cut after the last one (a kill may have
-    left half a line)."""
-    if not path.exists():
-        return 0
-    with path.open("r+b") as file:
-        data = file.read()
-        file.truncate(data.rfind(b"\n") + 1)
-    return data.count(b"\n")
 
 
 def vocabularies(train, min_count, min_char_count):
@@ -214,7 +175,7 @@ def recipe_card(args, dataset, splits, model, results, flags, fit_seconds, disti
         data_license=brown.LICENSE if not args.train_file else "the user's own",
         extra={"tags": model.tag_names,
                **({"distillation": {"teacher": args.teacher, "sentences": len(distilled),
-                                    "tokens": distilled.num_tokens, "text": UNLABELLED_TEXT}} if distilled else {})},
+                                    "tokens": distilled.num_tokens, "text": unlabelled.TEXT}} if distilled else {})},
     )
 
 
