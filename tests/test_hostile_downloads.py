@@ -8,7 +8,6 @@ half-written left in the cache.
 """
 
 import contextlib
-import gzip
 import hashlib
 import http.server
 import io

@@ -3,6 +3,7 @@
 Resuming after a kill is `zoo.training.fit`'s, shared by every recipe: tests/test_recipe_sensor.py kills and reruns
 it."""
 
+import dataclasses
 
 import numpy as np
 import pytest
@@ -240,3 +241,25 @@ def test_unlabelled_counts_must_be_positive(recipe_module):
     with pytest.raises(SystemExit):
         recipe_module.parse_args(["--tagger", "pos_brown_fine", "--unlabelled", "0"])
     assert recipe_module.parse_args([]).tagger is None
+
+
+def test_the_card_counts_brown_s_examples_and_says_what_the_silver_ones_are(recipe_module):
+    from types import SimpleNamespace
+
+    from zoo.recipes import unlabelled
+
+    args = recipe_module.parse_args(["--tagger", "pos_brown_fine", "--unlabelled", "1000"])
+    gold = agreement.extract([("a", "The key is here .".split(), "at nn bez rb .".split())], "all")
+    silver = gold + gold
+    splits = [dataclasses.replace(gold, split=split) for split in agreement.SPLITS]
+    metrics = {"test": {"accuracy": 1.0}, "validation": {"accuracy": 1.0}}
+    card = recipe_module.recipe_card(args, {"name": "agreement_brown"}, splits, SimpleNamespace(label_names=["s", "p"]),
+                                     metrics, {}, {}, 1.0, {}, silver)
+    assert card.dataset["examples"] == {"train": 1, "validation": 1, "test": 1}
+    assert card.extra["silver"] == {"tagger": "pos_brown_fine", "sentences": 1000, "examples": 2,
+                                    "text": unlabelled.TEXT}
+    assert card.description.endswith("trained also on 2 examples found in pos_brown_fine's tags of 1000 unlabelled "
+                                     "English sentences")
+    plain = recipe_module.recipe_card(recipe_module.parse_args([]), {"name": "agreement_brown"}, splits,
+                                      SimpleNamespace(label_names=["s", "p"]), metrics, {}, {}, 1.0, {})
+    assert "silver" not in plain.extra and "unlabelled" not in plain.description

@@ -3,7 +3,6 @@
 Resuming after a kill is `zoo.training.fit`'s, shared by every recipe: tests/test_recipe_sensor.py and
 tests/test_recipe_translation.py kill and rerun it."""
 
-import json
 import shlex
 from pathlib import Path
 

@@ -1,8 +1,6 @@
 """Every pretrained model in saved_models/ through `zoo serve`: REST (rows and columns) and gRPC answer what
 `zoo.load(name)`'s signatures answer, status and metadata match the model card, warm-up records replay cleanly."""
 
-import json
-
 import grpc
 import numpy as np
 import pytest
