@@ -218,7 +218,8 @@ def test_the_tagger_tags_unlabelled_sentences_and_their_agreements_are_trained_o
     monkeypatch.setattr(recipe_module.training, "pretrained", lambda reference: BrownTagger())
     monkeypatch.setattr(unlabelled, "english", lambda count: sentences[:count])
     args = recipe_module.parse_args(["--tagger", "pos_brown_fine", "--unlabelled", "3"])
-    silver = recipe_module.silver_examples(args, tmp_path / "run")
+    silver, card = recipe_module.silver_examples(args, tmp_path / "run")
+    assert card == {"tagger": "pos_brown_fine", "sentences": 3, "examples": 3, "text": unlabelled.TEXT}
     assert silver.prefixes == [s[:5] for s in sentences[:2]] + [sentences[2][:2]]
     assert [agreement.LABELS[y] for y in silver.labels] == ["singular", "plural", "plural"]
     assert list(silver.attractors) == [1, 1, 0] and list(silver.distances) == [4, 4, 1]
@@ -250,16 +251,15 @@ def test_the_card_counts_brown_s_examples_and_says_what_the_silver_ones_are(reci
 
     args = recipe_module.parse_args(["--tagger", "pos_brown_fine", "--unlabelled", "1000"])
     gold = agreement.extract([("a", "The key is here .".split(), "at nn bez rb .".split())], "all")
-    silver = gold + gold
+    silver = {"tagger": "pos_brown_fine", "sentences": 900, "examples": 2, "text": unlabelled.TEXT}
     splits = [dataclasses.replace(gold, split=split) for split in agreement.SPLITS]
     metrics = {"test": {"accuracy": 1.0}, "validation": {"accuracy": 1.0}}
     card = recipe_module.recipe_card(args, {"name": "agreement_brown"}, splits, SimpleNamespace(label_names=["s", "p"]),
                                      metrics, {}, {}, 1.0, {}, silver)
     assert card.dataset["examples"] == {"train": 1, "validation": 1, "test": 1}
-    assert card.extra["silver"] == {"tagger": "pos_brown_fine", "sentences": 1000, "examples": 2,
-                                    "text": unlabelled.TEXT}
-    assert card.description.endswith("trained also on 2 examples found in pos_brown_fine's tags of 1000 unlabelled "
-                                     "English sentences")
+    assert card.extra["silver"] == silver
+    assert card.description.endswith("trained also on 2 examples found in pos_brown_fine's tags of 900 unlabelled "
+                                     "English sentences")  # the sentences there were, not the --unlabelled asked
     plain = recipe_module.recipe_card(recipe_module.parse_args([]), {"name": "agreement_brown"}, splits,
                                       SimpleNamespace(label_names=["s", "p"]), metrics, {}, {}, 1.0, {})
     assert "silver" not in plain.extra and "unlabelled" not in plain.description

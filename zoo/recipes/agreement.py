@@ -109,8 +109,8 @@ def _percent(value):
 
 
 def silver_examples(args, workdir):
-    """The agreement examples in `--tagger`'s tags of `--unlabelled` sentences (kept in the work directory:
-    `unlabelled.tagged_by`)."""
+    """`(examples, card section)`: the agreement examples in `--tagger`'s tags of `--unlabelled` sentences
+    (kept in the work directory: `unlabelled.tagged_by`), and what the card says of them."""
     def load_tagger():
         tagger = training.pretrained(args.tagger)
         missing = sorted(agreement.NUMBER_TAGS - set(tagger.tag_names))
@@ -121,7 +121,9 @@ def silver_examples(args, workdir):
         return tagger
 
     rows = unlabelled.tagged_by(load_tagger, args.unlabelled, workdir / "tagger_tags.jsonl")
-    return agreement.extract((None, words, tags) for words, tags in rows)
+    examples = agreement.extract((None, words, tags) for words, tags in rows)
+    return examples, {"tagger": args.tagger, "sentences": len(rows), "examples": len(examples),
+                      "text": unlabelled.TEXT}
 
 
 def smoke_sized(args, train, validation, test):
@@ -170,15 +172,15 @@ def print_and_plot(workdir, name, model, results, compared):
 
 
 def recipe_card(args, dataset, splits, model, results, baselines, flags, fit_seconds, constructed, silver=None):
-    """The model card; `splits` are Brown's `(train, validation, test)`, `silver` the examples found in
-    `--tagger`'s tags (their count in the description, and a `silver` section)."""
+    """The model card; `splits` are Brown's `(train, validation, test)`, `silver` the card section of the
+    examples found in `--tagger`'s tags (`silver_examples`; their count also in the description)."""
     encoder = "no recurrence (per-word MLP, mean and max over words)" if args.cell == "dense" else (
         f"{'bidirectional ' * args.bidirectional}{args.cell} {args.hidden}")
     return cards.RecipeCard(
         description=f"subject-verb number agreement, {encoder}: the words before a verb -> singular or plural "
                     "(many-to-one)" + cards.language_model_note(args.init_from, args.fine_tune_lm)
-                    + (f", trained also on {len(silver)} examples found in {args.tagger}'s tags of "
-                       f"{args.unlabelled} unlabelled English sentences" if silver else ""),
+                    + (f", trained also on {silver['examples']} examples found in {silver['tagger']}'s tags of "
+                       f"{silver['sentences']} unlabelled English sentences" if silver else ""),
         dataset={**dataset, "examples": {s.split: len(s) for s in splits}},
         input="raw UTF-8 text, the words before a verb, tokenised in the graph (Brown conventions); at least one "
               f"and at most {args.max_tokens} tokens",
@@ -188,8 +190,7 @@ def recipe_card(args, dataset, splits, model, results, baselines, flags, fit_sec
         training_seconds=fit_seconds,
         data_license=agreement.LICENSE,
         extra={"labels": model.label_names, "baselines": baselines, "constructed_agreement": constructed,
-               **({"silver": {"tagger": args.tagger, "sentences": args.unlabelled, "examples": len(silver),
-                              "text": unlabelled.TEXT}} if silver else {})},
+               **({"silver": silver} if silver else {})},
     )
 
 
@@ -206,9 +207,9 @@ def main(argv=None):
         train = train.sample(args.train_examples, seed=args.seed)
     if args.smoke:
         train, validation, test = smoke_sized(args, train, validation, test)
-    gold, silver = train, None
+    gold, silver, silver_card = train, None, None
     if args.tagger:
-        silver = silver_examples(args, workdir)
+        silver, silver_card = silver_examples(args, workdir)
         train = gold + silver
     words, endings = build_vocabularies(train.prefixes, args.min_count, args.min_ending_count)
     print(f"{agreement.NAME}: {len(gold)} / {len(validation)} / {len(test)} examples"
@@ -234,7 +235,7 @@ def main(argv=None):
     print_and_plot(workdir, name, model, results, compared)
     constructed = compare_constructed(args, name, model)
     card = recipe_card(args, dataset, (gold, validation, test), model, results, baselines, flags, fit_seconds,
-                       constructed, silver)
+                       constructed, silver_card)
     path = model.export_serving(args.out / name, version=args.version, card=card.to_dict())
     print(f"exported {path}")
     return path
