@@ -26,22 +26,42 @@ def english(monkeypatch):
     monkeypatch.setattr(unlabelled, "english", lambda count: SENTENCES[:count])
 
 
-def test_the_tags_are_kept_and_a_rerun_loads_no_tagger(english, tmp_path):
+def test_the_tags_are_kept_and_a_rerun_loads_no_tagger(english, monkeypatch, tmp_path):
     tagger = CountingTagger()
-    path = tmp_path / "fresh" / "tags.jsonl"  # its directory is not made yet
-    rows = unlabelled.tagged_by(lambda: tagger, 3, path)
+    monkeypatch.setattr(unlabelled.training, "pretrained", lambda reference: tagger)
+    workdir = tmp_path / "fresh"  # not made yet
+    rows = unlabelled.tagged_by("pos_toy", 3, workdir)
     assert rows == [(words, ["X"] * len(words)) for words in SENTENCES]
-    assert unlabelled.tagged_by(lambda: pytest.fail("the kept tags are read, no tagger loaded"), 3, path) == rows
-    assert not list(path.parent.glob("*.partial"))
+    monkeypatch.setattr(unlabelled.training, "pretrained",
+                        lambda reference: pytest.fail("the kept tags are read, no tagger loaded"))
+    assert unlabelled.tagged_by("pos_toy", 3, workdir) == rows
+    assert not list(workdir.glob("*.partial"))
+
+
+def test_another_tagger_or_count_tags_afresh(english, monkeypatch, tmp_path):
+    taggers = []
+    monkeypatch.setattr(unlabelled.training, "pretrained", lambda reference: taggers.append(reference) or
+                        CountingTagger())
+    assert len(unlabelled.tagged_by("pos_toy", 3, tmp_path)) == 3
+    assert len(unlabelled.tagged_by("pos_toy", 2, tmp_path)) == 2
+    assert len(unlabelled.tagged_by("runs/out/pos_toy/1", 2, tmp_path)) == 2  # a directory: a file name of it
+    assert taggers == ["pos_toy", "pos_toy", "runs/out/pos_toy/1"] and len(list(tmp_path.iterdir())) == 3
+
+
+def test_a_refused_tagger_tags_nothing(english, monkeypatch, tmp_path):
+    monkeypatch.setattr(unlabelled.training, "pretrained", lambda reference: CountingTagger())
+    with pytest.raises(SystemExit, match="^no tags$"):
+        unlabelled.tagged_by("pos_toy", 3, tmp_path / "run", refuse=lambda tagger: "no tags")
+    assert not (tmp_path / "run").exists()
 
 
 def test_a_run_killed_while_tagging_resumes_after_the_last_whole_line(english, monkeypatch, tmp_path):
     tagger = CountingTagger()
+    monkeypatch.setattr(unlabelled.training, "pretrained", lambda reference: tagger)
     monkeypatch.setattr(unlabelled, "CHUNK", 1)
-    path = tmp_path / "tags.jsonl"
     first = json.dumps([SENTENCES[0], ["X"] * 4]) + "\n"
-    (tmp_path / "tags.jsonl.partial").write_text(first + first[:9], "utf-8")  # the kill cut line 2
-    rows = unlabelled.tagged_by(lambda: tagger, 3, path)
+    (tmp_path / "tags-pos_toy-3.jsonl.partial").write_text(first + first[:9], "utf-8")  # the kill cut line 2
+    rows = unlabelled.tagged_by("pos_toy", 3, tmp_path)
     assert tagger.chunks == [SENTENCES[1:2], SENTENCES[2:3]]
     assert [words for words, _ in rows] == SENTENCES
 

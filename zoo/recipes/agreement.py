@@ -111,16 +111,12 @@ def _percent(value):
 def silver_examples(args, workdir):
     """`(examples, card section)`: the agreement examples in `--tagger`'s tags of `--unlabelled` sentences
     (kept in the work directory: `unlabelled.tagged_by`), and what the card says of them."""
-    def load_tagger():
-        tagger = training.pretrained(args.tagger)
+    def refuse(tagger):
         missing = sorted(agreement.NUMBER_TAGS - set(tagger.tag_names))
-        if missing:
-            raise SystemExit(f"--tagger {args.tagger} does not tag with Brown's fine tags (it has no "
-                             f"{', '.join(missing)}): try pos_brown_fine")
-        print(f"tagging with {args.tagger}", flush=True)
-        return tagger
+        return (f"--tagger {args.tagger} does not tag with Brown's fine tags (it has no {', '.join(missing)}): "
+                "try pos_brown_fine") if missing else None
 
-    rows = unlabelled.tagged_by(load_tagger, args.unlabelled, workdir / "tagger_tags.jsonl")
+    rows = unlabelled.tagged_by(args.tagger, args.unlabelled, workdir, refuse)
     examples = agreement.extract((None, words, tags) for words, tags in rows)
     return examples, {"tagger": args.tagger, "sentences": len(rows), "examples": len(examples),
                       "text": unlabelled.TEXT}
@@ -207,13 +203,13 @@ def main(argv=None):
         train = train.sample(args.train_examples, seed=args.seed)
     if args.smoke:
         train, validation, test = smoke_sized(args, train, validation, test)
-    gold, silver, silver_card = train, None, None
+    gold, silver = train, None
     if args.tagger:
-        silver, silver_card = silver_examples(args, workdir)
-        train = gold + silver
+        examples, silver = silver_examples(args, workdir)
+        train = gold + examples
     words, endings = build_vocabularies(train.prefixes, args.min_count, args.min_ending_count)
     print(f"{agreement.NAME}: {len(gold)} / {len(validation)} / {len(test)} examples"
-          + (f", and {len(silver)} found in {args.tagger}'s tags" if silver else "")
+          + (f", and {silver['examples']} found in {args.tagger}'s tags" if silver else "")
           + f", {np.mean(train.labels == 1):.1%} plural in train, {len(words)} words and {len(endings)} endings "
           "in the vocabularies")
 
@@ -235,7 +231,7 @@ def main(argv=None):
     print_and_plot(workdir, name, model, results, compared)
     constructed = compare_constructed(args, name, model)
     card = recipe_card(args, dataset, (gold, validation, test), model, results, baselines, flags, fit_seconds,
-                       constructed, silver_card)
+                       constructed, silver)
     path = model.export_serving(args.out / name, version=args.version, card=card.to_dict())
     print(f"exported {path}")
     return path

@@ -88,15 +88,13 @@ def load_data(args):
 def teacher_tagged(args, gold, workdir):
     """The `--unlabelled` sentences tagged by `--teacher`, whose tag set must be the `gold` sentences' (kept in
     the work directory: `unlabelled.tagged_by`)."""
-    def load_teacher():
-        teacher = training.pretrained(args.teacher)
+    def refuse(teacher):
         if list(teacher.tag_names) != gold.tag_names():
-            raise SystemExit(f"--teacher {args.teacher} tags with {len(teacher.tag_names)} tags; this tag set has "
-                             f"{len(gold.tag_names())}")
-        print(f"tagging with {args.teacher}", flush=True)
-        return teacher
+            return (f"--teacher {args.teacher} tags with {len(teacher.tag_names)} tags; this tag set has "
+                    f"{len(gold.tag_names())}")
+        return None
 
-    rows = unlabelled.tagged_by(load_teacher, args.unlabelled, workdir / "teacher_tags.jsonl")
+    rows = unlabelled.tagged_by(args.teacher, args.unlabelled, workdir, refuse)
     return tagged.TaggedSentences("unlabelled English", "train", [w for w, _ in rows], [t for _, t in rows])
 
 

@@ -7,8 +7,11 @@ left out (its test sentences are the taggers' and the agreement model's).
 """
 
 import json
+import re
 import zlib
+from pathlib import Path
 
+from zoo import training
 from zoo.language_model.data import CORPORA, tokenized
 
 CHUNK = 2_000  # sentences tagged between two writes of the tags
@@ -26,20 +29,25 @@ def english(count):
     return tokenized(chosen, MAX_TOKENS)
 
 
-def tagged_by(load_tagger, count, path):
-    """`(words, tags)` of `count` sentences of `english`, tagged by the tagger `load_tagger()` returns.
+def tagged_by(reference, count, workdir, refuse=lambda tagger: None):
+    """`(words, tags)` of `count` sentences of `english`, tagged by the pretrained tagger `reference` names.
 
-    The tags are kept in `path` (one JSON `[words, tags]` a line), so a rerun reads them and never calls
-    `load_tagger`; they are written `CHUNK` sentences at a time, and a run killed while tagging resumes after
-    the last whole line.
+    `refuse(tagger)` says why a tagger will not do (its tag set), or `None`. The tags are kept in `workdir`
+    under a name made of `reference` and `count`, so a rerun with the same ones reads them and loads no
+    tagger, and one with others tags afresh; they are written `CHUNK` sentences at a time, and a run killed
+    while tagging resumes after the last whole line.
     """
+    path = Path(workdir) / f"tags-{re.sub(r'[^A-Za-z0-9_.=-]+', '_', reference)}-{count}.jsonl"
     if not path.exists():
-        tagger = load_tagger()
+        tagger = training.pretrained(reference)
+        if problem := refuse(tagger):
+            raise SystemExit(problem)
         path.parent.mkdir(parents=True, exist_ok=True)
         sentences = english(count)
         partial = path.with_name(path.name + ".partial")
         done = lines_written(partial)
-        print(f"tagging {len(sentences) - done} of {len(sentences)} unlabelled sentences ...", flush=True)
+        print(f"tagging {len(sentences) - done} of {len(sentences)} unlabelled sentences with {reference} ...",
+              flush=True)
         with partial.open("a", encoding="utf-8") as out:
             for start in range(done, len(sentences), CHUNK):
                 chunk = sentences[start:start + CHUNK]
