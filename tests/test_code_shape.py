@@ -181,3 +181,19 @@ def test_no_function_over_60_lines():
                 if lines > MAX_FUNCTION_LINES:
                     long.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name} ({lines} lines)")
     assert long == []
+
+
+def _tf_function_calls(tree):
+    """Every `tf.function(...)` call of a module, as a decorator or a call."""
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Call) and ast.unparse(node.func) == "tf.function"]
+
+
+def test_every_graph_function_is_traced_without_autograph():
+    """The zoo writes its loops as `tf.while_loop` (ZooModel's docstring): AutoGraph would only slow every trace."""
+    found, converted = 0, []
+    for path in _python_files("zoo"):
+        for call in _tf_function_calls(ast.parse(path.read_text(), str(path))):
+            found += 1
+            if not any(k.arg == "autograph" and ast.unparse(k.value) == "False" for k in call.keywords):
+                converted.append(f"{path.relative_to(REPO)}:{call.lineno}")
+    assert found >= len(TASKS) and converted == []

@@ -40,7 +40,10 @@ class ZooModel(keras.Model):
     hyperparameters, a `zoo.hyperparameters.Hyperparameters` dataclass: the
     constructor keeps them as `self.config`), `serving_signatures()`
     (the `tf.function`s that become SavedModel signatures, with named
-    `input_signature`s and dict outputs), `example_requests()` (one real
+    `input_signature`s, dict outputs and `autograph=False`: their loops and
+    branches are written as `tf.while_loop` and `tf.cond`, so AutoGraph's
+    rewriting of their Python source would only add seconds to every trace),
+    `example_requests()` (one real
     request per signature, for the model card and TF Serving warm-up),
     `evaluate_split()` and `demo()`. Their Python API calls the same
     signature functions, so a prediction through `zoo.load(...)` is computed

@@ -26,7 +26,7 @@ def signatures(model):
     label_names = tf.constant(model.label_names)
     too_long = f"more than max_tokens {model.max_tokens} tokens in one input; send the words before one verb"
 
-    @tf.function(input_signature=[_TOKENS])
+    @tf.function(input_signature=[_TOKENS], autograph=False)
     def classify_tokens(tokens):
         tokens = checked_rank(tokens, 2, "tokens: expected string (batch, tokens), one row of tokens per input")
         with tf.control_dependencies([
@@ -38,7 +38,7 @@ def signatures(model):
             scores = model({"tokens": tf.reshape(tokens, [tf.shape(tokens)[0], -1])}, training=False)
         return {"label": tf.gather(label_names, tf.argmax(scores, axis=-1)), "scores": scores}
 
-    @tf.function(input_signature=[_SENTENCES])
+    @tf.function(input_signature=[_SENTENCES], autograph=False)
     def serving_default(sentences):
         with tf.control_dependencies([
             check(tf.rank(sentences) == 1, "sentences: expected string (batch,), the words before a verb, "

@@ -56,12 +56,12 @@ def signatures(model):
         return {"captions": captions[:count], "scores": scores[:count], "tokens": tokens[:count],
                 "attention": attention[:count]}
 
-    @tf.function(input_signature=[_IMAGE_BYTES])
+    @tf.function(input_signature=[_IMAGE_BYTES], autograph=False)
     def serving_default(image_bytes):
         outputs = run(image_bytes, tf.constant(model.beam_width), tf.constant(0))
         return {"captions": outputs["captions"], "scores": outputs["scores"]}
 
-    @tf.function(input_signature=[_IMAGE_BYTES, _BEAM_WIDTH, _MAX_LENGTH])
+    @tf.function(input_signature=[_IMAGE_BYTES, _BEAM_WIDTH, _MAX_LENGTH], autograph=False)
     def caption(image_bytes, beam_width, max_length):
         return run(image_bytes, one_value("beam_width", beam_width, per="image"),
                    one_value("max_length", max_length, per="image"))
@@ -72,7 +72,7 @@ def signatures(model):
 def preprocess_function(model):
     """`image_bytes → images` as a `tf.function` (the signatures' first step, for `Captioner.preprocess`)."""
     return tf.function(lambda image_bytes: decode_images(image_bytes, model.image_size),
-                       input_signature=[_IMAGE_BYTES])
+                       input_signature=[_IMAGE_BYTES], autograph=False)
 
 
 def example_png(split="test", index=0):

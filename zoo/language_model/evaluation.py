@@ -39,7 +39,7 @@ def full_loss_graph(model):
     if model not in _GRAPHS:
         owner = weakref.ref(model)  # the graph must not keep its model alive
         _GRAPHS[model] = tf.function(lambda tokens: owner().full_loss(tokens),
-                                     input_signature=[tf.TensorSpec([None, None], tf.string)])
+                                     input_signature=[tf.TensorSpec([None, None], tf.string)], autograph=False)
     return _GRAPHS[model]
 
 

@@ -44,7 +44,7 @@ def _tokens(model, sentences):
 def signatures(model):
     written = tf.constant(["", "<unk>", "<s>", "</s>", *model.vocabulary])
 
-    @tf.function(input_signature=[_SENTENCES])
+    @tf.function(input_signature=[_SENTENCES], autograph=False)
     def score(sentences):
         tokens, lengths = _tokens(model, sentences)
         states = model(tokens)["forward"]
@@ -54,7 +54,7 @@ def signatures(model):
         log_probs = tf.scatter_nd(tf.where(scored), picked, tf.shape(targets, out_type=tf.int64))
         return {"tokens": tokens, "log_probabilities": log_probs, "total": tf.reduce_sum(log_probs, axis=1)}
 
-    @tf.function(input_signature=[_SENTENCES, _K])
+    @tf.function(input_signature=[_SENTENCES, _K], autograph=False)
     def next_words(sentences, k):
         k = one_value("k", k)
         with tf.control_dependencies([check((k >= 1) & (k <= MAX_K), f"k: expected 1 to {MAX_K} words")]):

@@ -52,7 +52,7 @@ def _validate(model, series, lengths):
 def signatures(model):
     class_names = tf.constant(model.class_names)
 
-    @tf.function(input_signature=[_SERIES, _LENGTHS])
+    @tf.function(input_signature=[_SERIES, _LENGTHS], autograph=False)
     def classify_padded(series, lengths):
         with tf.control_dependencies(_validate(model, series, lengths)):
             series = tf.ensure_shape(series, [None, None, model.num_channels])
@@ -61,7 +61,7 @@ def signatures(model):
             scores = model({"series": series, "lengths": lengths}, training=False)
         return {"label": tf.gather(class_names, tf.argmax(scores, axis=-1)), "scores": scores}
 
-    @tf.function(input_signature=[_SERIES])
+    @tf.function(input_signature=[_SERIES], autograph=False)
     def serving_default(series):
         shape = tf.shape(series)
         return classify_padded(series, tf.fill(shape[:1], shape[1]))

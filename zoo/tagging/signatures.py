@@ -41,7 +41,7 @@ def _check_sentences(model, sentences):
 def signatures(model):
     tag_names = tf.constant(model.tag_names)
 
-    @tf.function(input_signature=[_TOKENS])
+    @tf.function(input_signature=[_TOKENS], autograph=False)
     def tag_tokens(tokens):
         with tf.control_dependencies(_check_tokens(model, tokens)):
             tokens = tf.reshape(tokens, [tf.shape(tokens)[0], -1])
@@ -55,7 +55,7 @@ def signatures(model):
             "scores": tf.where(present, tf.reduce_max(probabilities, axis=-1), 0.0),
         }
 
-    @tf.function(input_signature=[_SENTENCES])
+    @tf.function(input_signature=[_SENTENCES], autograph=False)
     def serving_default(sentences):
         with tf.control_dependencies(_check_sentences(model, sentences)):
             tokens = tokenize(tf.reshape(sentences, [-1]))

@@ -93,12 +93,12 @@ def signatures(model):
             "attention": tf.where(empty[:, None, None], 0.0, attention),
         }
 
-    @tf.function(input_signature=[_SENTENCES])
+    @tf.function(input_signature=[_SENTENCES], autograph=False)
     def serving_default(sentences):
         outputs = run(sentences, tf.constant(model.beam_width), tf.constant(0))
         return {key: outputs[key] for key in ("translations", "scores")}
 
-    @tf.function(input_signature=[_SENTENCES, _BEAM_WIDTH, _MAX_LENGTH])
+    @tf.function(input_signature=[_SENTENCES, _BEAM_WIDTH, _MAX_LENGTH], autograph=False)
     def translate(sentences, beam_width, max_length):
         return run(sentences, one_value("beam_width", beam_width), one_value("max_length", max_length))
 
