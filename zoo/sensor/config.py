@@ -20,8 +20,10 @@ class SensorConfig(Hyperparameters):
         bidirectional: read the series both ways.
         num_layers: stacked recurrent layers.
         dropout: dropout on the final representation, while training.
-        noise: standard deviation of Gaussian noise added to the normalised
-            inputs while training (augmentation).
+        noise: standard deviation of Gaussian noise added to every value
+            while training (augmentation), in units of the channel's standard
+            deviation over the training data, before any per-series
+            standardisation (as `zoo.sensor.perturbations` adds it).
         input_dropout: fraction of input channels dropped for a whole series
             while training (the same channels at every step, as recurrent
             dropout masks do).
