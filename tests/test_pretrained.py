@@ -8,9 +8,8 @@ from zoo import artifacts, registry
 
 EXPECTED = ("sensor_basic_motions", "sensor_japanese_vowels", "sensor_gun_point", "sensor_plaid")
 # the least TEST accuracy under any standard perturbation (v2 of the first two fell to 65 % and 73.8 % under a
-# +0.5 std offset; sensor_gun_point v2 has 89.3 % under noise of 0.3 std, v1 91.3 %); PLAID's noise, in units of a
-# spread its amplitudes span six decades of, drowns small appliances
-ROBUSTNESS_FLOOR = {"sensor_basic_motions": 0.9, "sensor_japanese_vowels": 0.9, "sensor_gun_point": 0.88}
+# +0.5 std offset); PLAID's noise, in units of a spread its amplitudes span six decades of, drowns small appliances
+ROBUSTNESS_FLOOR = {"sensor_basic_motions": 0.9, "sensor_japanese_vowels": 0.9, "sensor_gun_point": 0.9}
 MB = 1 << 20
 
 

@@ -3,7 +3,6 @@ to a calibration offset, and the calibration augmentation."""
 
 import numpy as np
 import pytest
-from fixtures.sensor import make_tiny
 
 from zoo.sensor import perturbations
 from zoo.sensor.model import CalibrationNoise, SensorClassifier
@@ -62,23 +61,6 @@ def test_calibration_noise_is_one_gain_and_offset_per_channel_and_series_and_non
     gains = (y[:, 1:] - y[:, :1]) / (x[:, 1:] - x[:, :1])
     np.testing.assert_allclose(gains, np.broadcast_to(gains[:, :1], gains.shape), rtol=1e-3)
     assert np.std(gains[:, 0]) > 0.05 and not np.allclose(y - x * gains[:, :1], 0, atol=1e-3)
-
-
-def test_training_noise_is_in_units_of_each_channel_s_spread_before_a_series_is_standardised(monkeypatch):
-    """As a sensor (and `perturbations.noise`) adds it: a quiet series gets the same noise as a loud one, before
-    its own standardisation magnifies it, so the model trains on what it will meet."""
-    from zoo.sensor import model as sensor_model
-
-    standardised_inputs = []
-    original = sensor_model._standardised
-    monkeypatch.setattr(sensor_model, "_standardised", lambda x, mask: standardised_inputs.append(x) or original(x, mask))
-    model = make_tiny(noise=0.5, centring="standardise")
-    quiet = np.full((2, 4000, 3), [1.0, -2.0, 0.5], np.float32)  # every channel at its training mean, no spread
-    model({"series": quiet, "lengths": np.array([4000, 4000], np.int32)}, training=True)
-    added = np.asarray(standardised_inputs[-1])  # what reached the standardisation, in channel-std units
-    np.testing.assert_allclose(added.std(axis=(0, 1)), 0.5, rtol=0.05)
-    model({"series": quiet, "lengths": np.array([4000, 4000], np.int32)}, training=False)
-    np.testing.assert_array_equal(standardised_inputs[-1], 0.0)
 
 
 def test_the_options_survive_the_config_and_bad_ones_are_refused():

@@ -20,10 +20,12 @@ class SensorConfig(Hyperparameters):
         bidirectional: read the series both ways.
         num_layers: stacked recurrent layers.
         dropout: dropout on the final representation, while training.
-        noise: standard deviation of Gaussian noise added to every value
-            while training (augmentation), in units of the channel's standard
-            deviation over the training data, before any per-series
-            standardisation (as `zoo.sensor.perturbations` adds it).
+        noise: standard deviation of Gaussian noise added to the normalised
+            inputs while training (augmentation); with `centring="standardise"`
+            after each series is brought to unit spread, so in units of the
+            series' own spread (noise in units of the channel's overall spread,
+            as `zoo.sensor.perturbations` adds it, buried PLAID's small
+            appliances: 40 % TEST accuracy against 82.5 %).
         input_dropout: fraction of input channels dropped for a whole series
             while training (the same channels at every step, as recurrent
             dropout masks do).

@@ -146,13 +146,10 @@ class SensorClassifier(ZooModel):
             steps = ops.maximum(ops.sum(ops.cast(mask, "float32"), axis=1), 1.0)[:, None, None]
             series = series - ops.sum(ops.where(mask[..., None], series, 0.0), axis=1, keepdims=True) / steps
         x = (series - ops.convert_to_tensor(self.channel_mean)) / ops.convert_to_tensor(self.channel_std)
-        # the noise in units of each channel's training spread, as a sensor adds it and as `perturbations` does,
-        # before a series' own standardisation magnifies it on a quiet series (PLAID v1, noise in its own units:
-        # 82 % clean, 31 % under noise of 0.1 channel std)
-        x = self.noise(self.calibration(x, training=training), training=training)
+        x = self.calibration(x, training=training)
         if self.centring == "standardise":
             x = _standardised(x, mask)
-        x = self.input_dropout(x, training=training)
+        x = self.input_dropout(self.noise(x, training=training), training=training)
         x = ops.where(mask[..., None], x, 0.0)
         if self.frame > 1:
             x, mask = self._framed(x, mask)
