@@ -43,13 +43,12 @@ class ZooModel(keras.Model):
     `input_signature`s, dict outputs and `autograph=False`: their loops and
     branches are written as `tf.while_loop` and `tf.cond`, so AutoGraph's
     rewriting of their Python source would only add seconds to every trace),
-    `example_requests()` (one real
-    request per signature, for the model card and TF Serving warm-up),
-    `evaluate_split()` and `demo()`. Their Python API calls the same
-    signature functions, so a prediction through `zoo.load(...)` is computed
-    by the graph TF Serving runs. `evaluate_split()` and `demo()` import
-    their task's data and metrics when called: inference needs TensorFlow,
-    Keras and NumPy only.
+    `example_requests()` (one real request per signature, for the model card
+    and TF Serving warm-up), `evaluate_split()` and `demo()`. Their Python
+    API calls the same signature functions, so a prediction through
+    `zoo.load(...)` is computed by the graph TF Serving runs.
+    `evaluate_split()` and `demo()` import their task's data and metrics when
+    called: inference needs TensorFlow, Keras and NumPy only.
     """
 
     TASK = None
