@@ -4,6 +4,7 @@ Resuming after a kill is `zoo.training.fit`'s, shared by every recipe: tests/tes
 it."""
 
 import dataclasses
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from fixtures.recipes import REPO, RecipeRunner, run_smoke
 from zoo.agreement.evaluation import evaluate
 from zoo.language_model.evaluation import agreement_by_probability
 from zoo.datasets import agreement
+from zoo.recipes import unlabelled
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SCRIPT = REPO / "recipes" / "agreement.py"
@@ -211,8 +213,6 @@ class BrownTagger:
 
 def test_the_tagger_tags_unlabelled_sentences_and_their_agreements_are_trained_on(recipe_module, monkeypatch,
                                                                                  tmp_path):
-    from zoo.recipes import unlabelled
-
     sentences = ["The key to the cabinets is here .".split(), "The keys to the cabinet are here .".split(),
                  "The keys are here .".split()]
     monkeypatch.setattr(recipe_module.training, "pretrained", lambda reference: BrownTagger())
@@ -245,21 +245,17 @@ def test_unlabelled_counts_must_be_positive(recipe_module):
 
 
 def test_the_card_counts_brown_s_examples_and_says_what_the_silver_ones_are(recipe_module):
-    from types import SimpleNamespace
-
-    from zoo.recipes import unlabelled
-
     args = recipe_module.parse_args(["--tagger", "pos_brown_fine", "--unlabelled", "1000"])
     gold = agreement.extract([("a", "The key is here .".split(), "at nn bez rb .".split())], "all")
     silver = {"tagger": "pos_brown_fine", "sentences": 900, "examples": 2, "text": unlabelled.TEXT}
     splits = [dataclasses.replace(gold, split=split) for split in agreement.SPLITS]
     metrics = {"test": {"accuracy": 1.0}, "validation": {"accuracy": 1.0}}
-    card = recipe_module.recipe_card(args, {"name": "agreement_brown"}, splits, SimpleNamespace(label_names=["s", "p"]),
-                                     metrics, {}, {}, 1.0, {}, silver)
+    model = SimpleNamespace(label_names=["s", "p"])
+    card = recipe_module.recipe_card(args, {"name": "agreement_brown"}, splits, model, metrics, {}, {}, 1.0, {}, silver)
     assert card.dataset["examples"] == {"train": 1, "validation": 1, "test": 1}
     assert card.extra["silver"] == silver
     assert card.description.endswith("trained also on 2 examples found in pos_brown_fine's tags of 900 unlabelled "
                                      "English sentences")  # the sentences there were, not the --unlabelled asked
-    plain = recipe_module.recipe_card(recipe_module.parse_args([]), {"name": "agreement_brown"}, splits,
-                                      SimpleNamespace(label_names=["s", "p"]), metrics, {}, {}, 1.0, {})
+    plain = recipe_module.recipe_card(recipe_module.parse_args([]), {"name": "agreement_brown"}, splits, model,
+                                      metrics, {}, {}, 1.0, {})
     assert "silver" not in plain.extra and "unlabelled" not in plain.description

@@ -89,10 +89,8 @@ def teacher_tagged(args, gold, workdir):
     """The `--unlabelled` sentences tagged by `--teacher`, whose tag set must be the `gold` sentences' (kept in
     the work directory: `unlabelled.tagged_by`)."""
     def refuse(teacher):
-        if list(teacher.tag_names) != gold.tag_names():
-            return (f"--teacher {args.teacher} tags with {len(teacher.tag_names)} tags; this tag set has "
-                    f"{len(gold.tag_names())}")
-        return None
+        return (f"--teacher {args.teacher} tags with {len(teacher.tag_names)} tags; this tag set has "
+                f"{len(gold.tag_names())}") if list(teacher.tag_names) != gold.tag_names() else None
 
     rows = unlabelled.tagged_by(args.teacher, args.unlabelled, workdir, refuse)
     return tagged.TaggedSentences("unlabelled English", "train", [w for w, _ in rows], [t for _, t in rows])
