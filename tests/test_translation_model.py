@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo.decoding import EOS_ID, OOV_ID, PAD_ID, beam_search, greedy_search
+from zoo.decoding import EOS_ID, OOV_ID, PAD_ID, beam_search, best_beam, greedy_search
 from zoo.translation import Translator
 
 
@@ -62,6 +62,30 @@ def test_beam_width_one_equals_greedy(tiny_translator_factory, attention):
     np.testing.assert_array_equal(greedy[0], beam[0])
     np.testing.assert_allclose(greedy[1], beam[1], atol=1e-6)
     np.testing.assert_allclose(greedy[2], beam[2], atol=1e-5)
+
+
+def test_one_search_ranked_by_each_length_penalty_translates_as_a_model_with_that_penalty(trained_translator):
+    from zoo.translation.signatures import translations_by_length_penalty
+
+    model = trained_translator.model.reconfigured(beam_width=4)
+    sentences = [s for s, _ in trained_translator.pairs[:8]] + ["", "Juan ve agua y el gato pequeño come pan."]
+    penalties = (0.0, 1.0, 3.0)
+    ranked = translations_by_length_penalty(model, sentences, penalties)
+    assert list(ranked) == list(penalties)
+    for penalty in penalties:
+        assert ranked[penalty] == model.reconfigured(length_penalty=penalty).translate(sentences), penalty
+    assert ranked[0.0][8] == ""
+
+
+def test_the_length_penalty_ranks_the_final_beams_by_log_probability_per_length_to_its_power():
+    ids = tf.constant([[[4, 3, 0, 0, 0], [5, 6, 7, 8, 3]]])  # a short and a long hypothesis of one sentence
+    attention = tf.reshape(tf.range(10, dtype=tf.float32), [1, 2, 5, 1])
+    beams = ids, attention, tf.constant([[-2.0, -3.5]]), tf.constant([[2.0, 5.0]])
+    for penalty, chosen in ((0.0, 0), (0.5, 0), (1.0, 1), (2.0, 1)):  # -2/2**p against -3.5/5**p
+        best_ids, best_attention, score = best_beam(beams, penalty)
+        np.testing.assert_array_equal(best_ids, ids[:, chosen])
+        np.testing.assert_array_equal(best_attention, attention[:, chosen])
+        np.testing.assert_allclose(score, [(-2.0, -3.5)[chosen] / (2.0, 5.0)[chosen]])  # mean per token
 
 
 def test_decoder_stops_at_end_of_sentence(trained_translator):
@@ -185,7 +209,8 @@ def test_the_length_penalty_is_the_one_with_the_best_validation_bleu(trained_tra
                          list(range(12)))
     best, bleus = choose_length_penalty(trained_translator.model, short, candidates=(0.0, 1.0))
     assert set(bleus) == {0.0, 1.0} and bleus[best] == max(bleus.values())
-    assert bleus[0.0] == evaluate(trained_translator.model.reconfigured(length_penalty=0.0), short)["bleu"]
+    for penalty in (0.0, 1.0):
+        assert bleus[penalty] == evaluate(trained_translator.model.reconfigured(length_penalty=penalty), short)["bleu"]
 
 
 def test_evaluate_returns_a_translation_evaluation(trained_translator):

@@ -110,11 +110,18 @@ def greedy_search(model, encoded, max_lengths):
 
 
 def beam_search(model, encoded, max_lengths, beam_width, length_penalty):
-    """Keeps the `beam_width` most probable partial outputs at every step.
+    """Keeps the `beam_width` most probable partial outputs at every step; at the end the best of them is
+    the one with the highest log-probability / length ** `length_penalty` (`final_beams`, `best_beam`)."""
+    return best_beam(final_beams(model, encoded, max_lengths, beam_width), length_penalty)
 
-    Hypotheses that ended stay in the beam with their score; at the end the
-    best is the one with the highest log-probability / length **
-    `length_penalty`.
+
+def final_beams(model, encoded, max_lengths, beam_width):
+    """The `beam_width` hypotheses beam search ends with for each sequence: ids `[B, K, T]`, attention
+    `[B, K, T, S]`, summed log-probabilities `[B, K]` and lengths `[B, K]` (float, at least 1).
+
+    Hypotheses that ended stay in the beam with their score. The length
+    penalty plays no part until they are ranked (`best_beam`), so one search
+    serves every penalty a caller wants to compare.
     """
     batch = tf.shape(encoded["mask"])[0]
     source_length = tf.shape(encoded["mask"])[1]
@@ -154,7 +161,14 @@ def beam_search(model, encoded, max_lengths, beam_width, length_penalty):
         step, initial,
         shape_invariants=_invariants(initial),
         maximum_iterations=tf.maximum(tf.reduce_max(max_lengths), 0))  # 0 for an empty batch
-    lengths = tf.cast(tf.maximum(lengths, 1), tf.float32)
+    return ids, attention, scores, tf.cast(tf.maximum(lengths, 1), tf.float32)
+
+
+def best_beam(beams, length_penalty):
+    """Of each sequence's `final_beams`, the one with the highest log-probability / length **
+    `length_penalty` (0 favours short outputs, 1 is neutral per token): its ids `[B, T]`, attention
+    `[B, T, S]` and mean log-probability per token `[B]`."""
+    ids, attention, scores, lengths = beams
     best = tf.argmax(scores / lengths ** length_penalty, axis=1, output_type=tf.int32)
     return tuple(tf.gather(x, best, batch_dims=1) for x in (ids, attention, scores / lengths))
 

@@ -8,6 +8,7 @@ import re
 from zoo.evaluation import Evaluation
 from zoo.translation import verbatim
 from zoo.translation.data import load_split
+from zoo.translation.signatures import translations_by_length_penalty
 
 LONG_SOURCE_WORDS = 40  # results are also reported on the sources up to this many words
 LENGTH_PENALTIES = (0.0, 0.3, 0.6, 1.0)  # what the recipe tries on validation
@@ -93,7 +94,10 @@ def choose_length_penalty(model, data, candidates=LENGTH_PENALTIES):
 
     Beam search ranks finished hypotheses by log-probability / length ** penalty;
     0 favours short translations, 1 is neutral per token. The best value
-    depends on the model, so it is chosen on held-out data, never on test.
+    depends on the model, so it is chosen on held-out data, never on test. One
+    beam search serves every candidate: the penalty only ranks its final beams.
     """
-    bleus = {penalty: evaluate(model.reconfigured(length_penalty=penalty), data)["bleu"] for penalty in candidates}
+    translations = translations_by_length_penalty(model, data.sources, candidates)
+    bleus = {penalty: translation_metrics(hypotheses, data.targets)["bleu"]
+             for penalty, hypotheses in translations.items()}
     return max(bleus, key=bleus.get), bleus

@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from zoo.batches import by_length
-from zoo.decoding import PAD_ID, check_options, checked_options, search
+from zoo.decoding import PAD_ID, best_beam, check_options, checked_options, final_beams, search
 from zoo.translation.subwords import join_pieces, readable
 from zoo.translation import verbatim
 from zoo.translation.text import capitalized, detokenize, tokenize
@@ -75,18 +75,27 @@ def _pieces(model, ids, spans):
     return pieces if spans is None else verbatim.restore(pieces, spans)
 
 
+def _length_limits(model, source, max_length):
+    """Each sentence's limit on target pieces (`max_length` 0: the model's own) and whether it is empty."""
+    lengths = tf.reduce_sum(tf.cast(source != PAD_ID, tf.int32), axis=1)
+    limits = model.length_limits(lengths)
+    return tf.where(max_length > 0, tf.minimum(limits, max_length), limits), lengths == 0
+
+
+def _translations(target, capitals, empty):
+    """The text the target pieces write (`""` for an empty source)."""
+    return tf.where(empty, "", detokenize(join_pieces(target), capitals))
+
+
 def signatures(model):
     def run(sentences, beam_width, max_length):
         source, spans, capitals = _source_ids(model, sentences)
         beam_width, max_length = checked_options(beam_width, max_length)
-        lengths = tf.reduce_sum(tf.cast(source != PAD_ID, tf.int32), axis=1)
-        limits = model.length_limits(lengths)
-        limits = tf.where(max_length > 0, tf.minimum(limits, max_length), limits)
+        limits, empty = _length_limits(model, source, max_length)
         ids, attention, scores = search(model, model.encode(source), limits, beam_width)
         target = _pieces(model, ids, spans)
-        empty = lengths == 0
         return {
-            "translations": tf.where(empty, "", detokenize(join_pieces(target), capitals)),
+            "translations": _translations(target, capitals, empty),
             "scores": tf.where(empty, 0.0, scores),
             "source_tokens": readable(_pieces(model, source, spans)),
             "target_tokens": tf.where(empty[:, None], "", readable(target)),
@@ -126,6 +135,29 @@ def translate_sentences(model, sentences, beam_width, max_length, return_attenti
                 for row in range(len(batch))]
 
     return by_length(translate_batch, texts, BATCH_SIZE)
+
+
+def translations_by_length_penalty(model, sentences, length_penalties):
+    """`{penalty: translations}` of raw `sentences` by beam search with the model's beam width, for each of
+    `length_penalties`: what `model.reconfigured(length_penalty=penalty).translate(sentences)` gives, from one
+    search (the penalty only ranks the hypotheses a search ends with, `zoo.decoding.best_beam`)."""
+    texts = as_utf8_list(sentences)
+
+    @tf.function(input_signature=[_SENTENCES], autograph=False)
+    def ranked(batch):
+        source, spans, capitals = _source_ids(model, batch)
+        limits, empty = _length_limits(model, source, tf.constant(0))
+        beams = final_beams(model, model.encode(source), limits, model.beam_width)
+        return [_translations(_pieces(model, best_beam(beams, penalty)[0], spans), capitals, empty)
+                for penalty in length_penalties]
+
+    def translate_batch(batch):
+        with as_value_error():
+            outputs = [translations.numpy() for translations in ranked(tf.constant(batch))]
+        return [[translations[row].decode() for translations in outputs] for row in range(len(batch))]
+
+    rows = by_length(translate_batch, texts, BATCH_SIZE)
+    return {penalty: [row[i] for row in rows] for i, penalty in enumerate(length_penalties)}
 
 
 def _readable(outputs, row):
