@@ -4,7 +4,6 @@ many names come through."""
 import collections
 import re
 
-
 from zoo.evaluation import Evaluation
 from zoo.translation import verbatim
 from zoo.translation.data import load_split

@@ -26,8 +26,8 @@ import tensorflow as tf
 
 from zoo.batches import by_length
 from zoo.decoding import PAD_ID, best_beam, check_options, checked_options, final_beams, search
-from zoo.translation.subwords import join_pieces, readable
 from zoo.translation import verbatim
+from zoo.translation.subwords import join_pieces, readable
 from zoo.translation.text import capitalized, detokenize, tokenize
 from zoo.validation import as_utf8_list, as_value_error, check, is_utf8, one_value
 
