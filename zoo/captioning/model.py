@@ -15,6 +15,7 @@ from zoo.captioning.config import CaptionerConfig
 from zoo.decoding import BOS, BOS_ID, EOS, MAX_BEAM_WIDTH, OOV_ID, PAD_ID, output_embedding_initializer
 from zoo.layers import make_rnn
 from zoo.layers.attention import Attention
+from zoo.layers.output import similarity_logits
 
 
 def grid_coordinates(rows, columns):
@@ -232,7 +233,7 @@ class Captioner(ZooModel):
     def _logits(self, attentional, training=False):
         """Next-word logits `[B, T, V]`: the attentional output compared with every word embedding."""
         attentional = self.output_dropout(attentional, training=training)
-        return tf.matmul(attentional, self.word_embedding.embeddings, transpose_b=True) + self.output_bias
+        return similarity_logits(attentional, self.word_embedding.embeddings, self.output_bias)
 
     def _step(self, embedded, states, encoded, training=False):
         """One decoder step for embedded words `[N, E]`: `(attentional [N, E], states, attention [N, P])`."""

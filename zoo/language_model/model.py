@@ -12,6 +12,7 @@ from zoo.base import ZooModel
 from zoo.language_model import signatures
 from zoo.language_model.config import LanguageModelConfig
 from zoo.layers.contextual import BOS, EOS, BidirectionalLanguageReader
+from zoo.layers.output import similarity_logits
 from zoo.text import normalize
 
 SCORE_CHUNK = 512  # predicted positions whose full softmax is computed at once
@@ -92,8 +93,7 @@ class LanguageModel(ZooModel):
 
     def log_probabilities(self, states):
         """Full-softmax log-probabilities `[..., V]` of the next word from states `[..., projection]`."""
-        logits = tf.matmul(states, self.softmax_weights, transpose_b=True) + self.softmax_bias
-        return tf.nn.log_softmax(logits)
+        return tf.nn.log_softmax(similarity_logits(states, self.softmax_weights, self.softmax_bias))
 
     def target_log_probabilities(self, states, targets):
         """Full-softmax log-probabilities `[N]` of target ids `[N]` from states `[N, projection]`, the softmax
@@ -105,7 +105,7 @@ class LanguageModel(ZooModel):
         targets = tf.reshape(tf.pad(targets, [[0, padding]]), [-1, SCORE_CHUNK])
 
         def chunk(pair):
-            logits = tf.matmul(pair[0], self.softmax_weights, transpose_b=True) + self.softmax_bias
+            logits = similarity_logits(pair[0], self.softmax_weights, self.softmax_bias)
             return tf.gather(logits, pair[1], batch_dims=1) - tf.reduce_logsumexp(logits, axis=-1)
 
         picked = tf.map_fn(chunk, (states, targets), fn_output_signature=tf.float32, parallel_iterations=1)

@@ -11,6 +11,7 @@ from zoo.base import ZooModel
 from zoo.decoding import BOS, BOS_ID, EOS, OOV_ID, PAD_ID, output_embedding_initializer
 from zoo.layers import make_rnn, read_both_ways
 from zoo.layers.attention import Attention
+from zoo.layers.output import similarity_logits
 from zoo.translation import signatures
 from zoo.translation.config import TranslatorConfig
 from zoo.translation.subwords import SubwordEncoder
@@ -140,7 +141,7 @@ class Translator(ZooModel):
 
     def output_logits(self, features):
         """Logits over the pieces `[..., V]` of `embedding_dim` features: similarity to each embedding."""
-        return tf.matmul(features, self.embedding.embeddings, transpose_b=True) + self.output_bias
+        return similarity_logits(features, self.embedding.embeddings, self.output_bias)
 
     # -- encoder ---------------------------------------------------------------------------------
 
