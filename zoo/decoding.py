@@ -14,7 +14,9 @@ model supplies:
 
 `encoded` is the encoder's output (`Translator.encode`, `Captioner.encode`): a
 dict of `[B, ...]` tensors (or lists of them) holding at least `mask` `[B, S]`
-(the positions attention may look at) and `states` (the decoder's start).
+(the positions attention may look at) and `states` (the decoder's start), and
+`output_weights` `[D, V]`, the output layer's weights transposed once per
+search (`zoo.layers.output.similarity_logits`), the same for every sequence.
 
 Both searches take it and per-sequence length limits, and return target ids
 `[B, T]` (0 after the end), the attention of every emitted token `[B, T, S]`
@@ -31,6 +33,7 @@ from zoo.validation import check, whole_number
 BOS, EOS = "<s>", "</s>"  # the start and end tokens, written nowhere
 PAD_ID, OOV_ID, BOS_ID, EOS_ID = 0, 1, 2, 3  # "" padding, out of vocabulary, then BOS, EOS, the words
 MAX_BEAM_WIDTH = 64
+SHARED = "output_weights"  # the entry of `encoded` that is the same for every sequence: beam search keeps one
 BEAM_WIDTH_EXPECTED = f"expected 1 to {MAX_BEAM_WIDTH} (1 is greedy search)"
 MAX_LENGTH = 10_000  # the longest output a caller may ask for (the model's own limits are far shorter)
 MAX_LENGTH_EXPECTED = f"expected 0 (no cap beyond the model's) or a number of tokens up to {MAX_LENGTH}"
@@ -126,7 +129,7 @@ def final_beams(model, encoded, max_lengths, beam_width):
     batch = tf.shape(encoded["mask"])[0]
     source_length = tf.shape(encoded["mask"])[1]
     vocabulary = model.target_size
-    tiled = {key: _tile(value, beam_width) for key, value in encoded.items()}
+    tiled = {key: value if key == SHARED else _tile(value, beam_width) for key, value in encoded.items()}
     limits = max_lengths[:, None]
 
     def step(t, tokens, states, finished, ids, attention, scores, lengths):

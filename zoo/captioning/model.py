@@ -140,6 +140,7 @@ class Captioner(ZooModel):
         self.word_embedding = keras.layers.Embedding(
             self.target_size, self.embedding_dim, name="word_embedding",
             embeddings_initializer=output_embedding_initializer())  # also the output layer (see Translator)
+        self.word_embedding.build()  # `encode` reads it, before any word is embedded
         self.embedding_dropout = keras.layers.Dropout(self.dropout_rate, name="embedding_dropout")
         self.cnn = self._backbone(backbone_weights)
         _, grid_h, grid_w, channels = self.cnn.compute_output_shape((1, self.image_size, self.image_size, 3))
@@ -193,8 +194,8 @@ class Captioner(ZooModel):
         Returns a dict: `grid` `[B, P, C]` (the CNN's features at each of the
         P grid positions, row by row), `keys` `[B, P, hidden + 2]` and `projected`
         (attention's keys and their part of the score; the grid itself with
-        `decoder="init-state"`), `mask` `[B, P]` (all true) and `states` (the
-        decoder's start).
+        `decoder="init-state"`), `mask` `[B, P]` (all true), `states` (the
+        decoder's start) and `output_weights` (`zoo.decoding`).
         """
         images = tf.cast(images, tf.float32)
         x = images * 255.0 if self.backbone == "mobilenet_v3_small" else images * 2.0 - 1.0
@@ -215,7 +216,8 @@ class Captioner(ZooModel):
         states = [start, tf.zeros_like(start)] if self.cell == "lstm" else [start]
         if self.attend is not None:  # the attentional output fed back at the first step: none yet
             states.append(tf.zeros([tf.shape(grid)[0], self.embedding_dim]))
-        return {"grid": grid, "keys": keys, "projected": projected, "mask": mask, "states": states}
+        return {"grid": grid, "keys": keys, "projected": projected, "mask": mask, "states": states,
+                "output_weights": tf.transpose(self.word_embedding.embeddings)}
 
     # -- decoder ---------------------------------------------------------------------------------
 
@@ -230,10 +232,10 @@ class Captioner(ZooModel):
                                               encoded["mask"])
         return self.combine(tf.concat([context, decoder_states], axis=-1)), weights
 
-    def _logits(self, attentional, training=False):
+    def _logits(self, attentional, encoded, training=False):
         """Next-word logits `[B, T, V]`: the attentional output compared with every word embedding."""
         attentional = self.output_dropout(attentional, training=training)
-        return similarity_logits(attentional, self.word_embedding.embeddings, self.output_bias)
+        return similarity_logits(attentional, encoded["output_weights"], self.output_bias)
 
     def _step(self, embedded, states, encoded, training=False):
         """One decoder step for embedded words `[N, E]`: `(attentional [N, E], states, attention [N, P])`."""
@@ -251,7 +253,7 @@ class Captioner(ZooModel):
         """One decoding step for `[N]` previous tokens: `(log-probabilities [N, V], states, attention [N, P])`."""
         attentional, states, weights = self._step(self.word_embedding(token_ids), states, encoded)
         never = tf.one_hot([PAD_ID, OOV_ID, BOS_ID], self.target_size, on_value=-1e9)  # tokens no step may emit
-        logits = self._logits(attentional[:, None, :])[:, 0]
+        logits = self._logits(attentional[:, None, :], encoded)[:, 0]
         return tf.nn.log_softmax(logits + tf.reduce_sum(never, axis=0)), states, weights
 
     def call(self, inputs, training=False):
@@ -260,7 +262,7 @@ class Captioner(ZooModel):
         y = self.embedding_dropout(self.word_embedding(inputs["caption_in"]), training=training)
         if self.attend is None:  # the words alone drive the recurrence: one pass over the caption
             decoder_states = self.decoder(y, initial_state=encoded["states"], training=training)
-            return self._logits(self._attentional(decoder_states, encoded)[0], training=training)
+            return self._logits(self._attentional(decoder_states, encoded)[0], encoded, training=training)
 
         def step(carry, embedded):
             _, states = carry
@@ -269,7 +271,7 @@ class Captioner(ZooModel):
 
         first = (tf.zeros([tf.shape(y)[0], self.embedding_dim]), encoded["states"])
         attentional, _ = tf.scan(step, tf.transpose(y, [1, 0, 2]), initializer=first)
-        return self._logits(tf.transpose(attentional, [1, 0, 2]), training=training)
+        return self._logits(tf.transpose(attentional, [1, 0, 2]), encoded, training=training)
 
     def caption_ids(self, captions):
         """Word ids of captions `string [B]` (lower-cased, split on spaces): a `RaggedTensor [B, None]`."""

@@ -93,7 +93,7 @@ class LanguageModel(ZooModel):
 
     def log_probabilities(self, states):
         """Full-softmax log-probabilities `[..., V]` of the next word from states `[..., projection]`."""
-        return tf.nn.log_softmax(similarity_logits(states, self.softmax_weights, self.softmax_bias))
+        return tf.nn.log_softmax(similarity_logits(states, tf.transpose(self.softmax_weights), self.softmax_bias))
 
     def target_log_probabilities(self, states, targets):
         """Full-softmax log-probabilities `[N]` of target ids `[N]` from states `[N, projection]`, the softmax
@@ -103,9 +103,10 @@ class LanguageModel(ZooModel):
         padding = (SCORE_CHUNK - count % SCORE_CHUNK) % SCORE_CHUNK
         states = tf.reshape(tf.pad(states, [[0, padding], [0, 0]]), [-1, SCORE_CHUNK, self.projection_dim])
         targets = tf.reshape(tf.pad(targets, [[0, padding]]), [-1, SCORE_CHUNK])
+        weights = tf.transpose(self.softmax_weights)
 
         def chunk(pair):
-            logits = similarity_logits(pair[0], self.softmax_weights, self.softmax_bias)
+            logits = similarity_logits(pair[0], weights, self.softmax_bias)
             return tf.gather(logits, pair[1], batch_dims=1) - tf.reduce_logsumexp(logits, axis=-1)
 
         picked = tf.map_fn(chunk, (states, targets), fn_output_signature=tf.float32, parallel_iterations=1)

@@ -139,9 +139,9 @@ class Translator(ZooModel):
     def embed(self, ids, training=False):
         return self.embedding_dropout(self.embedding(ids), training=training)
 
-    def output_logits(self, features):
-        """Logits over the pieces `[..., V]` of `embedding_dim` features: similarity to each embedding."""
-        return similarity_logits(features, self.embedding.embeddings, self.output_bias)
+    def output_weights(self):
+        """The output layer's weights `[embedding_dim, V]`: the shared embedding, transposed."""
+        return tf.transpose(self.embedding.embeddings)
 
     # -- encoder ---------------------------------------------------------------------------------
 
@@ -150,7 +150,8 @@ class Translator(ZooModel):
 
         Returns a dict: `keys` `[B, S, D]` (one state per piece), `projected`
         (the keys' part of the attention score), `mask` `[B, S]`, `summary`
-        `[B, D]` (the context vector) and `states` (the decoder's start).
+        `[B, D]` (the context vector), `states` (the decoder's start) and
+        `output_weights` (`zoo.decoding`).
         """
         mask = source_ids != PAD_ID
         x = self.embed(source_ids, training)
@@ -165,7 +166,8 @@ class Translator(ZooModel):
         start = self.bridge(summary)
         states = [start, tf.zeros_like(start)] if self.cell == "lstm" else [start]
         projected = keys if self.attend is None else self.attend.project_keys(keys)
-        return {"keys": keys, "projected": projected, "mask": mask, "summary": summary, "states": states}
+        return {"keys": keys, "projected": projected, "mask": mask, "summary": summary, "states": states,
+                "output_weights": self.output_weights()}
 
     def length_limits(self, source_lengths):
         """The most target pieces `int [B]` decoding may write for sources of `source_lengths` pieces."""
@@ -185,7 +187,7 @@ class Translator(ZooModel):
                                                   encoded["mask"])
         combined = self.output_dropout(self.combine(tf.concat([context, decoder_states], axis=-1)),
                                        training=training)
-        return self.output_logits(combined), weights
+        return similarity_logits(combined, encoded["output_weights"], self.output_bias), weights
 
     def decode_step(self, token_ids, states, encoded):
         """One decoding step for `[N]` previous pieces: `(log-probabilities [N, V], states, attention [N, S])`."""

@@ -10,6 +10,7 @@ import keras_hub
 import tensorflow as tf
 
 from zoo.decoding import PAD_ID
+from zoo.layers.output import similarity_logits
 from zoo.translation.config import TransformerConfig
 from zoo.translation.model import Translator, never_emitted
 
@@ -71,7 +72,7 @@ class TransformerTranslator(Translator):
         x = self._embed_positions(source_ids, training)
         for layer in self.encoders:
             x = layer(x, padding_mask=mask, training=training)
-        return {"keys": self.encoder_norm(x), "mask": mask}
+        return {"keys": self.encoder_norm(x), "mask": mask, "output_weights": self.output_weights()}
 
     def encode(self, source_ids, training=False):
         """Reads the source for decoding: its states, and each decoder layer's empty key/value cache.
@@ -102,7 +103,7 @@ class TransformerTranslator(Translator):
         for layer in self.decoders:
             y = layer(y, encoded["keys"], decoder_padding_mask=target_in != PAD_ID,
                       encoder_padding_mask=encoded["mask"], training=training)
-        return self.output_logits(self.decoder_norm(y))
+        return similarity_logits(self.decoder_norm(y), encoded["output_weights"], self.output_bias)
 
     def decode_step(self, token_ids, states, encoded):
         steps, caches = states[0], states[1:]
@@ -116,7 +117,7 @@ class TransformerTranslator(Translator):
                                 self_attention_cache=cache, self_attention_cache_update_index=step,
                                 cross_attention_cache=cross_cache)
             updated.append(tf.reshape(cache, [tf.shape(cache)[0], -1]))
-        logits = self.output_logits(self.decoder_norm(y))[:, 0]
+        logits = similarity_logits(self.decoder_norm(y), encoded["output_weights"], self.output_bias)[:, 0]
         no_attention = tf.zeros([tf.shape(token_ids)[0], tf.shape(encoded["mask"])[1]])
         return never_emitted(logits, self.target_size), [steps + 1, *updated], no_attention
 
