@@ -11,8 +11,8 @@ def similarity_logits(features, weights, bias):
     product of `[B, T, D]` features runs a decoding step at about half the
     speed and the training gradient a third slower. The weights come
     transposed because a decoder transposes them once per search
-    (`zoo.decoding`): a product with `transpose_b` at every step re-lays the
-    whole matrix out each time, about a third of a translator's decoding step.
+    (`zoo.decoding`): the product with `transpose_b` at every step took about
+    a third of a translator's greedy decoding time.
 
     >>> similarity_logits(tf.ones([2, 3, 4]), tf.ones([4, 5]), tf.zeros([5])).shape
     TensorShape([2, 3, 5])
