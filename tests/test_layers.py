@@ -1,4 +1,4 @@
-"""zoo.layers: the Elman cell, the projected LSTM, the RNN factory and masked pooling."""
+"""zoo.layers: the Elman cell, the projected LSTM, the RNN factory, masked pooling and the output logits."""
 
 import keras
 import numpy as np
@@ -197,3 +197,16 @@ def test_projected_lstm_outputs_and_reads_back_the_projection(rng):
     assert outputs.shape == (BATCH, TIME, 2) and output.shape == (BATCH, 2) and memory.shape == (BATCH, 6)
     assert cell.recurrent_kernel.shape == (2, 24)
     assert keras.layers.RNN.from_config(rnn.get_config()).cell.get_config()["projection"] == 2
+
+
+@pytest.mark.parametrize("shape", [(FEATURES,), (BATCH, FEATURES), (BATCH, TIME, FEATURES)])
+def test_similarity_logits_are_every_feature_vector_times_every_words_column_plus_its_bias(rng, shape):
+    from zoo.layers.output import similarity_logits
+
+    vocabulary = 9
+    features = rng.normal(size=shape).astype("float32")
+    weights = rng.normal(size=(FEATURES, vocabulary)).astype("float32")
+    bias = rng.normal(size=vocabulary).astype("float32")
+    logits = np.asarray(similarity_logits(features, weights, bias))
+    assert logits.shape == (*shape[:-1], vocabulary)
+    np.testing.assert_allclose(logits, np.einsum("...d,dv->...v", features, weights) + bias, rtol=1e-5, atol=1e-5)
