@@ -1,7 +1,7 @@
 """The pretrained lm_english in saved_models/: its card, its test perplexity recomputed, what it predicts.
 
 Every test here is skipped, saying why, until the recipe has published the model:
-`python recipes/language_model.py --init-from lm_english==1`.
+`python recipes/language_model.py --init-from lm_english==2 --version 3 --learning-rate 1e-3 --budget-minutes 95`.
 """
 
 import pytest
