@@ -72,10 +72,16 @@ def train_variant(script, hyperparameters, label, name, workdir):
 
 def catalogue_version(model_name, hyperparameters, swapped):
     """The catalogue model's `swapped` value and version directory, after checking that it was trained with
-    the bench's flags otherwise."""
+    the bench's flags otherwise: those its card records, and those the recipe gained after it was trained
+    (the model's stored config holds what it was built with)."""
     card = zoo.info(model_name)
-    differ = {k: (v, card["hyperparameters"].get(k)) for k, v in hyperparameters.items()
-              if k != swapped and card["hyperparameters"].get(k) != v}
+    recorded = card["hyperparameters"]
+    config = zoo.load(model_name).config if set(hyperparameters) - set(recorded) else None
+
+    def trained_with(key):
+        return recorded[key] if key in recorded else getattr(config, key, None)
+
+    differ = {k: (v, trained_with(k)) for k, v in hyperparameters.items() if k != swapped and trained_with(k) != v}
     if differ:
         raise SystemExit(f"--catalogue-row: {model_name} was trained with other flags: {differ}")
     return card["hyperparameters"][swapped], zoo.registry.resolve(model_name)
