@@ -1,0 +1,38 @@
+"""bench/variants.py: a bench's catalogue row is the published model only when it was trained with the bench's
+flags, including flags the recipe gained after the model was trained."""
+
+from pathlib import Path
+
+import pytest
+
+import zoo
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+@pytest.fixture
+def variants(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    monkeypatch.delenv("ZOO_MODELS", raising=False)
+    import variants
+
+    return variants
+
+
+def test_the_published_translator_is_its_own_catalogue_row(variants):
+    recipe = variants.load_recipe("recipes/translation.py")
+    hyperparameters, source = variants.catalogue_hyperparameters(recipe, "translate_es_en")
+    assert source.startswith("model card of translate_es_en")
+    card = zoo.info("translate_es_en")
+    assert set(hyperparameters) - set(card["hyperparameters"]), "every flag is on the card: nothing to fall back on"
+    attention, version_dir = variants.catalogue_version("translate_es_en", hyperparameters, "attention")
+    assert attention == card["hyperparameters"]["attention"]
+    assert version_dir == zoo.registry.resolve("translate_es_en")
+
+
+@pytest.mark.parametrize("changed", [{"hidden": 128}, {"max_length_ratio": 3.0}])
+def test_a_flag_the_published_translator_was_not_trained_with_is_named(variants, changed):
+    recipe = variants.load_recipe("recipes/translation.py")
+    hyperparameters, _ = variants.catalogue_hyperparameters(recipe, "translate_es_en")
+    with pytest.raises(SystemExit, match=f"trained with other flags: .*{next(iter(changed))}"):
+        variants.catalogue_version("translate_es_en", {**hyperparameters, **changed}, "attention")
