@@ -269,28 +269,30 @@ def test_control_characters_in_a_url_are_escaped_in_the_log(server):
 
 def test_hot_reload_survives_odd_names_and_refuses_unverified_versions(server):
     base = server.root / "vowels"
+    published = sorted(int(path.name) for path in base.iterdir())  # whichever versions are published today
     (base / "²").mkdir()
     (base / "99999999999999999999").mkdir()
-    unverified = base / "5"
-    shutil.copytree(base / "2", unverified, ignore=shutil.ignore_patterns("manifest.json"))
-    outside = base / "6"
-    shutil.copytree(base / "2", outside)
-    manifest = json.loads((outside / "assets.extra" / "manifest.json").read_text())
+    source = base / str(published[0])
+    unverified, outside, good = (str(published[-1] + step) for step in (1, 2, 3))
+    shutil.copytree(source, base / unverified, ignore=shutil.ignore_patterns("manifest.json"))
+    shutil.copytree(source, base / outside)
+    manifest = json.loads((base / outside / "assets.extra" / "manifest.json").read_text())
     manifest["sha256"]["../../../../../../etc/hostname"] = "0" * 64
-    (outside / "assets.extra" / "manifest.json").write_text(json.dumps(manifest))
-    shutil.copytree(base / "2", base / "7")  # a good version after the bad ones: the poller must reach it
+    (base / outside / "assets.extra" / "manifest.json").write_text(json.dumps(manifest))
+    shutil.copytree(source, base / good)  # a good version after the bad ones: the poller must reach it
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         status, answer, _ = server.request("GET", "/v1/models/vowels")
         states = {v["version"]: v for v in answer.get("model_version_status", [])}
-        if states.get("7", {}).get("state") == "AVAILABLE":
+        if states.get(good, {}).get("state") == "AVAILABLE":
             break
         time.sleep(0.3)
-    assert states["7"]["state"] == "AVAILABLE", answer
-    assert states["5"]["state"] == "END" and "manifest" in states["5"]["status"]["error_message"]
-    assert states["6"]["state"] == "END" and "is not a file of the version" in states["6"]["status"]["error_message"]
+    assert states[good]["state"] == "AVAILABLE", answer
+    assert states[unverified]["state"] == "END" and "manifest" in states[unverified]["status"]["error_message"]
+    assert states[outside]["state"] == "END"
+    assert "is not a file of the version" in states[outside]["status"]["error_message"]
     assert str(server.root) not in json.dumps(answer)
-    assert set(states) == {"2", "3", "5", "6", "7"}  # the two odd names are no versions
+    assert set(states) == {*map(str, published), unverified, outside, good}  # the two odd names are no versions
     _assert_still_serving(server)
 
 
