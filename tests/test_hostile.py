@@ -24,6 +24,7 @@ from tensorflow.core.framework import types_pb2
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 from fixtures.recipes import REPO, RecipeRunner, subprocess_env
+from zoo import artifacts
 
 pytestmark = pytest.mark.slow
 HOSTILE = RecipeRunner(REPO / "bench" / "hostile_requests.py").module()  # the probes the serving bench mixes in
@@ -269,7 +270,7 @@ def test_control_characters_in_a_url_are_escaped_in_the_log(server):
 
 def test_hot_reload_survives_odd_names_and_refuses_unverified_versions(server):
     base = server.root / "vowels"
-    published = sorted(int(path.name) for path in base.iterdir())  # whichever versions are published today
+    published = sorted(artifacts.version_dirs(base))  # whichever versions are published today
     (base / "²").mkdir()
     (base / "99999999999999999999").mkdir()
     source = base / str(published[0])

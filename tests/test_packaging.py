@@ -212,6 +212,20 @@ def test_package_command(tiny, tmp_path, capsys):
     assert json.loads(catalogue.read_text())["sensor_tiny"]["1"]["archive"] == "sensor_tiny-1.tar"
 
 
+def test_packaging_into_the_catalogue_drops_the_versions_retired_since(tiny, tmp_path, capsys):
+    catalogue = tmp_path / "catalogue.json"
+    archive = ["--format", "archive", "--out", str(tmp_path / "dist"), "--catalogue", str(catalogue)]
+    for version in (1, 2):
+        assert main(["package", str(_renamed(tiny, tmp_path / "models", "sensor_tiny", version)), *archive]) == 0
+    other = _renamed(tiny, tmp_path / "elsewhere", "sensor_other", 1)
+    assert main(["package", str(other), *archive]) == 0
+    shutil.rmtree(tmp_path / "models" / "sensor_tiny" / "1")  # retired to git history
+    _renamed(tiny, tmp_path / "models", "sensor_tiny", 3)  # published but never packaged: no entry made up for it
+    assert main(["package", str(tmp_path / "models" / "sensor_tiny" / "2"), *archive]) == 0
+    entries = json.loads(catalogue.read_text())
+    assert set(entries["sensor_tiny"]) == {"2"} and set(entries["sensor_other"]) == {"1"}
+
+
 def test_the_shipped_catalogue_lists_every_published_version_with_its_archive_hash(tmp_path):
     """`zoo/catalogue.json` is rebuilt by `zoo package ... --format archive --catalogue zoo/catalogue.json`."""
     for base in sorted(p for p in (REPO / "saved_models").iterdir() if artifacts.version_dirs(p)):

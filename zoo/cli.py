@@ -161,7 +161,8 @@ def cmd_package(args):
         else:
             path = packaging.build_archive(version_dir, args.out)
             if args.catalogue:
-                packaging.record_in_catalogue(args.catalogue, path)
+                published = artifacts.version_dirs(version_dir.parent)
+                packaging.record_in_catalogue(args.catalogue, path, published=published)
         print(path)
 
 

@@ -94,14 +94,22 @@ def _name_and_version(version_dir):
     return name, version
 
 
-def record_in_catalogue(catalogue_path: str | Path, archive: str | Path) -> None:
-    """Adds (or updates) an archive's entry in a `catalogue.json`: name, version, file name, sha256, size."""
+def record_in_catalogue(catalogue_path: str | Path, archive: str | Path, published=None) -> None:
+    """Adds (or updates) an archive's entry in a `catalogue.json`: name, version, file name, sha256, size.
+
+    `published`: the version numbers of that model still published; its entries for any other version are
+    dropped, so a version retired to git history leaves the catalogue with it. `None` keeps them all.
+    """
     catalogue_path, archive = Path(catalogue_path), Path(archive)
     name, version = archive.name.removesuffix(".tar").rsplit("-", 1)
     data = archive.read_bytes()
     catalogue = json.loads(catalogue_path.read_text()) if catalogue_path.exists() else {}
-    catalogue.setdefault(name, {})[str(int(version))] = {
-        "archive": archive.name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    entries = catalogue.setdefault(name, {})
+    entries[str(int(version))] = {"archive": archive.name, "sha256": hashlib.sha256(data).hexdigest(),
+                                  "size": len(data)}
+    if published is not None:
+        kept = {str(int(v)) for v in published} | {str(int(version))}
+        catalogue[name] = {v: entry for v, entry in entries.items() if v in kept}
     text = json.dumps(catalogue, indent=2, sort_keys=True) + "\n"
     _write_atomically(catalogue_path, lambda f: f.write(text.encode()))
 
