@@ -69,7 +69,8 @@ def plot_attention(translation, path):
     >>> import tempfile, zoo
     >>> out = {"source_tokens": ["Sea", "la", "luz"], "target_tokens": ["let", "there", "be", "light"],
     ...        "attention": np.eye(4, 3), "translation": "Let there be light"}
-    >>> zoo.plot_attention(out, tempfile.mktemp(suffix=".png")).suffix
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     zoo.plot_attention(out, f"{d}/attention.png").suffix
     '.png'
     """
     weights = np.asarray(translation["attention"], dtype=float)
@@ -108,7 +109,8 @@ def plot_caption_attention(result, path, columns=6):
     >>> import tempfile, zoo
     >>> out = {"image": np.zeros((64, 64, 3)), "tokens": ["a", "red", "circle"],
     ...        "attention": np.full((3, 8, 8), 1 / 64), "caption": "a red circle"}
-    >>> zoo.plot_caption_attention(out, tempfile.mktemp(suffix=".png")).suffix
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     zoo.plot_caption_attention(out, f"{d}/caption.png").suffix
     '.png'
     """
     image = np.asarray(result["image"], dtype=float)

@@ -19,7 +19,8 @@ def plot_accuracy_by_bucket(results, path, title="test"):
     >>> import tempfile
     >>> from zoo.agreement.evaluation import agreement_metrics
     >>> m = agreement_metrics([0, 1, 1], [0, 1, 0], distances=[1, 6, 7], attractors=[0, 0, 1])
-    >>> plot_accuracy_by_bucket({"lstm": m}, tempfile.mktemp(suffix=".png")).suffix
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     plot_accuracy_by_bucket({"lstm": m}, f"{d}/buckets.png").suffix
     '.png'
     """
     fig = figure(figsize=(12, 4))
