@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import zoo
+from fixtures.recipes import REPO, run_python
 from zoo import artifacts, registry
 from zoo.cli import main
 
@@ -215,10 +216,9 @@ def test_export_litert(catalogue, tmp_path, capsys):
     assert capsys.readouterr().out.strip() == f"exported {path}" and path.stat().st_size > 10_000
 
 
-def _zoo(*args, env=None, cwd=None):
-    """`python -m zoo ARGS` in a fresh process."""
-    return subprocess.run([sys.executable, "-m", "zoo", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})}, cwd=cwd)
+def _zoo(*args, env=None, cwd=REPO):
+    """`python -m zoo ARGS` in a process of its own (a fresh interpreter where `env` changes how one starts)."""
+    return run_python([sys.executable, "-m", "zoo", *args], cwd=cwd, env={**os.environ, **(env or {})}, timeout=300)
 
 
 def test_catalogue_commands_import_neither_tensorflow_nor_keras(catalogue):

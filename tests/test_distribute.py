@@ -50,11 +50,9 @@ class Cluster:
         procs = []
         try:
             for index, tf_config in enumerate(self.tf_configs):
-                with open(self.log(name, index), "w") as log:
-                    procs.append(subprocess.Popen(
-                        self.runner.argv([*args, "--distribute", "multi_worker"]), cwd=self.runner.repo,
-                        env=self.runner.env(TF_CONFIG=tf_config, TMPDIR=self.tmp),
-                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+                procs.append(self.runner.popen([*args, "--distribute", "multi_worker"],
+                                               self.runner.env(TF_CONFIG=tf_config, TMPDIR=self.tmp),
+                                               self.log(name, index), start_new_session=True))
             yield procs
         finally:
             for proc in procs:

@@ -9,7 +9,8 @@ import keras
 import numpy as np
 import pytest
 
-from fixtures.recipes import REPO, failure_output, kill_when, logged_epochs, subprocess_env
+from fixtures.forks import FORKS
+from fixtures.recipes import REPO, failure_output, kill_when, logged_epochs, run_python, subprocess_env
 from zoo import training
 from zoo.recipes import sensor_classification
 
@@ -26,14 +27,12 @@ def test_a_kill_mid_training_then_a_half_written_backup_still_resumes_and_export
     # SIGKILL mid-training, then what a kill during an in-place save would leave: the newest backup half
     # written beside a leftover temporary file. The rerun must warn in one line, resume and export.
     backup = tmp_path / "runs" / f"{NAME}_smoke" / training.BACKUP_DIR
-    killed = subprocess.Popen(_recipe(), cwd=tmp_path, env=subprocess_env(), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    killed = FORKS.popen(_recipe(), tmp_path, subprocess_env())
     assert kill_when(killed, lambda: training._numbered(backup), 240, "the first backup") == -signal.SIGKILL
     newest = int(training._numbered(backup)[-1].name[:4])
     (backup / f"{newest + 1:04d}.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n half written")
     (backup / "partial.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n")
-    rerun = subprocess.run(_recipe(), cwd=tmp_path, env=subprocess_env(), capture_output=True, text=True,
-                           timeout=240)
+    rerun = run_python(_recipe(), cwd=tmp_path, env=subprocess_env(), timeout=240)
     assert rerun.returncode == 0, failure_output(rerun)
     assert "Traceback" not in rerun.stderr and rerun.stderr.count("warning:") == 1
     assert f"{newest + 1:04d}.weights.h5 is unreadable" in rerun.stderr

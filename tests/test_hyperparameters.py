@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from fixtures.recipes import REPO, run_python, subprocess_env
 from zoo.hyperparameters import Hyperparameters
 from zoo.tasks import TASKS
 
@@ -108,8 +109,8 @@ def test_the_constructor_takes_the_config_and_get_config_returns_it():
 
 @pytest.mark.slow
 def test_a_wrong_flag_value_is_one_line_that_says_what_was_expected():
-    done = subprocess.run([sys.executable, "-m", "zoo.recipes.pos_tagging", "--char-filters", "0"],
-                          capture_output=True, text=True, timeout=120)
+    done = run_python([sys.executable, "-m", "zoo.recipes.pos_tagging", "--char-filters", "0"], cwd=REPO,
+                      env=subprocess_env(), timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].endswith(
         "argument --char-filters: expected a whole number of at least 1, got '0' (--help lists the options)")

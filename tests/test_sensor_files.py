@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import zoo
-from fixtures.recipes import REPO, failure_output, run_smoke, subprocess_env
+from fixtures.recipes import REPO, failure_output, run_python, run_smoke, subprocess_env
 from fixtures.sensor import RECIPE
 from zoo.datasets import sensor_files, uea
 from zoo.recipes import sensor_classification
@@ -320,9 +320,9 @@ def test_a_csv_trains_exports_and_classifies(csv_smoke):
 @pytest.mark.slow
 def test_a_ts_file_without_test_data_trains_with_zoo_train_and_says_there_is_no_test(tmp_path):
     data = shutil.copy(_sktime_file("BasicMotions", "TRAIN"), tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "zoo", "train", "sensor", "--data", str(data), "--smoke",
-                           "--workdir", str(tmp_path / "work"), "--out", str(tmp_path / "models")],
-                          cwd=REPO, env=subprocess_env(), capture_output=True, text=True, timeout=400)
+    proc = run_python([sys.executable, "-m", "zoo", "train", "sensor", "--data", str(data), "--smoke",
+                       "--workdir", str(tmp_path / "work"), "--out", str(tmp_path / "models")],
+                      cwd=REPO, env=subprocess_env(), timeout=400)
     assert proc.returncode == 0, failure_output(proc)
     assert "BasicMotions_TRAIN: 24 train / 8 validation / no test series" in proc.stdout
     model = zoo.load(tmp_path / "models" / "sensor_basicmotions_train")
