@@ -97,3 +97,12 @@ def test_what_an_interpreter_reads_while_starting_is_not_forked(variable):
     assert FORKS.can_fork(argv, subprocess_env())
     assert not FORKS.can_fork(argv, subprocess_env(**{variable: "differs"}))
     assert not FORKS.can_fork([sys.executable, "-c", "pass"], subprocess_env())  # -c, -u, ...: a fresh one
+
+
+@pytest.mark.slow
+def test_a_server_killed_from_outside_is_replaced_by_the_next_job(tmp_path):
+    (tmp_path / "ok.py").write_text("print('ok')\n")
+    assert run_python([sys.executable, "ok.py"], cwd=tmp_path, env=subprocess_env(), timeout=120).stdout == "ok\n"
+    FORKS.proc.kill()
+    FORKS.proc.wait(timeout=30)
+    assert run_python([sys.executable, "ok.py"], cwd=tmp_path, env=subprocess_env(), timeout=120).stdout == "ok\n"
