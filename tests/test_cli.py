@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import zoo
-from fixtures.recipes import REPO, run_python
+from fixtures.forks import run_python
+from fixtures.recipes import REPO
 from zoo import artifacts, registry
 from zoo.cli import main
 

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from fixtures.forks import FORKS, STARTUP_VARIABLES
-from fixtures.recipes import run_python, subprocess_env
+from fixtures.forks import FORKS, STARTUP_VARIABLES, run_python
+from fixtures.recipes import subprocess_env
 
 REPORT = """
 import json, os, sys, tempfile
@@ -106,3 +106,13 @@ def test_a_server_killed_from_outside_is_replaced_by_the_next_job(tmp_path):
     FORKS.proc.kill()
     FORKS.proc.wait(timeout=30)
     assert run_python([sys.executable, "ok.py"], cwd=tmp_path, env=subprocess_env(), timeout=120).stdout == "ok\n"
+
+
+def test_a_refused_environment_starts_a_fresh_interpreter_of_this_process(tmp_path):
+    (tmp_path / "parent.py").write_text("import os, sys\nprint(os.getppid(), 'tensorflow' in sys.modules)\n")
+    env = subprocess_env(PYTHONHASHSEED="7")
+    done = run_python([sys.executable, "parent.py"], cwd=tmp_path, env=env, timeout=120)
+    assert done.stdout == f"{os.getpid()} False\n"
+    log = tmp_path / "log.txt"
+    proc = FORKS.popen([sys.executable, "parent.py"], tmp_path, env, log, log)
+    assert proc.wait(timeout=120) == 0 and log.read_text() == f"{os.getpid()} False\n"

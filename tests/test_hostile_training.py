@@ -2,15 +2,14 @@
 recipe (or of `zoo.training` on a toy model): a kill mid-save, a loss gone NaN, a bad flag, a smoke run."""
 
 import signal
-import subprocess
 import sys
 
 import keras
 import numpy as np
 import pytest
 
-from fixtures.forks import FORKS
-from fixtures.recipes import REPO, failure_output, kill_when, logged_epochs, run_python, subprocess_env
+from fixtures.forks import FORKS, run_python
+from fixtures.recipes import REPO, failure_output, kill_when, logged_epochs, subprocess_env
 from zoo import training
 from zoo.recipes import sensor_classification
 

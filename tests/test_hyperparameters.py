@@ -3,12 +3,12 @@ recipe's flags are made of (the same defaults) and what a wrong value is refused
 
 import dataclasses
 import importlib
-import subprocess
 import sys
 
 import pytest
 
-from fixtures.recipes import REPO, run_python, subprocess_env
+from fixtures.forks import run_python
+from fixtures.recipes import REPO, subprocess_env
 from zoo.hyperparameters import Hyperparameters
 from zoo.tasks import TASKS
 

@@ -4,7 +4,6 @@ or hostile file refused in one line, and the recipe end to end on BasicMotions w
 import csv
 import hashlib
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,7 +11,8 @@ import numpy as np
 import pytest
 
 import zoo
-from fixtures.recipes import REPO, failure_output, run_python, run_smoke, subprocess_env
+from fixtures.forks import run_python
+from fixtures.recipes import REPO, failure_output, run_smoke, subprocess_env
 from fixtures.sensor import RECIPE
 from zoo.datasets import sensor_files, uea
 from zoo.recipes import sensor_classification
