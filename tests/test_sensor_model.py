@@ -118,6 +118,57 @@ def test_a_frame_of_steps_is_one_recurrent_step_of_their_values_side_by_side(rng
         SensorClassifier(num_channels=3, class_names=["a", "b"], frame=0)
 
 
+def test_an_ensemble_averages_its_members_which_are_the_networks_alone(rng):
+    """members=3 holds three networks of the configured shape: its probabilities are the mean of theirs, each
+    equal to a one-member classifier given that member's weights."""
+    keras.utils.set_random_seed(7)
+    config = dict(num_channels=3, class_names=["a", "b", "c"], hidden=5, bidirectional=True, readout="pool")
+    ensemble = SensorClassifier(**config, members=3)
+    series = rng.normal(size=(4, 9, 3)).astype("float32")
+    alone = []
+    for m in range(3):
+        member = SensorClassifier(**config)
+        member.set_weights([w.numpy() for w in _member_weights(ensemble, m)])
+        alone.append(member.classify(series).scores)
+    np.testing.assert_allclose(ensemble.classify(series).scores, np.mean(alone, axis=0), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(alone[0], alone[1])  # initialised each on its own
+    assert ensemble(series, training=True).shape == (4, 3, 3)  # while training: every member's probabilities
+
+
+def _member_weights(ensemble, m):
+    """Member `m`'s weights, in a one-member classifier's order (its layers are named `member_<m + 1>_...`)."""
+    return [w for w in ensemble.weights if f"member_{m + 1}_" in w.path or "seed_generator" in w.path]
+
+
+def test_each_member_of_an_ensemble_learns_from_its_own_loss(rng):
+    """The training loss is the mean of the members' own losses, not the loss of their average: a member is
+    not taught to make up for another's errors."""
+    model = SensorClassifier(num_channels=3, class_names=["a", "b"], hidden=4, members=2)
+    model.compile(loss="sparse_categorical_crossentropy")
+    members = np.array([[[0.9, 0.1], [0.2, 0.8]], [[0.6, 0.4], [0.5, 0.5]]], "float32")  # [B=2, M=2, K=2]
+    labels = np.array([0, 1])
+    expected = -np.mean(np.log([0.9, 0.2, 0.4, 0.5]))
+    assert float(model.compute_loss(y=labels, y_pred=members)) == pytest.approx(expected, rel=1e-5)
+    averaged = -np.mean(np.log([0.55, 0.45]))
+    assert float(model.compute_loss(y=labels, y_pred=members.mean(axis=1))) == pytest.approx(averaged, rel=1e-5)
+
+
+def test_an_ensemble_trains_exports_and_loads(tmp_path, rng):
+    keras.utils.set_random_seed(2)
+    series = rng.normal(size=(48, 10, 2)).astype("float32")
+    labels = (series[:, :, 0].mean(axis=1) > 0).astype("int32")
+    model = SensorClassifier(num_channels=2, class_names=["low", "high"], hidden=6, members=2)
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    history = model.fit(series, labels, epochs=8, batch_size=16, verbose=0).history
+    assert history["accuracy"][-1] > 0.8 and history["loss"][-1] < history["loss"][0]
+    path = model.export_serving(tmp_path / "sensor_tiny", version=1, card={"name": "sensor_tiny"})
+    loaded = zoo.load(path)
+    assert loaded.members == 2
+    np.testing.assert_allclose(loaded.classify(series[:5]).scores, model.classify(series[:5]).scores, rtol=1e-5,
+                               atol=1e-6)
+
+
 def test_unknown_encoder():
     with pytest.raises(ValueError, match="SensorConfig cell: expected one of"):
         SensorClassifier(num_channels=3, class_names=["a", "b"], cell="transformer")

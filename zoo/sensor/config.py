@@ -52,6 +52,10 @@ class SensorConfig(Hyperparameters):
             side, `[T, C]` -> `[ceil(T / frame), frame * C]`, the last frame
             zero-padded): a series of a thousand steps becomes a recurrence
             the gradient can cross (BPTT through `T / frame` steps, not `T`).
+        members: networks of this shape, each initialised on its own and
+            trained on its own loss, whose class probabilities are averaged
+            (a deep ensemble: their errors differ, so the average errs less
+            than each; `members` times the work).
     """
 
     cell: str = hyperparameter("gru", "recurrent cell; dense: no recurrence (the DNN baseline)", choices=ENCODERS)
@@ -76,3 +80,5 @@ class SensorConfig(Hyperparameters):
     max_length: int = hyperparameter(1000, "longest series the model accepts", parse=at_least(1))
     frame: int = hyperparameter(1, "raw steps read as one recurrent step (long series: BPTT through T/frame steps)",
                                 parse=at_least(1))
+    members: int = hyperparameter(1, "networks trained side by side, each on its own loss, their class "
+                                     "probabilities averaged (an ensemble)", parse=at_least(1))

@@ -95,22 +95,24 @@ class SensorClassifier(ZooModel):
         self.dropout_rate, self.noise_stddev, self.input_dropout_rate = config.dropout, config.noise, config.input_dropout
         self.offset_stddev, self.gain_stddev, self.centring = config.offset, config.gain, config.centring
         self.readout = "pool" if config.cell == "dense" else config.readout
-        self.max_length, self.frame = config.max_length, config.frame
+        self.max_length, self.frame, self.members = config.max_length, config.frame, config.members
 
         self.calibration = CalibrationNoise(self.offset_stddev, self.gain_stddev)
         self.noise = keras.layers.GaussianNoise(self.noise_stddev)
         self.input_dropout = keras.layers.SpatialDropout1D(self.input_dropout_rate)
-        self.step_mlp, self.encoder = self._encoder_layers()
-        self.dropout = keras.layers.Dropout(self.dropout_rate)
-        self.head = keras.layers.Dense(len(self.class_names), activation="softmax", name="W_hy")
+        prefixes = [""] if self.members == 1 else [f"member_{m + 1}_" for m in range(self.members)]
+        self.step_mlps, self.encoders = map(list, zip(*(self._encoder_layers(prefix) for prefix in prefixes)))
+        self.dropouts = [keras.layers.Dropout(self.dropout_rate) for _ in prefixes]
+        self.heads = [keras.layers.Dense(len(self.class_names), activation="softmax", name=f"{prefix}W_hy")
+                      for prefix in prefixes]
         self.build_for_inference()
 
-    def _encoder_layers(self):
-        """`(step_mlp, encoder)`: the `"dense"` encoder's per-step MLP (else `None`), and the layers that
-        read the steps into one vector (recurrent layers, then pooling for the `"pool"` readout)."""
+    def _encoder_layers(self, prefix):
+        """`(step_mlp, encoder)` of one member: the `"dense"` encoder's per-step MLP (else `None`), and the layers
+        that read the steps into one vector (recurrent layers, then pooling for the `"pool"` readout)."""
         if self.cell == "dense":
             step_mlp = keras.Sequential(
-                [keras.layers.Dense(self.hidden, activation="relu") for _ in range(2)], name="step_mlp"
+                [keras.layers.Dense(self.hidden, activation="relu") for _ in range(2)], name=f"{prefix}step_mlp"
             )
             return step_mlp, [MaskedMeanMaxPooling()]
         encoder = [
@@ -120,7 +122,7 @@ class SensorClassifier(ZooModel):
                 bidirectional=self.bidirectional,
                 return_sequences=i < self.num_layers - 1 or self.readout == "pool",
                 recurrent_initializer=self.recurrent_initializer,
-                name=f"rnn_{i + 1}",
+                name=f"{prefix}rnn_{i + 1}",
             )
             for i in range(self.num_layers)
         ]
@@ -153,11 +155,34 @@ class SensorClassifier(ZooModel):
         x = ops.where(mask[..., None], x, 0.0)
         if self.frame > 1:
             x, mask = self._framed(x, mask)
-        if self.step_mlp is not None:
-            x = self.step_mlp(x)
-        for layer in self.encoder:
+        probabilities = [self._member(m, x, mask, training) for m in range(self.members)]
+        if self.members == 1:
+            return probabilities[0]
+        members = ops.stack(probabilities, axis=1)
+        return members if training else ops.mean(members, axis=1)
+
+    def _member(self, m, x, mask, training):
+        """Member `m`'s class probabilities `[B, K]` for the prepared steps `x`."""
+        if self.step_mlps[m] is not None:
+            x = self.step_mlps[m](x)
+        for layer in self.encoders[m]:
             x = layer(x, mask=mask, training=training)
-        return self.head(self.dropout(x, training=training))
+        return self.heads[m](self.dropouts[m](x, training=training))
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """While training an ensemble, `y_pred` is every member's probabilities `[B, M, K]`: each member is
+        scored on its own (the mean of their losses), so none learns to correct the others' errors."""
+        if self.members > 1 and len(y_pred.shape) == 3:
+            y, sample_weight = (None if t is None else ops.reshape(ops.repeat(t[:, None], self.members, axis=1), [-1])
+                                for t in (y, sample_weight))
+            y_pred = ops.reshape(y_pred, [-1, len(self.class_names)])
+        return super().compute_loss(x, y, y_pred, sample_weight, training)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """The metrics of the ensemble's averaged probabilities, while training too."""
+        if self.members > 1 and len(y_pred.shape) == 3:
+            y_pred = ops.mean(y_pred, axis=1)
+        return super().compute_metrics(x, y, y_pred, sample_weight)
 
     def _framed(self, x, mask):
         """`x [B, T, D]` as `[B, ceil(T / frame), frame * D]`, and the mask of frames holding a real step."""
