@@ -103,6 +103,20 @@ def test_weights_are_stored_once_even_where_variable_names_repeat(tiny):
     assert zoo.load(v).weights_digest() == tiny.model.weights_digest()
 
 
+@pytest.mark.parametrize("exported", ["tiny", "trained_translator"])
+def test_each_signature_s_graph_is_stored_once(exported, request):
+    """The signature TF Serving calls and the function `tf.saved_model.load` restores are one trace: the
+    SavedModel holds one `__inference_<signature>_...` function per signature, not a second copy of the model."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    export = request.getfixturevalue(exported)
+    saved = saved_model_pb2.SavedModel.FromString((export.version_dir / "saved_model.pb").read_bytes())
+    library = [f.signature.name for f in saved.meta_graphs[0].graph_def.library.function]
+    for name in export.model.signatures:
+        traces = [f for f in library if f.startswith(f"__inference_{name}_") and f[len(name) + 13:].isdigit()]
+        assert len(traces) == 1, (name, traces)
+
+
 def test_a_saved_model_missing_the_keras_weights_is_refused(tiny, copy_version):
     v = copy_version(tiny.version_dir)
     architecture = json.loads((v / artifacts.KERAS_CONFIG).read_text())

@@ -182,8 +182,8 @@ class ZooModel(keras.Model):
             for layer in self._flatten_layers(include_self=False):
                 if hasattr(layer, "lookup_table"):  # lookup tables are not variables: tracked by hand
                     archive.track(layer)
-            for name, function in self.signatures.items():
-                archive.add_endpoint(name, function)
+            for name, function in self.signatures.items():  # traced once: the signature and the object graph
+                archive.add_endpoint(name, function.get_concrete_function(), input_signature=function.input_signature)
             stored = self._weights_the_signatures_read()
             if stored is not None:  # the Keras model's weights are the SavedModel's, listed in its order
                 archive.add_variable_collection(WEIGHTS_COLLECTION, [w.value for w, read in zip(self.variables, stored)
