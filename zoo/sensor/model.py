@@ -59,7 +59,9 @@ class SensorClassifier(ZooModel):
     training data are part of the model, so every caller sends raw values.
     Padded steps are masked, so a short series is never cropped or diluted.
     The `"dense"` encoder has no recurrence at all (a per-step MLP and
-    mean/max pooling over time): the DNN baseline the RNN must beat.
+    mean/max pooling over time): the DNN baseline the RNN must beat. With
+    `members=M` the model holds M such networks, each trained on its own
+    loss, and answers with the mean of their class probabilities.
 
     Args:
         num_channels: C, the number of values per time step.
