@@ -153,6 +153,7 @@ def test_each_member_of_an_ensemble_learns_from_its_own_loss(rng):
     assert float(model.compute_loss(y=labels, y_pred=members.mean(axis=1))) == pytest.approx(averaged, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_an_ensemble_trains_exports_and_loads(tmp_path, rng):
     keras.utils.set_random_seed(2)
     series = rng.normal(size=(48, 10, 2)).astype("float32")
