@@ -9,6 +9,7 @@ import shlex
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import keras
@@ -340,7 +341,9 @@ def _reuse_trained(model, weights):
         return False
     model.build_for_inference()
     try:
-        model.load_weights(weights)
+        with warnings.catch_warnings():  # the file holds the optimizer's state too, which a finished run leaves unused
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model.load_weights(weights)
     except Exception as error:  # as for a backup: whatever h5py or Keras raise for a damaged file
         print(f"warning: {weights} is unreadable ({type(error).__name__}): training again", file=sys.stderr)
         weights.unlink()
