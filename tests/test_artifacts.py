@@ -103,7 +103,7 @@ def test_weights_are_stored_once_even_where_variable_names_repeat(tiny):
     assert zoo.load(v).weights_digest() == tiny.model.weights_digest()
 
 
-@pytest.mark.parametrize("exported", ["tiny", "trained_translator"])
+@pytest.mark.parametrize("exported", ["tiny", pytest.param("trained_translator", marks=pytest.mark.slow)])
 def test_each_signature_s_graph_is_stored_once(exported, request):
     """The signature TF Serving calls and the function `tf.saved_model.load` restores are one trace: the
     SavedModel holds one `__inference_<signature>_...` function per signature, not a second copy of the model."""

@@ -129,8 +129,8 @@ def test_an_ensemble_averages_its_members_which_are_the_networks_alone(rng):
     for m in range(3):
         member = SensorClassifier(**config)
         member.set_weights([w.numpy() for w in _member_weights(ensemble, m)])
-        alone.append(member.classify(series).scores)
-    np.testing.assert_allclose(ensemble.classify(series).scores, np.mean(alone, axis=0), rtol=1e-5, atol=1e-6)
+        alone.append(np.asarray(member(series)))
+    np.testing.assert_allclose(np.asarray(ensemble(series)), np.mean(alone, axis=0), rtol=1e-5, atol=1e-6)
     assert not np.allclose(alone[0], alone[1])  # initialised each on its own
     assert ensemble(series, training=True).shape == (4, 3, 3)  # while training: every member's probabilities
 
