@@ -49,3 +49,19 @@ def test_the_published_model_on_a_phone_answers_as_keras_on_every_test_series(ba
         series = series[None].astype(np.float32)
         (scores,) = runner(series=series).values()
         np.testing.assert_allclose(scores, model.classify(series).scores, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_an_ensemble_on_a_phone_answers_as_keras(tmp_path, rng):
+    """Every member runs in the one LiteRT graph, built-in ops only, and their probabilities are averaged there."""
+    from zoo.sensor import SensorClassifier
+
+    model = SensorClassifier(num_channels=2, class_names=["a", "b", "c"], hidden=6, members=3, readout="pool")
+    path = tmp_path / "ensemble.tflite"
+    model.export(path, format="litert", verbose=False)
+    assert b"Flex" not in path.read_bytes()
+    runner = tf.lite.Interpreter(model_path=str(path)).get_signature_runner()
+    for steps in (1, 40):
+        series = rng.normal(size=(1, steps, 2)).astype(np.float32)
+        (scores,) = runner(series=series).values()
+        np.testing.assert_allclose(scores, model.classify(series).scores, atol=1e-5)
