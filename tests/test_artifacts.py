@@ -3,6 +3,7 @@
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -113,7 +114,7 @@ def test_each_signature_s_graph_is_stored_once(exported, request):
     saved = saved_model_pb2.SavedModel.FromString((export.version_dir / "saved_model.pb").read_bytes())
     library = [f.signature.name for f in saved.meta_graphs[0].graph_def.library.function]
     for name in export.model.signatures:
-        traces = [f for f in library if f.startswith(f"__inference_{name}_") and f[len(name) + 13:].isdigit()]
+        traces = [f for f in library if re.fullmatch(rf"__inference_{name}_\d+", f)]
         assert len(traces) == 1, (name, traces)
 
 

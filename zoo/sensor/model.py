@@ -175,10 +175,13 @@ class SensorClassifier(ZooModel):
         """While training an ensemble, `y_pred` is every member's probabilities `[B, M, K]`: each member is
         scored on its own (the mean of their losses), so none learns to correct the others' errors."""
         if self.members > 1 and len(y_pred.shape) == 3:
-            y, sample_weight = (None if t is None else ops.reshape(ops.repeat(t[:, None], self.members, axis=1), [-1])
-                                for t in (y, sample_weight))
+            y, sample_weight = self._per_member(y), self._per_member(sample_weight)
             y_pred = ops.reshape(y_pred, [-1, len(self.class_names)])
         return super().compute_loss(x, y, y_pred, sample_weight, training)
+
+    def _per_member(self, values):
+        """`[B]` per-series values as `[B * M]`, one per member's prediction in the flattened `[B * M, K]`."""
+        return None if values is None else ops.reshape(ops.repeat(values[:, None], self.members, axis=1), [-1])
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         """The metrics of the ensemble's averaged probabilities, while training too."""
